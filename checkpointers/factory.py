@@ -1,0 +1,220 @@
+"""One factory for checkpoint savers: in-memory, SQLite and Postgres, sync and async.
+
+URLs:
+
+- ``memory``: `InMemorySaver`, lost when the process ends;
+- ``sqlite:///relative/path.sqlite``, ``sqlite:////absolute/path.sqlite`` or
+  ``sqlite:///:memory:``: a SQLite file (the demo's default);
+- ``postgresql://user@host:port/db`` (or ``postgres://``): Postgres through a connection pool
+  whose connections use ``autocommit=True`` and ``row_factory=dict_row`` (what the saver
+  needs), after ``setup()`` ran once on its own autocommit connection under an advisory lock,
+  so several processes may start at once.
+
+Both factories are context managers that close what they opened::
+
+    with open_checkpointer("postgresql://localhost/app") as saver:
+        graph = build_react_graph(checkpointer=saver)
+
+    async with open_async_checkpointer(os.environ["DATABASE_URL"]) as saver:
+        ...
+
+Strict msgpack deserialisation is LangGraph's ``LANGGRAPH_STRICT_MSGPACK=true`` switch; the
+project's entry points (CLI, server config, tests) set it before LangGraph is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+__all__ = [
+    "CHECKPOINTER_URL_ENV",
+    "DEFAULT_CHECKPOINTER_URL",
+    "CheckpointerURL",
+    "open_async_checkpointer",
+    "open_checkpointer",
+    "parse_checkpointer_url",
+    "setup_postgres",
+]
+
+CHECKPOINTER_URL_ENV = "CHECKPOINTER_URL"
+DEFAULT_CHECKPOINTER_URL = "sqlite:///.agent-patterns/checkpoints.sqlite"
+_SETUP_LOCK_KEY = 0x6167_656E_7470_6174  # "agentpat": serialises concurrent setup() runs
+
+Kind = Literal["memory", "sqlite", "postgres"]
+
+
+@dataclass(frozen=True)
+class CheckpointerURL:
+    """A parsed checkpointer URL."""
+
+    kind: Kind
+    target: str
+    """SQLite file path (or ``:memory:``), Postgres conninfo, or empty for memory."""
+
+
+def parse_checkpointer_url(url: str | None = None) -> CheckpointerURL:
+    """Parse a checkpointer URL; None reads ``CHECKPOINTER_URL``, else the SQLite default.
+
+    Raises:
+        ValueError: for a URL of no supported kind, with the accepted forms.
+    """
+    value = (url or os.environ.get(CHECKPOINTER_URL_ENV) or DEFAULT_CHECKPOINTER_URL).strip()
+    if value == "memory":
+        return CheckpointerURL("memory", "")
+    if value.startswith("sqlite:///"):
+        path = value[len("sqlite:///") :]
+        if not path:
+            raise ValueError("sqlite URL needs a path: sqlite:///checkpoints.sqlite")
+        return CheckpointerURL("sqlite", path)
+    if value.startswith(("postgresql://", "postgres://")):
+        return CheckpointerURL("postgres", value)
+    raise ValueError(
+        f"Unsupported checkpointer URL {value!r}: use 'memory', 'sqlite:///path.sqlite' "
+        "or 'postgresql://user@host:5432/db'."
+    )
+
+
+def _sqlite_path(target: str) -> str:
+    if target != ":memory:":
+        Path(target).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def setup_postgres(conninfo: str) -> None:
+    """Create or migrate the checkpoint tables, on a dedicated autocommit connection.
+
+    Safe to call from several processes at once: runs under a Postgres advisory lock.
+    """
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg import Connection
+    from psycopg.rows import dict_row
+
+    with Connection.connect(conninfo, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+        try:
+            PostgresSaver(conn).setup()  # type: ignore[arg-type]
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+
+
+async def _asetup_postgres(conninfo: str) -> None:
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg import AsyncConnection
+    from psycopg.rows import dict_row
+
+    async with await AsyncConnection.connect(
+        conninfo, autocommit=True, row_factory=dict_row
+    ) as conn:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+        try:
+            await AsyncPostgresSaver(conn).setup()  # type: ignore[arg-type]
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+
+
+_CONNECTION_KWARGS = {"autocommit": True, "prepare_threshold": 0}
+
+
+@contextmanager
+def open_checkpointer(
+    url: str | None = None,
+    *,
+    setup: bool = True,
+    pool_size: int = 4,
+    serde: SerializerProtocol | None = None,
+) -> Iterator[BaseCheckpointSaver]:
+    """Open a synchronous saver for `url` (see the module docs); close it on exit.
+
+    Args:
+        url: checkpointer URL; None reads ``CHECKPOINTER_URL``, else a SQLite file under
+            ``.agent-patterns/``.
+        setup: create or migrate tables first (SQLite and Postgres).
+        pool_size: maximum Postgres connections in the pool.
+        serde: serializer override (defaults to LangGraph's).
+
+    Yields:
+        A checkpoint saver usable by `graph.compile(checkpointer=...)`.
+    """
+    parsed = parse_checkpointer_url(url)
+    if parsed.kind == "memory":
+        yield InMemorySaver(serde=serde)
+        return
+    if parsed.kind == "sqlite":
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        conn = sqlite3.connect(_sqlite_path(parsed.target), check_same_thread=False)
+        try:
+            saver = SqliteSaver(conn, serde=serde)
+            if setup:
+                saver.setup()
+            yield saver
+        finally:
+            conn.close()
+        return
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    if setup:
+        setup_postgres(parsed.target)
+    with ConnectionPool(
+        parsed.target,
+        min_size=1,
+        max_size=pool_size,
+        kwargs={**_CONNECTION_KWARGS, "row_factory": dict_row},
+        open=True,
+    ) as pool:
+        yield PostgresSaver(pool, serde=serde)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def open_async_checkpointer(
+    url: str | None = None,
+    *,
+    setup: bool = True,
+    pool_size: int = 4,
+    serde: SerializerProtocol | None = None,
+) -> AsyncIterator[BaseCheckpointSaver]:
+    """Open an asynchronous saver for `url`; the async twin of `open_checkpointer`.
+
+    Yields:
+        A saver for `ainvoke`/`astream` (and for `langgraph dev`, see `server.checkpointer`).
+    """
+    parsed = parse_checkpointer_url(url)
+    if parsed.kind == "memory":
+        yield InMemorySaver(serde=serde)
+        return
+    if parsed.kind == "sqlite":
+        import aiosqlite
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        async with aiosqlite.connect(_sqlite_path(parsed.target)) as conn:
+            saver = AsyncSqliteSaver(conn, serde=serde)
+            if setup:
+                await saver.setup()
+            yield saver
+        return
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    if setup:
+        await _asetup_postgres(parsed.target)
+    async with AsyncConnectionPool(
+        parsed.target,
+        min_size=1,
+        max_size=pool_size,
+        kwargs={**_CONNECTION_KWARGS, "row_factory": dict_row},
+        open=False,
+    ) as pool:
+        yield AsyncPostgresSaver(pool, serde=serde)  # type: ignore[arg-type]

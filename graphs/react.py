@@ -1,0 +1,98 @@
+"""ReAct with an approval gate: the model reasons, calls tools, reads results, answers.
+
+Read-only tool calls run directly; calls to tools with side effects stop at the approval gate
+(an Agent Inbox-compatible interrupt) and run only as the reviewer decides. Every run has a
+step budget and a recursion limit and ends with a clear message when it hits one.
+
+    call_model ──(no tool calls)──────────────► END
+        │ ├──(budget used up)──► stop_at_budget ─► END
+        │ ├──(side effects)────► approval_gate ─┐
+        │ └──(read-only)───────► run_tools ◄────┘
+        └◄──────────────────────────┘
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
+from langgraph.types import RetryPolicy
+
+from nodes.approval_gate import make_approval_gate
+from nodes.budget import stop_at_budget
+from nodes.model_call import make_call_model
+from nodes.routing import make_route_after_model
+from nodes.tool_execution import make_run_tools
+from state.agent import AgentInput, AgentOutput, AgentState
+from state.context import AgentContext
+from tools.orders import order_tools
+from tools.registry import ToolRegistry
+
+__all__ = ["DEFAULT_RECURSION_LIMIT", "MODEL_RETRY", "build_react_graph", "graph"]
+
+DEFAULT_RECURSION_LIMIT = 60
+"""Super-steps per run; each tool round takes three (model, gate, tools)."""
+
+MODEL_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.5, backoff_factor=2.0)
+"""Model calls retry transient failures (connection errors, 5xx) with backoff."""
+
+
+def build_react_graph(
+    model: BaseChatModel | None = None,
+    tools: Sequence[BaseTool] | None = None,
+    *,
+    checkpointer: BaseCheckpointSaver | None = None,
+    store: BaseStore | None = None,
+    name: str = "react",
+    recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+) -> CompiledStateGraph:
+    """Build the ReAct graph.
+
+    Args:
+        model: chat model; None resolves ``context.model`` per run (offline demo model when
+            no API key is configured).
+        tools: tools the agent may call; defaults to the demo order-support tools. Tools
+            declare side effects (see `tools.registry`); those pass the approval gate under
+            the default policy.
+        checkpointer: saver for durable threads (see `checkpointers`); None for stateless
+            runs, or when a server provides its own.
+        store: long-term memory store, exposed to nodes as ``runtime.store``.
+        name: graph name (shown in traces and when composed into other graphs).
+        recursion_limit: hard cap on super-steps per run, on top of ``context.max_steps``.
+
+    Returns:
+        The compiled graph. Input ``{"messages": [...]}``; context `AgentContext`.
+    """
+    registry = ToolRegistry(order_tools() if tools is None else tools)
+    tools_by_name = {tool.name: tool for tool in registry}
+
+    builder = StateGraph(
+        AgentState,
+        context_schema=AgentContext,
+        input_schema=AgentInput,
+        output_schema=AgentOutput,
+    )
+    builder.add_node("call_model", make_call_model(model, list(registry)), retry_policy=MODEL_RETRY)
+    builder.add_node("approval_gate", make_approval_gate(tools_by_name))
+    builder.add_node("run_tools", make_run_tools(tools_by_name))
+    builder.add_node("stop_at_budget", stop_at_budget)
+    builder.add_edge(START, "call_model")
+    builder.add_conditional_edges(
+        "call_model",
+        make_route_after_model(tools_by_name),
+        ["approval_gate", "run_tools", "stop_at_budget", END],
+    )
+    builder.add_edge("approval_gate", "run_tools")
+    builder.add_edge("run_tools", "call_model")
+    builder.add_edge("stop_at_budget", END)
+    compiled = builder.compile(checkpointer=checkpointer, store=store, name=name)
+    return compiled.with_config(recursion_limit=recursion_limit)
+
+
+graph = build_react_graph()
+"""The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""

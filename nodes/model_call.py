@@ -1,0 +1,49 @@
+"""The model-call node: system prompt from the context, tools bound, one reply appended."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import SystemMessage
+from langchain_core.tools import BaseTool
+from langgraph.runtime import Runtime
+
+from models.factory import create_chat_model
+from nodes.context import agent_context
+from state.context import AgentContext
+
+__all__ = ["make_call_model"]
+
+
+@functools.lru_cache(maxsize=16)
+def _model_for_spec(spec: str) -> BaseChatModel:
+    return create_chat_model(spec or None)
+
+
+def make_call_model(
+    model: BaseChatModel | None, tools: Sequence[BaseTool]
+) -> Callable[[dict[str, Any], Runtime[AgentContext]], dict[str, Any]]:
+    """Build the node that calls the model.
+
+    Args:
+        model: a chat model; None means "resolve `runtime.context.model` on each run", so
+            Studio and SDK users can switch models per run.
+        tools: tools to bind (none: the model answers in text only).
+
+    Returns:
+        A node function ``call_model(state, runtime) -> {"messages": [reply]}``.
+    """
+    tool_list = list(tools)
+
+    def call_model(state: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        """Ask the model for the next step given the conversation so far."""
+        context = agent_context(runtime)
+        chat_model = model if model is not None else _model_for_spec(context.model)
+        runnable: Any = chat_model.bind_tools(tool_list) if tool_list else chat_model
+        prompt = [SystemMessage(context.system_prompt), *state["messages"]]
+        return {"messages": [runnable.invoke(prompt)]}
+
+    return call_model

@@ -1,0 +1,56 @@
+"""Routers of the tool-calling loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langchain_core.tools import BaseTool
+from langgraph.graph import END
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from nodes.approval_gate import needs_approval
+from nodes.budget import RECURSION_HEADROOM, model_calls_this_turn
+from nodes.context import agent_context
+from state.context import AgentContext
+
+__all__ = ["make_route_after_model"]
+
+
+def make_route_after_model(
+    tools_by_name: Mapping[str, BaseTool],
+    *,
+    gate: str = "approval_gate",
+    tools_node: str = "run_tools",
+    budget_node: str = "stop_at_budget",
+) -> Callable[[dict[str, Any], Runtime[AgentContext]], str | list[Send]]:
+    """Build the router that runs after every model call.
+
+    The route is: no tool calls → END; budget or recursion headroom used up → the budget
+    node; calls that need approval → one gate task per such call (`Send`), after which the
+    tool node runs them all; otherwise → the tool node directly.
+    """
+
+    def route_after_model(state: dict[str, Any], runtime: Runtime[AgentContext]) -> str | list[Send]:
+        """Decide what follows the model's reply."""
+        last = state["messages"][-1]
+        if not isinstance(last, AIMessage) or not last.tool_calls:
+            return END
+        context = agent_context(runtime)
+        if (
+            model_calls_this_turn(state["messages"]) >= context.max_steps
+            or state.get("remaining_steps", RECURSION_HEADROOM) < RECURSION_HEADROOM
+        ):
+            return budget_node
+        pending = [
+            call
+            for call in last.tool_calls
+            if needs_approval(call, tools_by_name, context.approval_policy)
+        ]
+        if pending:
+            return [Send(gate, {"tool_call": call}) for call in pending]
+        return tools_node
+
+    return route_after_model

@@ -1,0 +1,1 @@
+"""Hooks `langgraph.json` names for `langgraph dev` and LangGraph server deployments."""

@@ -1,0 +1,64 @@
+"""Runtime settings of the agent graphs: the `context_schema` Studio and the SDK show.
+
+Every field carries a description (Studio renders it next to the input). Pass it per run:
+``graph.invoke(inputs, context={"max_steps": 4})`` or, through the server, as the run's or the
+assistant's ``context``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "AgentContext", "ApprovalPolicy"]
+
+ApprovalPolicy = Literal["side-effects", "always", "never"]
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a customer support agent for an online shop. Use tools whenever order data is "
+    "needed and never invent order details. Refunds and tickets are real actions: request "
+    "them with the tools, a person may review them. Answer briefly and cite what the tools "
+    "returned."
+)
+
+
+@dataclass(kw_only=True)
+class AgentContext:
+    """Settings a run of an agent graph reads from `runtime.context`."""
+
+    model: str = field(
+        default="",
+        metadata={
+            "description": "Chat model spec: 'demo' (offline heuristics, not an LLM) or "
+            "'openai:<model>' (honours OPENAI_BASE_URL). Empty: openai when OPENAI_API_KEY "
+            "is set, else demo. Ignored when the graph was built with a model object."
+        },
+    )
+    system_prompt: str = field(
+        default=DEFAULT_SYSTEM_PROMPT,
+        metadata={"description": "System prompt placed before the conversation on each call."},
+    )
+    approval_policy: ApprovalPolicy = field(
+        default="side-effects",
+        metadata={
+            "description": "Which tool calls wait for a person: 'side-effects' (tools that "
+            "declare side effects, or declare nothing), 'always' (every call) or 'never' "
+            "(nothing waits; use only for trusted automation)."
+        },
+    )
+    max_steps: int = field(
+        default=8,
+        metadata={
+            "description": "Budget of model calls per user turn. When it is used up the run "
+            "ends with a message saying so instead of looping."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.approval_policy not in ("side-effects", "always", "never"):
+            raise ValueError(
+                f"approval_policy must be 'side-effects', 'always' or 'never', "
+                f"got {self.approval_policy!r}"
+            )
+        if not 1 <= self.max_steps <= 100:
+            raise ValueError(f"max_steps must be between 1 and 100, got {self.max_steps}")

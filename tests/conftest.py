@@ -1,0 +1,100 @@
+"""Shared fixtures: environment, Postgres databases per test, effect logs.
+
+Postgres comes from ``DATABASE_URL`` or the local server at 127.0.0.1:5432. Each test that asks
+for `postgres_url` gets a database of its own, dropped afterwards. When no server answers the
+Postgres tests are skipped with a loud notice, except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports LangGraph: strict checkpoint deserialisation, no tracing (offline).
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+os.environ["LANGSMITH_TRACING"] = "false"
+os.environ.pop("OPENAI_API_KEY", None)
+os.environ.pop("AGENT_PATTERNS_MODEL", None)
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from tools.effects import EFFECTS_LOG_ENV
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+_postgres_problem: str | None = None
+
+
+def admin_url() -> str:
+    """Where to create per-test databases."""
+    return os.environ.get("DATABASE_URL") or DEFAULT_ADMIN_URL
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        with psycopg.connect(admin_url(), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"{type(exc).__name__}: {exc}".strip()
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _postgres_problem
+    _postgres_problem = _postgres_reachable()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _postgres_problem:
+        terminalreporter.write_sep(
+            "!",
+            f"POSTGRES TESTS SKIPPED: no server at {admin_url()} ({_postgres_problem})",
+            red=True,
+            bold=True,
+        )
+
+
+def require_postgres() -> None:
+    """Skip (locally) or fail (under CI=true) when Postgres does not answer."""
+    if _postgres_problem is None:
+        return
+    message = f"PostgreSQL not reachable at {admin_url()}: {_postgres_problem}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + " (CI=true: Postgres tests may not be skipped)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database for this test; dropped afterwards."""
+    require_postgres()
+    name = f"ap_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = conninfo_to_dict(admin_url())
+    params["dbname"] = name
+    url = make_conninfo(**params)
+    yield url
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def effects_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Send the demo tools' side effects to a file (visible to subprocesses too)."""
+    path = tmp_path / "effects.jsonl"
+    monkeypatch.setenv(EFFECTS_LOG_ENV, str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _clean_memory_effects() -> Iterator[None]:
+    from tools.effects import clear_effects
+
+    if not os.environ.get(EFFECTS_LOG_ENV):
+        clear_effects()
+    yield

@@ -1,0 +1,184 @@
+"""Demo domain tools: the order-support desk from the seeds' e-commerce scenario.
+
+Two tools only read (look up an order, search the help centre); two change the world (file a
+support ticket, issue a refund) and so declare side effects. The data is a small fixed
+catalogue so every demo, test and notebook is deterministic and offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, Field
+
+from tools.effects import record_effect
+from tools.registry import agent_tool
+
+__all__ = [
+    "ORDERS",
+    "create_support_ticket",
+    "issue_refund",
+    "lookup_order",
+    "order_tools",
+    "search_help_docs",
+]
+
+ORDERS: dict[str, dict[str, Any]] = {
+    "A-1001": {
+        "order_id": "A-1001",
+        "customer": "Dana Reyes",
+        "status": "delivered",
+        "carrier": "DHL",
+        "delivered_on": "2026-11-12",
+        "items": [{"sku": "KETTLE-2L", "name": "Electric kettle", "price": 89.99}],
+        "total": 89.99,
+        "currency": "USD",
+        "days_since_purchase": 12,
+    },
+    "A-1002": {
+        "order_id": "A-1002",
+        "customer": "Sam Okafor",
+        "status": "shipped",
+        "carrier": "UPS",
+        "eta": "2026-11-24",
+        "items": [{"sku": "DESK-OAK", "name": "Oak standing desk", "price": 420.00}],
+        "total": 420.00,
+        "currency": "USD",
+        "days_since_purchase": 4,
+    },
+    "A-1003": {
+        "order_id": "A-1003",
+        "customer": "Lee Park",
+        "status": "processing",
+        "carrier": None,
+        "eta": "2026-11-28",
+        "items": [{"sku": "MUG-SET", "name": "Stoneware mug set", "price": 34.50}],
+        "total": 34.50,
+        "currency": "USD",
+        "days_since_purchase": 1,
+    },
+}
+
+HELP_DOCS: list[dict[str, str]] = [
+    {
+        "id": "returns-policy",
+        "title": "Returns and refunds",
+        "text": "Items can be returned within 30 days of delivery. Damaged items are refunded in "
+        "full without a return. Refunds reach the original payment method in 5-7 days.",
+    },
+    {
+        "id": "shipping-times",
+        "title": "Shipping times and tracking",
+        "text": "Orders ship within 2 business days. Tracking appears once the carrier scans "
+        "the parcel. Contact support if a parcel shows no movement for 5 days.",
+    },
+    {
+        "id": "damaged-items",
+        "title": "Damaged or broken items",
+        "text": "If an item arrives damaged or broken, keep the packaging and ask for a refund "
+        "or a replacement; photos help but are not required for orders under $100.",
+    },
+    {
+        "id": "change-address",
+        "title": "Changing the delivery address",
+        "text": "The address can be changed while an order is processing. Once shipped, ask "
+        "the carrier to redirect the parcel.",
+    },
+]
+
+ORDER_ID_PATTERN = re.compile(r"^[A-Z]-\d{4}$")
+
+
+class LookupOrderArgs(BaseModel):
+    """Arguments of `lookup_order`."""
+
+    order_id: str = Field(description="Order id, like A-1001.", pattern=ORDER_ID_PATTERN.pattern)
+
+
+class SearchHelpDocsArgs(BaseModel):
+    """Arguments of `search_help_docs`."""
+
+    query: str = Field(description="What to look for in the help centre.", min_length=2)
+
+
+class CreateSupportTicketArgs(BaseModel):
+    """Arguments of `create_support_ticket`."""
+
+    order_id: str = Field(description="Order id, like A-1001.", pattern=ORDER_ID_PATTERN.pattern)
+    reason: str = Field(description="Why the customer needs a person.", min_length=3)
+
+
+class IssueRefundArgs(BaseModel):
+    """Arguments of `issue_refund`."""
+
+    order_id: str = Field(description="Order id, like A-1001.", pattern=ORDER_ID_PATTERN.pattern)
+    amount: float = Field(description="Amount to refund, in the order's currency.", gt=0)
+    reason: str = Field(description="Why the refund is issued.", min_length=3)
+
+
+def _find_order(order_id: str) -> dict[str, Any]:
+    order = ORDERS.get(order_id)
+    if order is None:
+        raise ValueError(f"No order {order_id} exists. Known orders look like A-1001.")
+    return order
+
+
+def _stable_id(prefix: str, *parts: object) -> str:
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:8].upper()
+    return f"{prefix}-{digest}"
+
+
+@agent_tool(args_schema=LookupOrderArgs, side_effects=False)
+def lookup_order(order_id: str) -> dict[str, Any]:
+    """Look up an order by id: status, carrier, delivery date or ETA, items and total."""
+    return dict(_find_order(order_id))
+
+
+@agent_tool(args_schema=SearchHelpDocsArgs, side_effects=False)
+def search_help_docs(query: str) -> list[dict[str, str]]:
+    """Search the help centre (returns, refunds, shipping, damaged items) for articles."""
+    words = {w for w in re.findall(r"[a-z]+", query.lower()) if len(w) > 2}
+    scored = []
+    for doc in HELP_DOCS:
+        haystack = f"{doc['title']} {doc['text']}".lower()
+        score = sum(1 for w in words if w in haystack)
+        if score:
+            scored.append((score, doc))
+    scored.sort(key=lambda pair: -pair[0])
+    return [doc for _, doc in scored[:2]]
+
+
+@agent_tool(args_schema=CreateSupportTicketArgs, side_effects=True)
+def create_support_ticket(order_id: str, reason: str) -> dict[str, Any]:
+    """Create a support ticket so a person follows up when tools cannot resolve the issue."""
+    _find_order(order_id)
+    ticket = {"ticket_id": _stable_id("SUP", order_id, reason), "order_id": order_id}
+    record_effect("ticket", {**ticket, "reason": reason})
+    return {**ticket, "status": "open"}
+
+
+@agent_tool(args_schema=IssueRefundArgs, side_effects=True)
+def issue_refund(order_id: str, amount: float, reason: str) -> dict[str, Any]:
+    """Issue a refund to the customer's original payment method. Moves money."""
+    order = _find_order(order_id)
+    if amount > order["total"]:
+        raise ValueError(
+            f"Refund of {amount:.2f} exceeds the order total of {order['total']:.2f} "
+            f"for {order_id}."
+        )
+    refund = {
+        "refund_id": _stable_id("RF", order_id, f"{amount:.2f}"),
+        "order_id": order_id,
+        "amount": round(amount, 2),
+        "currency": order["currency"],
+    }
+    record_effect("refund", {**refund, "reason": reason})
+    return {**refund, "status": "issued"}
+
+
+def order_tools() -> list[BaseTool]:
+    """The order-support toolset, read-only tools first."""
+    return [lookup_order, search_help_docs, create_support_ticket, issue_refund]

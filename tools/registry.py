@@ -1,0 +1,111 @@
+"""A small tool registry: tools by name, each declaring whether it has side effects.
+
+A tool declares its side effects in its LangChain metadata (``{"side_effects": True}``); the
+``agent_tool`` decorator sets it. A tool that declares nothing is treated as side-effecting:
+under the default approval policy an undeclared tool waits for a person instead of running
+unchecked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import BaseModel
+
+__all__ = ["ToolRegistry", "agent_tool", "has_side_effects"]
+
+SIDE_EFFECTS_KEY = "side_effects"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def agent_tool(
+    *,
+    args_schema: type[BaseModel],
+    side_effects: bool,
+    name: str | None = None,
+) -> Callable[[Callable[..., Any]], BaseTool]:
+    """Turn a function into a tool whose arguments are validated by a pydantic schema.
+
+    Args:
+        args_schema: pydantic model of the arguments; the model sees its JSON schema and every
+            call is validated against it before the function runs.
+        side_effects: whether calling the tool changes something outside the graph (money
+            moves, a ticket is filed, a message is sent). Such calls pass the approval gate
+            under the default policy.
+        name: tool name; defaults to the function name.
+
+    Returns:
+        A decorator producing a `StructuredTool`. The function's docstring is the description.
+    """
+
+    def decorate(func: Callable[..., Any]) -> BaseTool:
+        if not func.__doc__:
+            raise ValueError(f"Tool {func.__name__} needs a docstring: it is the description.")
+        return StructuredTool.from_function(
+            func=func,
+            name=name or func.__name__,
+            description=func.__doc__.strip(),
+            args_schema=args_schema,
+            metadata={SIDE_EFFECTS_KEY: side_effects},
+        )
+
+    return decorate
+
+
+def has_side_effects(tool: BaseTool | None) -> bool:
+    """Whether a tool has side effects; undeclared (or unknown) tools count as having them."""
+    if tool is None:
+        return True
+    return bool((tool.metadata or {}).get(SIDE_EFFECTS_KEY, True))
+
+
+class ToolRegistry:
+    """Tools by name.
+
+    Example:
+        >>> from tools.orders import order_tools
+        >>> registry = ToolRegistry(order_tools())
+        >>> sorted(t.name for t in registry.side_effecting())
+        ['create_support_ticket', 'issue_refund']
+    """
+
+    def __init__(self, tools: Iterable[BaseTool] = ()) -> None:
+        self._tools: dict[str, BaseTool] = {}
+        for tool in tools:
+            self.register(tool)
+
+    def register(self, tool: BaseTool) -> BaseTool:
+        """Add a tool; a second tool with the same name is an error, not a silent override."""
+        if not isinstance(tool, BaseTool):
+            raise TypeError(f"Expected a LangChain BaseTool, got {type(tool).__name__}")
+        if tool.name in self._tools:
+            raise ValueError(f"A tool named {tool.name!r} is already registered")
+        self._tools[tool.name] = tool
+        return tool
+
+    def get(self, name: str) -> BaseTool | None:
+        """The tool with that name, or None."""
+        return self._tools.get(name)
+
+    def names(self) -> list[str]:
+        """Registered tool names, in registration order."""
+        return list(self._tools)
+
+    def side_effecting(self) -> list[BaseTool]:
+        """Tools that need approval under the default policy."""
+        return [t for t in self._tools.values() if has_side_effects(t)]
+
+    def read_only(self) -> list[BaseTool]:
+        """Tools that only read."""
+        return [t for t in self._tools.values() if not has_side_effects(t)]
+
+    def __iter__(self) -> Iterator[BaseTool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
