@@ -50,7 +50,7 @@ def build_react_graph(
     store: BaseStore | None = None,
     name: str = "react",
     recursion_limit: int = DEFAULT_RECURSION_LIMIT,
-) -> CompiledStateGraph:
+) -> CompiledStateGraph[AgentState, AgentContext, AgentInput, AgentOutput]:
     """Build the ReAct graph.
 
     Args:

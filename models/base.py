@@ -51,8 +51,9 @@ class OfflineChatModel(BaseChatModel):
         formatted = []
         for tool in tools:
             spec = convert_to_openai_tool(tool)
-            if isinstance(tool, BaseTool) and SIDE_EFFECTS_KEY in (tool.metadata or {}):
-                spec["function"]["side_effects"] = bool(tool.metadata[SIDE_EFFECTS_KEY])
+            metadata = tool.metadata or {} if isinstance(tool, BaseTool) else {}
+            if SIDE_EFFECTS_KEY in metadata:
+                spec["function"]["side_effects"] = bool(metadata[SIDE_EFFECTS_KEY])
             formatted.append(spec)
         return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
 

@@ -36,7 +36,10 @@ _STOPWORDS = frozenset(
     "some when while about tell know need want like just also".split()
 )
 _ID_TOKEN = re.compile(r"\b[A-Z]{1,4}-\d{2,}\b")
-_MONEY = re.compile(r"(?:\$|usd\s*|eur\s*|€)\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:\$|usd|dollars|eur|euros)\b", re.I)
+_MONEY = re.compile(
+    r"(?:\$|usd\s*|eur\s*|€)\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:\$|usd|dollars|eur|euros)\b",
+    re.I,
+)
 _NUMBER = re.compile(r"(?<![\w-])(\d+(?:\.\d+)?)(?![\w-])")
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "amount": ("amount", "total", "price"),
@@ -264,7 +267,9 @@ def fill_from_schema(
     return _fill(schema, schema, text, list(results), depth=0)
 
 
-def _fill(spec: dict[str, Any], root: dict[str, Any], text: str, results: list[dict[str, Any]], depth: int) -> Any:
+def _fill(
+    spec: dict[str, Any], root: dict[str, Any], text: str, results: list[dict[str, Any]], depth: int
+) -> Any:
     spec = _resolve(spec, root)
     if "const" in spec:
         return spec["const"]
@@ -333,12 +338,12 @@ def _describe(value: Any) -> str:
 
 
 def _compose_answer(request: str, turn: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
-    calls = {c["id"]: c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
+    names = {c["id"]: c["name"] for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
     lines = []
     for message in turn:
         if not isinstance(message, ToolMessage):
             continue
-        name = calls.get(message.tool_call_id, {}).get("name", message.name or "tool")
+        name = names.get(message.tool_call_id) or message.name or "tool"
         if message.status == "error":
             lines.append(f"- {name} did not succeed: {message.text}")
             continue

@@ -66,12 +66,8 @@ class ScriptedChatModel(OfflineChatModel):
 
     Example:
         >>> from langchain_core.messages import AIMessage
-        >>> model = ScriptedChatModel(
-        ...     replies=[
-        ...         AIMessage("", tool_calls=[{"name": "lookup_order", "args": {"order_id": "A-1001"}}]),
-        ...         "Your order has shipped.",
-        ...     ]
-        ... )
+        >>> call = {"name": "lookup_order", "args": {"order_id": "A-1001"}}
+        >>> model = ScriptedChatModel(replies=[AIMessage("", tool_calls=[call]), "Shipped."])
         >>> model.invoke("Where is A-1001?").tool_calls[0]["name"]
         'lookup_order'
         >>> model.calls[0].last_text

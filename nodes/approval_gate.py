@@ -21,7 +21,7 @@ from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
 from nodes.context import agent_context
@@ -59,7 +59,9 @@ def needs_approval(
     return has_side_effects(tools_by_name[call["name"]])
 
 
-def build_interrupt(call: ToolCall, tool: BaseTool | None, problem: str | None = None) -> HumanInterrupt:
+def build_interrupt(
+    call: ToolCall, tool: BaseTool | None, problem: str | None = None
+) -> HumanInterrupt:
     """The Agent Inbox request for one tool call (optionally saying why we ask again)."""
     args = json.dumps(call["args"], ensure_ascii=False, sort_keys=True)
     description = (
@@ -82,7 +84,9 @@ def build_interrupt(call: ToolCall, tool: BaseTool | None, problem: str | None =
     )
 
 
-def _validated(decision: ApprovalDecision, call: ToolCall, tool: BaseTool | None) -> dict[str, Any] | None:
+def _validated(
+    decision: ApprovalDecision, call: ToolCall, tool: BaseTool | None
+) -> dict[str, Any] | None:
     """Check an edit against the tool's schema; return the edited arguments."""
     if decision.type != "edit":
         return None
@@ -92,7 +96,7 @@ def _validated(decision: ApprovalDecision, call: ToolCall, tool: BaseTool | None
             f"an edit may change the arguments of `{call['name']}`, not switch to `{action}`"
         )
     schema = tool.args_schema if tool is not None else None
-    if isinstance(schema, type):
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
         try:
             schema.model_validate(args)
         except ValidationError as exc:
@@ -105,7 +109,7 @@ def _validated(decision: ApprovalDecision, call: ToolCall, tool: BaseTool | None
 
 def make_approval_gate(
     tools_by_name: Mapping[str, BaseTool],
-) -> Callable[[GateInput, Runtime[AgentContext]], dict[str, Any]]:
+) -> Callable[..., dict[str, Any]]:
     """Build the gate node for a set of tools.
 
     Args:
@@ -115,7 +119,7 @@ def make_approval_gate(
         A node ``approval_gate(payload, runtime) -> {"approvals": [record]}``.
     """
 
-    def approval_gate(payload: GateInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    def approval_gate(payload: GateInput, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         """Wait for a person's decision on one tool call and record it."""
         call = payload["tool_call"]
         tool = tools_by_name.get(call["name"])

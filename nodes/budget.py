@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMes
 from langgraph.runtime import Runtime
 
 from nodes.context import agent_context
+from state.agent import AgentState
 from state.context import AgentContext
 
 __all__ = ["RECURSION_HEADROOM", "model_calls_this_turn", "stop_at_budget"]
@@ -28,7 +29,7 @@ def model_calls_this_turn(messages: Sequence[BaseMessage]) -> int:
     return count
 
 
-def stop_at_budget(state: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
+def stop_at_budget(state: AgentState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Close the pending tool calls without running them and say why the run stopped.
 
     Every requested tool call gets a `ToolMessage` (so the conversation stays valid for

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from state.context import AgentContext
 
-__all__ = ["agent_context"]
+__all__ = ["AgentNode", "agent_context"]
+
+AgentNode = Callable[..., dict[str, Any]]
+"""A node function: ``(state, *, runtime) -> partial state update``."""
 
 
 def agent_context(runtime: Runtime[Any] | None) -> AgentContext:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -12,7 +12,8 @@ from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 
 from models.factory import create_chat_model
-from nodes.context import agent_context
+from nodes.context import AgentNode, agent_context
+from state.agent import AgentState
 from state.context import AgentContext
 
 __all__ = ["make_call_model"]
@@ -23,9 +24,7 @@ def _model_for_spec(spec: str) -> BaseChatModel:
     return create_chat_model(spec or None)
 
 
-def make_call_model(
-    model: BaseChatModel | None, tools: Sequence[BaseTool]
-) -> Callable[[dict[str, Any], Runtime[AgentContext]], dict[str, Any]]:
+def make_call_model(model: BaseChatModel | None, tools: Sequence[BaseTool]) -> AgentNode:
     """Build the node that calls the model.
 
     Args:
@@ -38,7 +37,7 @@ def make_call_model(
     """
     tool_list = list(tools)
 
-    def call_model(state: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    def call_model(state: AgentState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         """Ask the model for the next step given the conversation so far."""
         context = agent_context(runtime)
         chat_model = model if model is not None else _model_for_spec(context.model)

@@ -25,7 +25,7 @@ def make_route_after_model(
     gate: str = "approval_gate",
     tools_node: str = "run_tools",
     budget_node: str = "stop_at_budget",
-) -> Callable[[dict[str, Any], Runtime[AgentContext]], str | list[Send]]:
+) -> Callable[..., str | list[Send]]:
     """Build the router that runs after every model call.
 
     The route is: no tool calls → END; budget or recursion headroom used up → the budget
@@ -33,7 +33,9 @@ def make_route_after_model(
     tool node runs them all; otherwise → the tool node directly.
     """
 
-    def route_after_model(state: dict[str, Any], runtime: Runtime[AgentContext]) -> str | list[Send]:
+    def route_after_model(
+        state: dict[str, Any], runtime: Runtime[AgentContext]
+    ) -> str | list[Send]:
         """Decide what follows the model's reply."""
         last = state["messages"][-1]
         if not isinstance(last, AIMessage) or not last.tool_calls:

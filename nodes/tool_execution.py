@@ -11,7 +11,7 @@ It answers every tool call of the latest AI message with exactly one `ToolMessag
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolCall, ToolMessage
@@ -21,14 +21,17 @@ from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from nodes.approval_gate import needs_approval
-from nodes.context import agent_context
+from nodes.context import AgentNode, agent_context
+from state.agent import AgentState
 from state.context import AgentContext
 
 __all__ = ["execute_tool_call", "make_run_tools"]
 
 
 def _error(call: ToolCall, text: str) -> ToolMessage:
-    return ToolMessage(content=text, tool_call_id=call["id"] or "", name=call["name"], status="error")
+    return ToolMessage(
+        content=text, tool_call_id=call["id"] or "", name=call["name"], status="error"
+    )
 
 
 def execute_tool_call(call: ToolCall, tools_by_name: Mapping[str, BaseTool]) -> ToolMessage:
@@ -36,7 +39,9 @@ def execute_tool_call(call: ToolCall, tools_by_name: Mapping[str, BaseTool]) -> 
     tool = tools_by_name.get(call["name"])
     if tool is None:
         available = ", ".join(sorted(tools_by_name)) or "none"
-        return _error(call, f"Error: there is no tool named {call['name']!r}. Available: {available}.")
+        return _error(
+            call, f"Error: there is no tool named {call['name']!r}. Available: {available}."
+        )
     try:
         result = tool.invoke({**call, "type": "tool_call"})
     except GraphBubbleUp:
@@ -45,7 +50,9 @@ def execute_tool_call(call: ToolCall, tools_by_name: Mapping[str, BaseTool]) -> 
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
         )
-        return _error(call, f"Error: invalid arguments for {call['name']}: {problems}. Fix them and retry.")
+        return _error(
+            call, f"Error: invalid arguments for {call['name']}: {problems}. Fix them and retry."
+        )
     except Exception as exc:  # noqa: BLE001 - any tool failure is data for the model
         return _error(call, f"Error: {call['name']} failed: {type(exc).__name__}: {exc}")
     if isinstance(result, ToolMessage):
@@ -59,7 +66,9 @@ def _decided(call: ToolCall, record: Mapping[str, Any] | None) -> ToolMessage | 
         return call
     reviewer = record.get("reviewer") or "the reviewer"
     if record["decision"] == "edit":
-        return ToolCall(name=call["name"], args=record["edited_args"], id=call["id"], type="tool_call")
+        return ToolCall(
+            name=call["name"], args=record["edited_args"], id=call["id"], type="tool_call"
+        )
     if record["decision"] == "response":
         return ToolMessage(
             content=f"Not run. {reviewer} reviewed this call and replied: {record['response']}",
@@ -72,7 +81,7 @@ def _decided(call: ToolCall, record: Mapping[str, Any] | None) -> ToolMessage | 
 
 def make_run_tools(
     tools_by_name: Mapping[str, BaseTool],
-) -> Callable[[dict[str, Any], Runtime[AgentContext]], dict[str, Any]]:
+) -> AgentNode:
     """Build the node that executes the latest AI message's tool calls.
 
     Args:
@@ -82,7 +91,7 @@ def make_run_tools(
         A node ``run_tools(state, runtime) -> {"messages": [ToolMessage, ...]}``.
     """
 
-    def run_tools(state: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    def run_tools(state: AgentState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         """Run the approved tool calls and answer every call with one message."""
         policy = agent_context(runtime).approval_policy
         messages: list[AnyMessage] = state["messages"]
@@ -97,7 +106,9 @@ def make_run_tools(
                 continue
             record = records.get(call["id"] or "")
             if record is None and needs_approval(call, tools_by_name, policy):
-                replies.append(_error(call, "Not run: this call needs approval and none was recorded."))
+                replies.append(
+                    _error(call, "Not run: this call needs approval and none was recorded.")
+                )
                 continue
             decided = _decided(call, record)
             if isinstance(decided, ToolMessage):

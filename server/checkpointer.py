@@ -27,9 +27,7 @@ SERVER_SQLITE_URL = "sqlite:///.langgraph_api/agent-patterns-checkpoints.sqlite"
 def server_checkpointer_url() -> str:
     """The URL the server's saver uses (see the module docs for the order)."""
     return (
-        os.environ.get("DATABASE_URL")
-        or os.environ.get(CHECKPOINTER_URL_ENV)
-        or SERVER_SQLITE_URL
+        os.environ.get("DATABASE_URL") or os.environ.get(CHECKPOINTER_URL_ENV) or SERVER_SQLITE_URL
     )
 
 
