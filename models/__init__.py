@@ -2,7 +2,12 @@
 
 from models.demo import HeuristicDemoModel
 from models.factory import create_chat_model, resolve_model_spec
-from models.scripted import ScriptedCall, ScriptedChatModel, ScriptExhaustedError
+from models.scripted import (
+    ScriptedCall,
+    ScriptedChatModel,
+    ScriptExhaustedError,
+    tool_calls_reply,
+)
 
 __all__ = [
     "HeuristicDemoModel",
@@ -11,4 +16,5 @@ __all__ = [
     "ScriptedChatModel",
     "create_chat_model",
     "resolve_model_spec",
+    "tool_calls_reply",
 ]

@@ -19,7 +19,13 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from models.base import OfflineChatModel
 
-__all__ = ["ScriptExhaustedError", "ScriptedCall", "ScriptedChatModel", "ScriptedReply"]
+__all__ = [
+    "ScriptExhaustedError",
+    "ScriptedCall",
+    "ScriptedChatModel",
+    "ScriptedReply",
+    "tool_calls_reply",
+]
 
 ScriptedReply = (
     AIMessage
@@ -148,6 +154,17 @@ class ScriptedChatModel(OfflineChatModel):
         if isinstance(reply, BaseException):
             raise reply
         return _to_ai_message(reply, forced_tool)
+
+
+def tool_calls_reply(*calls: tuple[str, dict[str, Any]], text: str = "") -> AIMessage:
+    """A scripted reply that calls tools: ``tool_calls_reply(("lookup_order", {...}))``.
+
+    Call ids are left empty so each use of the reply gets fresh ones.
+    """
+    return AIMessage(
+        content=text,
+        tool_calls=[ToolCall(name=n, args=a, id=None, type="tool_call") for n, a in calls],
+    )
 
 
 def _to_ai_message(reply: Any, structured: str | None) -> AIMessage:

@@ -95,11 +95,16 @@ def make_run_tools(
         """Run the approved tool calls and answer every call with one message."""
         policy = agent_context(runtime).approval_policy
         messages: list[AnyMessage] = state["messages"]
-        last = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
-        if last is None:
+        index = next(
+            (i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], AIMessage)),
+            None,
+        )
+        if index is None:
             return {"messages": []}
+        last = messages[index]
+        assert isinstance(last, AIMessage)
         records = {r["tool_call_id"]: r for r in state.get("approvals", [])}
-        answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+        answered = {m.tool_call_id for m in messages[index:] if isinstance(m, ToolMessage)}
         replies: list[AnyMessage] = []
         for call in last.tool_calls:
             if call["id"] in answered:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from urllib.parse import urlsplit, urlunsplit
 
 from tools.effects import EFFECTS_LOG_ENV
 
@@ -32,6 +32,12 @@ _postgres_problem: str | None = None
 def admin_url() -> str:
     """Where to create per-test databases."""
     return os.environ.get("DATABASE_URL") or DEFAULT_ADMIN_URL
+
+
+def database_url(name: str) -> str:
+    """The admin URL pointed at another database on the same server."""
+    parts = urlsplit(admin_url())
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
 def _postgres_reachable() -> str | None:
@@ -75,10 +81,7 @@ def postgres_url() -> Iterator[str]:
     name = f"ap_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(admin_url())
-    params["dbname"] = name
-    url = make_conninfo(**params)
-    yield url
+    yield database_url(name)
     with psycopg.connect(admin_url(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -1,0 +1,38 @@
+"""Command-line entry point: ``python -m cli <command>`` (installed as ``agent-patterns``)."""
+
+from __future__ import annotations
+
+import os
+
+# Before LangGraph is imported: strict checkpoint deserialisation; tracing only when asked.
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+os.environ.setdefault("LANGSMITH_TRACING", "false")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+from cli.demo import add_demo_arguments, run_demo  # noqa: E402
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run a command; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="agent-patterns", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="ReAct agent on an order question, offline by default")
+    add_demo_arguments(demo)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return run_demo(args)
+    except ValueError as exc:  # bad URL, bad model spec, bad context value
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

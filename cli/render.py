@@ -1,0 +1,94 @@
+"""Turning graph stream events into lines a person can follow in a terminal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+
+__all__ = ["StepPrinter", "describe_interrupt"]
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_interrupt(value: Any) -> str:
+    """One readable block for an approval request (Agent Inbox payload)."""
+    requests = value if isinstance(value, list) else [value]
+    lines = []
+    for request in requests:
+        if isinstance(request, dict) and "action_request" in request:
+            action = request["action_request"]
+            lines.append(f"  action: {action['action']}")
+            lines.append(f"  args:   {json.dumps(action['args'], ensure_ascii=False)}")
+            first = request.get("description", "").split("\n\n")
+            if len(first) > 1:
+                lines.append(f"  {first[1]}")
+            tail = [p for p in first if p.startswith("Your previous answer")]
+            lines.extend(f"  {p}" for p in tail)
+        else:
+            lines.append(f"  {_short(request, 400)}")
+    return "\n".join(lines)
+
+
+class StepPrinter:
+    """Print `stream_mode=["updates", "messages"]` events as they arrive."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self._streaming_text = False
+
+    def _end_text(self) -> None:
+        if self._streaming_text:
+            self.out.write("\n")
+            self._streaming_text = False
+
+    def on_event(self, mode: str, payload: Any) -> None:
+        """Handle one `(mode, payload)` pair from `graph.stream`."""
+        if mode == "messages":
+            chunk, metadata = payload
+            if isinstance(chunk, AIMessageChunk) and chunk.text:
+                if not self._streaming_text:
+                    self.out.write(f"[{metadata.get('langgraph_node', 'model')}] answer: ")
+                    self._streaming_text = True
+                self.out.write(chunk.text)
+                self.out.flush()
+            return
+        if mode != "updates":
+            return
+        for node, update in payload.items():
+            if node == "__interrupt__":
+                self._end_text()
+                for item in update:
+                    self.out.write(f"[approval_gate] waiting for a person (interrupt {item.id})\n")
+                    self.out.write(describe_interrupt(item.value) + "\n")
+                continue
+            self._end_text()
+            for line in self._describe_update(node, update or {}):
+                self.out.write(f"[{node}] {line}\n")
+        self.out.flush()
+
+    def _describe_update(self, node: str, update: dict[str, Any]) -> list[str]:
+        lines: list[str] = []
+        for message in update.get("messages", []):
+            lines.extend(self._describe_message(message))
+        for record in update.get("approvals", []):
+            who = record.get("reviewer")
+            reason = f" ({record['reason']})" if record.get("reason") else ""
+            lines.append(f"{record['decision']} by {who}{reason}: {record['action']}")
+        return lines or ["done"]
+
+    @staticmethod
+    def _describe_message(message: BaseMessage) -> list[str]:
+        if isinstance(message, AIMessage) and message.tool_calls:
+            return [f"calls {c['name']}({_short(c['args'])})" for c in message.tool_calls]
+        if isinstance(message, ToolMessage):
+            status = "error" if message.status == "error" else "result"
+            return [f"{message.name or 'tool'} {status}: {_short(message.text)}"]
+        if isinstance(message, AIMessage):
+            return ["answered (streamed above)"] if message.text else ["(empty reply)"]
+        return [_short(message.text)]

@@ -1,0 +1,107 @@
+"""Runs the ReAct graph in its own process so crash tests can SIGKILL it at a chosen point.
+
+Usage: python -m tests.integration.react_worker --url URL --thread ID [--pause-before-task N]
+[--pause-at-gate] --steps-log PATH
+
+It starts the thread (or continues it if the checkpointer already has it), approves every
+approval request itself, logs each task that completed to ``--steps-log`` as a JSON line, and
+prints ``PAUSED`` then blocks when it reaches the pause point, waiting to be killed. At the end
+it prints ``RESULT <json>`` with the final conversation.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+os.environ["LANGSMITH_TRACING"] = "false"
+os.environ.pop("OPENAI_API_KEY", None)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage  # noqa: E402
+from langgraph.types import Command  # noqa: E402
+
+from checkpointers.factory import open_checkpointer  # noqa: E402
+from graphs.react import build_react_graph  # noqa: E402
+
+QUESTION = "My order A-1001 arrived broken, please refund it."
+
+
+def summarise(message: BaseMessage) -> dict[str, Any]:
+    """The parts of a message that must match between an interrupted and a clean run."""
+    summary: dict[str, Any] = {"type": message.type, "content": message.text}
+    if isinstance(message, AIMessage):
+        summary["tool_calls"] = [(c["name"], c["args"], c["id"]) for c in message.tool_calls]
+    if isinstance(message, ToolMessage):
+        summary["tool_call_id"] = message.tool_call_id
+        summary["status"] = message.status
+    return summary
+
+
+def pause() -> None:
+    print("PAUSED", flush=True)
+    while True:  # wait for SIGKILL
+        time.sleep(60)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--thread", required=True)
+    parser.add_argument("--steps-log", required=True)
+    parser.add_argument("--pause-before-task", type=int, default=0)
+    parser.add_argument("--pause-at-gate", action="store_true")
+    args = parser.parse_args()
+
+    with open_checkpointer(args.url) as saver:
+        graph = build_react_graph(checkpointer=saver)
+        config = {"configurable": {"thread_id": args.thread}}
+        started = 0
+        state = graph.get_state(config)
+        payload: Any
+        if not state.values.get("messages"):
+            payload = {"messages": [("user", QUESTION)]}
+        elif state.interrupts:
+            payload = Command(
+                resume={i.id: {"type": "accept", "reviewer": "worker"} for i in state.interrupts}
+            )
+        elif state.next:
+            payload = None
+        else:
+            payload = "done"
+        while payload != "done":
+            for event in graph.stream(payload, config, stream_mode="tasks", durability="sync"):
+                if "input" in event:
+                    started += 1
+                    if started == args.pause_before_task:
+                        pause()
+                elif event.get("error") is None and not event.get("interrupts"):
+                    with open(args.steps_log, "a", encoding="utf-8") as log:
+                        log.write(json.dumps({"pid": os.getpid(), "name": event["name"]}) + "\n")
+            state = graph.get_state(config)
+            if not state.interrupts:
+                break
+            if args.pause_at_gate:
+                pause()
+            payload = Command(
+                resume={i.id: {"type": "accept", "reviewer": "worker"} for i in state.interrupts}
+            )
+        final = graph.get_state(config)
+        result = {
+            "messages": [summarise(m) for m in final.values["messages"]],
+            "approvals": [
+                {k: v for k, v in r.items() if k != "decided_at"} for r in final.values["approvals"]
+            ],
+            "next": list(final.next),
+        }
+        print("RESULT " + json.dumps(result, sort_keys=True), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
