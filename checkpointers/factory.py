@@ -24,8 +24,10 @@ project's entry points (CLI, server config, tests) set it before LangGraph is im
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -49,6 +51,8 @@ __all__ = [
 CHECKPOINTER_URL_ENV = "CHECKPOINTER_URL"
 DEFAULT_CHECKPOINTER_URL = "sqlite:///.agent-patterns/checkpoints.sqlite"
 _SETUP_LOCK_KEY = 0x6167_656E_7470_6174  # "agentpat": serialises concurrent setup() runs
+_TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
+_SETUP_POLL_S = 0.05
 
 Kind = Literal["memory", "sqlite", "postgres"]
 
@@ -90,6 +94,10 @@ def _sqlite_path(target: str) -> str:
     return target
 
 
+def _locked(row: dict[str, object] | None) -> bool:
+    return bool(row and row["locked"])
+
+
 def setup_postgres(conninfo: str) -> None:
     """Create or migrate the checkpoint tables, on a dedicated autocommit connection.
 
@@ -100,7 +108,10 @@ def setup_postgres(conninfo: str) -> None:
     from psycopg.rows import dict_row
 
     with Connection.connect(conninfo, autocommit=True, row_factory=dict_row) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+        # Poll instead of blocking in pg_advisory_lock: a session blocked there holds a
+        # transaction open, and setup's CREATE INDEX CONCURRENTLY waits for it (deadlock).
+        while not _locked(conn.execute(_TRY_LOCK, (_SETUP_LOCK_KEY,)).fetchone()):
+            time.sleep(_SETUP_POLL_S)
         try:
             PostgresSaver(conn).setup()
         finally:
@@ -115,7 +126,8 @@ async def _asetup_postgres(conninfo: str) -> None:
     async with await AsyncConnection.connect(
         conninfo, autocommit=True, row_factory=dict_row
     ) as conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+        while not _locked(await (await conn.execute(_TRY_LOCK, (_SETUP_LOCK_KEY,))).fetchone()):
+            await asyncio.sleep(_SETUP_POLL_S)
         try:
             await AsyncPostgresSaver(conn).setup()
         finally:

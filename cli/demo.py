@@ -15,6 +15,7 @@ import sys
 import uuid
 from typing import Any, TextIO
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from checkpointers.factory import DEFAULT_CHECKPOINTER_URL, open_checkpointer
@@ -102,7 +103,7 @@ def run_demo(
     with open_checkpointer(args.checkpointer) as saver:
         graph = build_react_graph(checkpointer=saver)
         thread_id = args.thread or f"demo-{uuid.uuid4().hex[:8]}"
-        config = {"configurable": {"thread_id": thread_id}}
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         pending = graph.get_state(config).interrupts if args.thread else ()
         payload: Any
         if pending and not args.question:

@@ -338,19 +338,31 @@ def _describe(value: Any) -> str:
 
 
 def _compose_answer(request: str, turn: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+    """Restate the turn's tool outcomes: what a person declined first, then failures, then facts."""
     names = {c["id"]: c["name"] for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
-    lines = []
+    declined, failed, facts = [], [], []
     for message in turn:
         if not isinstance(message, ToolMessage):
             continue
         name = names.get(message.tool_call_id) or message.name or "tool"
-        if message.status == "error":
-            lines.append(f"- {name} did not succeed: {message.text}")
-            continue
-        value = _json_or_none(message.text)
-        lines.append(f"- {name}: {_describe(value) if value is not None else message.text}")
-    if lines:
-        return "Here is what I found.\n" + "\n".join(lines)
+        if message.text.startswith(("Rejected by", "Not run.")):
+            declined.append(f"- {name}: {message.text}")
+        elif message.status == "error":
+            failed.append(f"- {name}: {message.text}")
+        else:
+            value = _json_or_none(message.text)
+            facts.append(f"- {name}: {_describe(value) if value is not None else message.text}")
+    sections = []
+    if declined:
+        sections.append(
+            "A reviewer stopped part of this, so it was not done:\n" + "\n".join(declined)
+        )
+    if failed:
+        sections.append("Some steps failed:\n" + "\n".join(failed))
+    if facts:
+        sections.append("What the tools returned:\n" + "\n".join(facts))
+    if sections:
+        return "\n\n".join(sections)
     if tools and not _ID_TOKEN.search(request):
         return (
             "I am the offline demo model (keyword heuristics, not an LLM). I could not match "

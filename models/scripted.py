@@ -37,7 +37,8 @@ ScriptedReply = (
 )
 """One entry of a script.
 
-- `AIMessage`: returned as is (tool calls included); missing tool-call ids are filled in.
+- `AIMessage`: returned as is (tool calls included); empty tool-call ids (``"id": None``,
+  as `tool_calls_reply` leaves them) are filled in.
 - `str`: an answer with that text.
 - `dict` or pydantic model: a structured reply. Under `with_structured_output` it becomes the
   parsed output; otherwise it is returned as JSON text.
@@ -71,9 +72,8 @@ class ScriptedChatModel(OfflineChatModel):
     through the standard tool-calling path) and streaming that keeps tool calls intact.
 
     Example:
-        >>> from langchain_core.messages import AIMessage
-        >>> call = {"name": "lookup_order", "args": {"order_id": "A-1001"}}
-        >>> model = ScriptedChatModel(replies=[AIMessage("", tool_calls=[call]), "Shipped."])
+        >>> lookup = tool_calls_reply(("lookup_order", {"order_id": "A-1001"}))
+        >>> model = ScriptedChatModel(replies=[lookup, "Shipped."])
         >>> model.invoke("Where is A-1001?").tool_calls[0]["name"]
         'lookup_order'
         >>> model.calls[0].last_text

@@ -19,6 +19,7 @@ from typing import Any
 
 from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel, ValidationError
@@ -107,6 +108,16 @@ def _validated(
     return args
 
 
+def _authenticated_user() -> str | None:
+    """The LangGraph server's authenticated user for this run, if any."""
+    try:
+        configurable = get_config().get("configurable", {})
+    except RuntimeError:  # called outside a runnable context
+        return None
+    user = configurable.get("langgraph_auth_user_id")
+    return str(user) if user else None
+
+
 def make_approval_gate(
     tools_by_name: Mapping[str, BaseTool],
 ) -> Callable[..., dict[str, Any]]:
@@ -139,7 +150,7 @@ def make_approval_gate(
             decision=decision.type,
             edited_args=edited,
             response=decision.args if decision.type == "response" else None,
-            reviewer=decision.reviewer,
+            reviewer=decision.reviewer or _authenticated_user() or "unknown",
             reason=decision.reason,
             policy=agent_context(runtime).approval_policy,
         )

@@ -79,7 +79,8 @@ class ApprovalDecision(BaseModel):
             run; give the model this message instead) or ignore (reject: do not run).
         args: for edit, the new arguments (or Agent Inbox's ``{"action", "args"}``); for
             response, the message text; otherwise unused.
-        reviewer: who decided; recorded in the audit trail.
+        reviewer: who decided; recorded in the audit trail. When absent (Agent Inbox does not
+            send one) the gate records the server's authenticated user, else "unknown".
         reason: why; recorded in the audit trail and shown to the model on reject.
     """
 
@@ -87,7 +88,7 @@ class ApprovalDecision(BaseModel):
 
     type: DecisionType
     args: Any = None
-    reviewer: str = Field(default="unknown", min_length=1, max_length=200)
+    reviewer: str | None = Field(default=None, min_length=1, max_length=200)
     reason: str | None = Field(default=None, max_length=4000)
 
     @model_validator(mode="before")

@@ -17,11 +17,12 @@ os.environ.pop("AGENT_PATTERNS_MODEL", None)
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from urllib.parse import urlsplit, urlunsplit
 
 from tools.effects import EFFECTS_LOG_ENV
 
@@ -74,16 +75,25 @@ def require_postgres() -> None:
     pytest.skip(message)
 
 
+@contextmanager
+def fresh_database(prefix: str = "ap_test") -> Iterator[str]:
+    """Create an empty database on the test server; yield its URL; drop it afterwards."""
+    require_postgres()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url(name)
+    finally:
+        with psycopg.connect(admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty database for this test; dropped afterwards."""
-    require_postgres()
-    name = f"ap_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield database_url(name)
-    with psycopg.connect(admin_url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

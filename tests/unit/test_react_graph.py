@@ -170,6 +170,7 @@ def test_shorthand_approvals_are_accepted(answer: Any) -> None:
     result = graph.invoke(Command(resume=answer), config)
 
     assert result["approvals"][0]["decision"] == "accept"
+    assert result["approvals"][0]["reviewer"] == "unknown"
     assert len(read_effects("refund")) == 1
 
 
@@ -199,6 +200,16 @@ def test_malformed_answer_asks_again_and_the_thread_stays_resumable(
     result = graph.invoke(Command(resume={"type": "accept", "reviewer": "eve"}), config)
     assert result["approvals"][0]["reviewer"] == "eve"
     assert len(read_effects("refund")) == 1
+
+
+def test_reviewer_defaults_to_the_servers_authenticated_user() -> None:
+    graph, _, config = make([tool_calls_reply(REFUND), "ok"])
+    ask(graph, config)
+
+    authed = {"configurable": {**config["configurable"], "langgraph_auth_user_id": "user-42"}}
+    result = graph.invoke(Command(resume=[{"type": "accept", "args": None}]), authed)
+
+    assert result["approvals"][0]["reviewer"] == "user-42"
 
 
 def test_unknown_tool_and_bad_arguments_reach_the_model_as_errors() -> None:

@@ -1,0 +1,125 @@
+"""The README's main job: `python -m cli demo`, from a fresh process, on a SQLite checkpointer."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.demo import add_demo_arguments, run_demo
+from tools.effects import EFFECTS_LOG_ENV, read_effects
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, EFFECTS_LOG_ENV: str(tmp_path / "effects.jsonl")}
+    env.pop("CHECKPOINTER_URL", None)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "demo",
+            "--checkpointer",
+            f"sqlite:///{tmp_path}/cp.sqlite",
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def refunds(tmp_path: Path) -> list[dict[str, object]]:
+    path = tmp_path / "effects.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [json.loads(line) for line in lines if '"refund"' in line]
+
+
+def test_stops_at_the_gate_then_resumes_from_a_new_process_exactly_once(tmp_path: Path) -> None:
+    first = demo(tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert "[call_model] calls lookup_order" in first.stdout
+    assert "[approval_gate] waiting for a person" in first.stdout
+    assert "action: issue_refund" in first.stdout
+    assert "Stopped at the approval gate: nothing was run." in first.stdout
+    assert "offline demo model" in first.stderr
+    assert refunds(tmp_path) == []
+    thread = re.search(r"--thread (demo-[0-9a-f]+)", first.stdout)
+    assert thread is not None
+
+    second = demo(tmp_path, "--thread", thread.group(1), "--approve", "auto", "--reviewer", "ops")
+
+    assert second.returncode == 0, second.stderr
+    assert "accept by ops: issue_refund" in second.stdout
+    assert "issue_refund: refund id: RF-" in second.stdout
+    assert "audit: accept issue_refund by ops" in second.stdout
+    assert len(refunds(tmp_path)) == 1
+
+    again = demo(tmp_path, "--thread", thread.group(1), "--approve", "auto")
+
+    assert again.returncode == 0 and "nothing waiting for approval" in again.stdout
+    assert len(refunds(tmp_path)) == 1, "re-running the resume command must not refund again"
+
+
+def test_reject_from_the_command_line(tmp_path: Path) -> None:
+    result = demo(tmp_path, "--approve", "reject")
+
+    assert result.returncode == 0, result.stderr
+    assert "ignore by" in result.stdout and "Rejected by" in result.stdout
+    assert refunds(tmp_path) == []
+
+
+def test_read_only_question_needs_no_approval(tmp_path: Path) -> None:
+    result = demo(tmp_path, "Where is my order A-1002?")
+
+    assert result.returncode == 0, result.stderr
+    assert "approval_gate" not in result.stdout and "status: shipped" in result.stdout
+
+
+def test_bad_settings_fail_with_a_clear_message(tmp_path: Path) -> None:
+    result = demo(tmp_path, "--max-steps", "0")
+    assert result.returncode == 2 and "max_steps must be between 1 and 100" in result.stderr
+    bad_url = subprocess.run(
+        [sys.executable, "-m", "cli", "demo", "--checkpointer", "redis://x"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad_url.returncode == 2 and "Unsupported checkpointer URL" in bad_url.stderr
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("answers", "amount"),
+    [("a\n", 89.99), ('e\n{"order_id": "A-1001", "amount": 25, "reason": "partial"}\n', 25.0)],
+)
+def test_interactive_approval_at_a_terminal(tmp_path: Path, answers: str, amount: float) -> None:
+    parser = argparse.ArgumentParser()
+    add_demo_arguments(parser)
+    args = parser.parse_args(["--checkpointer", "memory", "--reviewer", "tty-user"])
+    out = io.StringIO()
+
+    code = run_demo(args, stdin=FakeTerminal(answers), out=out)
+
+    assert code == 0
+    assert "Decide: [a]ccept" in out.getvalue()
+    [refund] = read_effects("refund")
+    assert refund["amount"] == amount
