@@ -21,25 +21,23 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
-from langgraph.types import RetryPolicy
 
+from checkpointers.ledger import EffectLedger, default_ledger
 from nodes.approval_gate import make_approval_gate
 from nodes.budget import stop_at_budget
 from nodes.model_call import make_call_model
+from nodes.retry import MODEL_RETRY
 from nodes.routing import make_route_after_model
-from nodes.tool_execution import make_run_tools
+from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S, make_run_tools
 from state.agent import AgentInput, AgentOutput, AgentState
 from state.context import AgentContext
 from tools.orders import order_tools
 from tools.registry import ToolRegistry
 
-__all__ = ["DEFAULT_RECURSION_LIMIT", "MODEL_RETRY", "build_react_graph", "graph"]
+__all__ = ["DEFAULT_RECURSION_LIMIT", "build_react_graph", "graph"]
 
 DEFAULT_RECURSION_LIMIT = 60
 """Super-steps per run; each tool round takes three (model, gate, tools)."""
-
-MODEL_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.5, backoff_factor=2.0)
-"""Model calls retry transient failures (connection errors, 5xx) with backoff."""
 
 
 def build_react_graph(
@@ -50,6 +48,8 @@ def build_react_graph(
     store: BaseStore | None = None,
     name: str = "react",
     recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+    ledger: EffectLedger | None = None,
+    tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
 ) -> CompiledStateGraph[AgentState, AgentContext, AgentInput, AgentOutput]:
     """Build the ReAct graph.
 
@@ -64,6 +64,9 @@ def build_react_graph(
         store: long-term memory store, exposed to nodes as ``runtime.store``.
         name: graph name (shown in traces and when composed into other graphs).
         recursion_limit: hard cap on super-steps per run, on top of ``context.max_steps``.
+        ledger: exactly-once record of side-effecting calls; defaults to the one that goes
+            with the checkpointer (Postgres table for a Postgres saver, else in memory).
+        tool_timeout_s: default per-call tool timeout in seconds.
 
     Returns:
         The compiled graph. Input ``{"messages": [...]}``; context `AgentContext`.
@@ -79,7 +82,14 @@ def build_react_graph(
     )
     builder.add_node("call_model", make_call_model(model, list(registry)), retry_policy=MODEL_RETRY)
     builder.add_node("approval_gate", make_approval_gate(tools_by_name))
-    builder.add_node("run_tools", make_run_tools(tools_by_name))
+    builder.add_node(
+        "run_tools",
+        make_run_tools(
+            tools_by_name,
+            ledger=ledger if ledger is not None else default_ledger(checkpointer),
+            timeout_s=tool_timeout_s,
+        ),
+    )
     builder.add_node("stop_at_budget", stop_at_budget)
     builder.add_edge(START, "call_model")
     builder.add_conditional_edges(
@@ -91,7 +101,7 @@ def build_react_graph(
     builder.add_edge("run_tools", "call_model")
     builder.add_edge("stop_at_budget", END)
     compiled = builder.compile(checkpointer=checkpointer, store=store, name=name)
-    return compiled.with_config(recursion_limit=recursion_limit)
+    return compiled.with_config(recursion_limit=recursion_limit, metadata={"graph_id": name})
 
 
 graph = build_react_graph()

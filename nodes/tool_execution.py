@@ -5,27 +5,41 @@ It answers every tool call of the latest AI message with exactly one `ToolMessag
 - an approved (or approval-free) call runs, with the reviewer's edited arguments if any;
 - a rejected call is not run; the message says who rejected it and why;
 - a "respond" decision is not run; the reviewer's message goes to the model instead;
-- an unknown tool, arguments that fail the tool's schema, or an exception inside the tool
-  become an error `ToolMessage` the model can read. The run never crashes on them.
+- an unknown tool, arguments that fail the tool's schema, an exception inside the tool or a
+  timeout become an error `ToolMessage` the model can read. The run never crashes on them.
+
+Side-effecting calls go through the effect ledger (`checkpointers.ledger`), keyed by thread
+and tool-call id, so a replayed step never acts twice. Transient failures (network, timeouts)
+of read-only and idempotent tools are retried with backoff; a tool that outlives its timeout is
+abandoned (its thread cannot be killed) and reported as such.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
+from langgraph.config import get_config
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
+from checkpointers.ledger import EffectLedger
 from nodes.approval_gate import needs_approval
 from nodes.context import AgentNode, agent_context
+from nodes.retry import call_with_retries
 from state.agent import AgentState
 from state.context import AgentContext
+from tools.effects import using_idempotency_key
+from tools.registry import has_side_effects, is_idempotent
 
-__all__ = ["execute_tool_call", "make_run_tools"]
+__all__ = ["DEFAULT_TOOL_TIMEOUT_S", "execute_tool_call", "make_run_tools"]
+
+DEFAULT_TOOL_TIMEOUT_S = 30.0
 
 
 def _error(call: ToolCall, text: str) -> ToolMessage:
@@ -34,16 +48,44 @@ def _error(call: ToolCall, text: str) -> ToolMessage:
     )
 
 
-def execute_tool_call(call: ToolCall, tools_by_name: Mapping[str, BaseTool]) -> ToolMessage:
-    """Run one tool call; every failure becomes an error `ToolMessage`."""
+def _invoke(tool: BaseTool, call: ToolCall, timeout_s: float | None) -> Any:
+    """Invoke the tool, in a helper thread when a timeout applies (context preserved)."""
+    payload = {**call, "type": "tool_call"}
+    if not timeout_s:
+        return tool.invoke(payload)
+    context = contextvars.copy_context()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="tool")
+    try:
+        return pool.submit(context.run, tool.invoke, payload).result(timeout=timeout_s)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def execute_tool_call(
+    call: ToolCall,
+    tools_by_name: Mapping[str, BaseTool],
+    *,
+    timeout_s: float | None = None,
+    retries: int = 3,
+) -> ToolMessage:
+    """Run one tool call; every failure becomes an error `ToolMessage`.
+
+    Args:
+        call: the tool call (name, args, id).
+        tools_by_name: the tools that may run.
+        timeout_s: stop waiting after this long (the tool's own ``timeout_s`` metadata wins).
+        retries: attempts for transient failures; only read-only or idempotent tools retry.
+    """
     tool = tools_by_name.get(call["name"])
     if tool is None:
         available = ", ".join(sorted(tools_by_name)) or "none"
         return _error(
             call, f"Error: there is no tool named {call['name']!r}. Available: {available}."
         )
+    limit = (tool.metadata or {}).get("timeout_s") or timeout_s
+    attempts = retries if is_idempotent(tool) else 1
     try:
-        result = tool.invoke({**call, "type": "tool_call"})
+        result = call_with_retries(lambda: _invoke(tool, call, limit), attempts=attempts)
     except GraphBubbleUp:
         raise  # an interrupt raised inside the tool must reach LangGraph
     except ValidationError as exc:
@@ -53,11 +95,59 @@ def execute_tool_call(call: ToolCall, tools_by_name: Mapping[str, BaseTool]) -> 
         return _error(
             call, f"Error: invalid arguments for {call['name']}: {problems}. Fix them and retry."
         )
+    except concurrent.futures.TimeoutError:
+        return _error(
+            call,
+            f"Error: {call['name']} did not finish within {limit:g}s; gave up waiting. "
+            "Its outcome is unknown.",
+        )
     except Exception as exc:  # noqa: BLE001 - any tool failure is data for the model
         return _error(call, f"Error: {call['name']} failed: {type(exc).__name__}: {exc}")
     if isinstance(result, ToolMessage):
         return result
     return ToolMessage(content=str(result), tool_call_id=call["id"] or "", name=call["name"])
+
+
+def _execute_once(
+    call: ToolCall,
+    tools_by_name: Mapping[str, BaseTool],
+    ledger: EffectLedger | None,
+    thread_id: str | None,
+    timeout_s: float | None,
+) -> ToolMessage:
+    """Run a call; side-effecting calls consult and update the effect ledger."""
+    tool = tools_by_name.get(call["name"])
+    call_id = call["id"] or ""
+    if ledger is None or not thread_id or tool is None or not has_side_effects(tool):
+        return execute_tool_call(call, tools_by_name, timeout_s=timeout_s)
+    entry = ledger.begin(thread_id, call_id, call["name"], dict(call["args"]))
+    if entry.status != "started":  # done before: replay the recorded outcome
+        return ToolMessage(
+            content=entry.result or "",
+            tool_call_id=call_id,
+            name=call["name"],
+            status="error" if entry.result_status == "error" else "success",
+        )
+    if entry.attempts > 1 and not is_idempotent(tool):
+        message = _error(
+            call,
+            f"Outcome unknown: an earlier attempt of {call['name']} was interrupted while "
+            "running (the process stopped), so it was not repeated, to avoid doing it twice. "
+            "A person must check whether it happened.",
+        )
+        ledger.finish(thread_id, call_id, message.text, "error", "unknown")
+        return message
+    with using_idempotency_key(f"{thread_id}:{call_id}"):
+        message = execute_tool_call(call, tools_by_name, timeout_s=timeout_s)
+    timed_out = message.status == "error" and "gave up waiting" in message.text
+    ledger.finish(
+        thread_id,
+        call_id,
+        message.text,
+        message.status,
+        "unknown" if timed_out else "completed",
+    )
+    return message
 
 
 def _decided(call: ToolCall, record: Mapping[str, Any] | None) -> ToolMessage | ToolCall:
@@ -79,13 +169,27 @@ def _decided(call: ToolCall, record: Mapping[str, Any] | None) -> ToolMessage | 
     return _error(call, f"Rejected by {reviewer}; the action was not performed.{reason}")
 
 
+def _thread_id() -> str | None:
+    try:
+        value = get_config().get("configurable", {}).get("thread_id")
+    except RuntimeError:
+        return None
+    return str(value) if value else None
+
+
 def make_run_tools(
     tools_by_name: Mapping[str, BaseTool],
+    *,
+    ledger: EffectLedger | None = None,
+    timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
 ) -> AgentNode:
     """Build the node that executes the latest AI message's tool calls.
 
     Args:
         tools_by_name: the tools the graph may run.
+        ledger: where side-effecting calls are recorded (see `checkpointers.ledger`); None
+            runs them without exactly-once protection.
+        timeout_s: default per-call timeout in seconds (None: wait forever).
 
     Returns:
         A node ``run_tools(state, runtime) -> {"messages": [ToolMessage, ...]}``.
@@ -105,6 +209,7 @@ def make_run_tools(
         assert isinstance(last, AIMessage)
         records = {r["tool_call_id"]: r for r in state.get("approvals", [])}
         answered = {m.tool_call_id for m in messages[index:] if isinstance(m, ToolMessage)}
+        thread_id = _thread_id()
         replies: list[AnyMessage] = []
         for call in last.tool_calls:
             if call["id"] in answered:
@@ -119,7 +224,7 @@ def make_run_tools(
             if isinstance(decided, ToolMessage):
                 replies.append(decided)
             else:
-                replies.append(execute_tool_call(decided, tools_by_name))
+                replies.append(_execute_once(decided, tools_by_name, ledger, thread_id, timeout_s))
         return {"messages": replies}
 
     return run_tools

@@ -151,16 +151,16 @@ def search_help_docs(query: str) -> list[dict[str, str]]:
     return [doc for _, doc in scored[:2]]
 
 
-@agent_tool(args_schema=CreateSupportTicketArgs, side_effects=True)
+@agent_tool(args_schema=CreateSupportTicketArgs, side_effects=True, idempotent=True)
 def create_support_ticket(order_id: str, reason: str) -> dict[str, Any]:
     """Create a support ticket so a person follows up when tools cannot resolve the issue."""
     _find_order(order_id)
     ticket = {"ticket_id": _stable_id("SUP", order_id, reason), "order_id": order_id}
-    record_effect("ticket", {**ticket, "reason": reason})
-    return {**ticket, "status": "open"}
+    recorded = record_effect("ticket", {**ticket, "reason": reason})
+    return {"ticket_id": recorded["ticket_id"], "order_id": order_id, "status": "open"}
 
 
-@agent_tool(args_schema=IssueRefundArgs, side_effects=True)
+@agent_tool(args_schema=IssueRefundArgs, side_effects=True, idempotent=True)
 def issue_refund(order_id: str, amount: float, reason: str) -> dict[str, Any]:
     """Issue a refund to the customer's original payment method. Moves money."""
     order = _find_order(order_id)
@@ -175,8 +175,8 @@ def issue_refund(order_id: str, amount: float, reason: str) -> dict[str, Any]:
         "amount": round(amount, 2),
         "currency": order["currency"],
     }
-    record_effect("refund", {**refund, "reason": reason})
-    return {**refund, "status": "issued"}
+    recorded = record_effect("refund", {**refund, "reason": reason})
+    return {key: recorded[key] for key in refund} | {"status": "issued"}
 
 
 def order_tools() -> list[BaseTool]:

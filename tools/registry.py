@@ -14,9 +14,10 @@ from typing import Any, TypeVar
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel
 
-__all__ = ["ToolRegistry", "agent_tool", "has_side_effects"]
+__all__ = ["ToolRegistry", "agent_tool", "has_side_effects", "is_idempotent"]
 
 SIDE_EFFECTS_KEY = "side_effects"
+IDEMPOTENT_KEY = "idempotent"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -24,6 +25,8 @@ def agent_tool(
     *,
     args_schema: type[BaseModel],
     side_effects: bool,
+    idempotent: bool = False,
+    timeout_s: float | None = None,
     name: str | None = None,
 ) -> Callable[[Callable[..., Any]], BaseTool]:
     """Turn a function into a tool whose arguments are validated by a pydantic schema.
@@ -34,6 +37,11 @@ def agent_tool(
         side_effects: whether calling the tool changes something outside the graph (money
             moves, a ticket is filed, a message is sent). Such calls pass the approval gate
             under the default policy.
+        idempotent: the tool passes `tools.effects.idempotency_key()` to the system it calls,
+            which de-duplicates on it; such a call may safely be repeated after a crash (see
+            `checkpointers.ledger`). Read-only tools are idempotent by nature.
+        timeout_s: give up waiting for the tool after this many seconds (None: the tool
+            node's default).
         name: tool name; defaults to the function name.
 
     Returns:
@@ -48,7 +56,11 @@ def agent_tool(
             name=name or func.__name__,
             description=func.__doc__.strip(),
             args_schema=args_schema,
-            metadata={SIDE_EFFECTS_KEY: side_effects},
+            metadata={
+                SIDE_EFFECTS_KEY: side_effects,
+                IDEMPOTENT_KEY: idempotent or not side_effects,
+                "timeout_s": timeout_s,
+            },
         )
 
     return decorate
@@ -59,6 +71,14 @@ def has_side_effects(tool: BaseTool | None) -> bool:
     if tool is None:
         return True
     return bool((tool.metadata or {}).get(SIDE_EFFECTS_KEY, True))
+
+
+def is_idempotent(tool: BaseTool | None) -> bool:
+    """Whether repeating a call of this tool cannot repeat its effect."""
+    if tool is None:
+        return False
+    metadata = tool.metadata or {}
+    return bool(metadata.get(IDEMPOTENT_KEY, not has_side_effects(tool)))
 
 
 class ToolRegistry:
