@@ -82,7 +82,7 @@ class HeuristicDemoModel(OfflineChatModel):
                 for t in tools
                 if t["function"]["name"] == forced_tool
             )
-            context = " ".join(m.text for m in messages if m.text)
+            context = "\n".join(m.text for m in messages if m.text and m.type != "system")
             args = fill_from_schema(schema, context, results)
             return AIMessage(
                 content="",
@@ -306,9 +306,19 @@ def _fill(
         return None
     if "default" in spec and spec["default"] is not None:
         return spec["default"]
-    sentence = " ".join(text.split())[:200] or "n/a"
     min_length = int(spec.get("minLength", 0))
-    return sentence.ljust(min_length, ".")
+    return _first_sentence(text).ljust(min_length, ".")
+
+
+def _first_sentence(text: str) -> str:
+    """The first line of prose in `text`: not a label ("Order context:") nor JSON."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.endswith(":") or line[0] in '{["-':
+            continue
+        sentence = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
+        return sentence[:160]
+    return " ".join(text.split())[:160] or "n/a"
 
 
 # -- answering -------------------------------------------------------------------------------
@@ -363,6 +373,9 @@ def _compose_answer(request: str, turn: list[BaseMessage], tools: list[dict[str,
         sections.append("What the tools returned:\n" + "\n".join(facts))
     if sections:
         return "\n\n".join(sections)
+    bullets = [line.strip() for line in request.splitlines() if line.strip().startswith("- ")]
+    if bullets and not tools:  # asked to write from given facts: restate them
+        return "Here is where things stand:\n" + "\n".join(bullets)
     if tools and not _ID_TOKEN.search(request):
         return (
             "I am the offline demo model (keyword heuristics, not an LLM). I could not match "

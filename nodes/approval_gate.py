@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
@@ -36,13 +37,27 @@ from state.approval import (
 from state.context import AgentContext, ApprovalPolicy
 from tools.registry import has_side_effects
 
-__all__ = ["GateInput", "build_interrupt", "make_approval_gate", "needs_approval"]
+__all__ = [
+    "EXPIRE_MARKER",
+    "GateInput",
+    "build_interrupt",
+    "make_approval_gate",
+    "needs_approval",
+]
 
 
-class GateInput(TypedDict):
+class GateInput(TypedDict, total=False):
     """What the router sends to one gate task."""
 
     tool_call: ToolCall
+    requested_at: str
+    """ISO time the approval was requested (fixed in the Send, stable across re-runs)."""
+    note: str
+    """Extra context for the reviewer (e.g. a recommendation and the policy checks)."""
+
+
+EXPIRE_MARKER = "expire"
+"""Resume type `approvals sweep` sends to touch a thread whose approval is past its deadline."""
 
 
 def needs_approval(
@@ -61,9 +76,20 @@ def needs_approval(
 
 
 def build_interrupt(
-    call: ToolCall, tool: BaseTool | None, problem: str | None = None
+    call: ToolCall,
+    tool: BaseTool | None,
+    problem: str | None = None,
+    *,
+    requested_at: str | None = None,
+    deadline: datetime | None = None,
+    escalated: bool = False,
+    note: str | None = None,
 ) -> HumanInterrupt:
-    """The Agent Inbox request for one tool call (optionally saying why we ask again)."""
+    """The Agent Inbox request for one tool call.
+
+    Besides Agent Inbox's keys it carries ``requested_at``, ``deadline`` and ``escalated``
+    (clients that do not know them ignore them) so approval lists can show age and expiry.
+    """
     args = json.dumps(call["args"], ensure_ascii=False, sort_keys=True)
     description = (
         f"The agent wants to call `{call['name']}` with {args}.\n\n"
@@ -71,9 +97,17 @@ def build_interrupt(
         "Accept to run it, edit the arguments, respond to tell the agent something instead, "
         "or ignore to reject it."
     )
+    if note:
+        description += f"\n\n{note}"
+    if escalated:
+        description = "ESCALATED: nobody decided before the deadline.\n\n" + description
+    elif deadline is not None:
+        description += (
+            f"\n\nDecide before {deadline.isoformat()}; after that it is resolved by policy."
+        )
     if problem:
         description += f"\n\nYour previous answer was not accepted: {problem}. Please answer again."
-    return HumanInterrupt(
+    request = HumanInterrupt(
         action_request={"action": call["name"], "args": dict(call["args"])},
         config={
             "allow_ignore": True,
@@ -83,6 +117,13 @@ def build_interrupt(
         },
         description=description,
     )
+    extra: dict[str, Any] = {
+        "tool_call_id": call["id"],
+        "requested_at": requested_at,
+        "deadline": deadline.isoformat() if deadline and not escalated else None,
+        "escalated": escalated,
+    }
+    return cast(HumanInterrupt, {**request, **extra})
 
 
 def _validated(
@@ -106,6 +147,17 @@ def _validated(
             )
             raise InvalidDecisionError(f"the edited arguments are invalid: {problems}") from exc
     return args
+
+
+def _deadline(requested_at: str | None, timeout_s: float | None) -> datetime | None:
+    if not requested_at or not timeout_s:
+        return None
+    return datetime.fromisoformat(requested_at) + timedelta(seconds=timeout_s)
+
+
+def _is_expire_marker(answer: Any) -> bool:
+    first = answer[0] if isinstance(answer, list) and len(answer) == 1 else answer
+    return isinstance(first, dict) and first.get("type") == EXPIRE_MARKER
 
 
 def _authenticated_user() -> str | None:
@@ -132,11 +184,39 @@ def make_approval_gate(
 
     def approval_gate(payload: GateInput, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         """Wait for a person's decision on one tool call and record it."""
+        context = agent_context(runtime)
         call = payload["tool_call"]
         tool = tools_by_name.get(call["name"])
+        requested_at = payload.get("requested_at")
+        deadline = _deadline(requested_at, context.approval_timeout_s)
+        escalated = False
         problem: str | None = None
         while True:
-            answer = interrupt([build_interrupt(call, tool, problem)])
+            request = build_interrupt(
+                call,
+                tool,
+                problem,
+                requested_at=requested_at,
+                deadline=deadline,
+                escalated=escalated,
+                note=payload.get("note"),
+            )
+            answer = interrupt([request])
+            expired = deadline is not None and not escalated and datetime.now(UTC) > deadline
+            if expired and deadline is not None and context.on_approval_timeout == "reject":
+                decision = ApprovalDecision(
+                    type="ignore",
+                    reviewer="policy:deadline",
+                    reason=f"no decision before the deadline ({deadline.isoformat()})",
+                )
+                edited = None
+                break
+            if expired:
+                escalated, problem = True, None
+                continue
+            if _is_expire_marker(answer):
+                problem = None  # a sweep touched a request that has not expired: ask again
+                continue
             try:
                 decision = parse_decision(answer)
                 edited = _validated(decision, call, tool)
@@ -152,7 +232,9 @@ def make_approval_gate(
             response=decision.args if decision.type == "response" else None,
             reviewer=decision.reviewer or _authenticated_user() or "unknown",
             reason=decision.reason,
-            policy=agent_context(runtime).approval_policy,
+            policy=context.approval_policy,
+            requested_at=requested_at,
+            escalated=escalated,
         )
         return {"approvals": [record.model_dump(mode="json")]}
 

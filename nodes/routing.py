@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.messages import AIMessage
@@ -52,7 +53,10 @@ def make_route_after_model(
             if needs_approval(call, tools_by_name, context.approval_policy)
         ]
         if pending:
-            return [Send(gate, {"tool_call": call}) for call in pending]
+            # The request time travels in the Send (saved with the step), so a gate that
+            # re-runs on resume computes the same deadline.
+            requested_at = datetime.now(UTC).isoformat()
+            return [Send(gate, {"tool_call": c, "requested_at": requested_at}) for c in pending]
         return tools_node
 
     return route_after_model

@@ -131,6 +131,8 @@ class ApprovalRecord(BaseModel):
     reason: str | None = None
     decided_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
     policy: str = "side-effects"
+    requested_at: str | None = None
+    escalated: bool = False
 
 
 def parse_decision(value: Any) -> ApprovalDecision:

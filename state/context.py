@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["DEFAULT_SYSTEM_PROMPT", "AgentContext", "ApprovalPolicy"]
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "AgentContext", "ApprovalPolicy", "TimeoutPolicy"]
 
 ApprovalPolicy = Literal["side-effects", "always", "never"]
+TimeoutPolicy = Literal["reject", "escalate"]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a customer support agent for an online shop. Use tools whenever order data is "
@@ -54,11 +55,34 @@ class AgentContext:
         },
     )
 
+    approval_timeout_s: float | None = field(
+        default=None,
+        metadata={
+            "description": "Seconds a request may wait at the approval gate. Past it, the "
+            "next time the thread is touched (any answer, or `approvals sweep`) the request "
+            "is resolved by on_approval_timeout instead of the late answer. Empty: no deadline."
+        },
+    )
+    on_approval_timeout: TimeoutPolicy = field(
+        default="reject",
+        metadata={
+            "description": "What an expired approval becomes: 'reject' (not run, recorded as "
+            "rejected by policy) or 'escalate' (asked again, marked escalated, no deadline)."
+        },
+    )
+
     def __post_init__(self) -> None:
         if self.approval_policy not in ("side-effects", "always", "never"):
             raise ValueError(
                 f"approval_policy must be 'side-effects', 'always' or 'never', "
                 f"got {self.approval_policy!r}"
+            )
+        if self.approval_timeout_s is not None and self.approval_timeout_s <= 0:
+            raise ValueError(f"approval_timeout_s must be positive, got {self.approval_timeout_s}")
+        if self.on_approval_timeout not in ("reject", "escalate"):
+            raise ValueError(
+                "on_approval_timeout must be 'reject' or 'escalate', "
+                f"got {self.on_approval_timeout!r}"
             )
         if not 1 <= self.max_steps <= 100:
             raise ValueError(f"max_steps must be between 1 and 100, got {self.max_steps}")

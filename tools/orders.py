@@ -20,6 +20,7 @@ from tools.registry import agent_tool
 __all__ = [
     "ORDERS",
     "create_support_ticket",
+    "get_payment_risk",
     "issue_refund",
     "lookup_order",
     "order_tools",
@@ -49,6 +50,17 @@ ORDERS: dict[str, dict[str, Any]] = {
         "currency": "USD",
         "days_since_purchase": 4,
     },
+    "A-1004": {
+        "order_id": "A-1004",
+        "customer": "Kim Novak",
+        "status": "delivered",
+        "carrier": "DHL",
+        "delivered_on": "2026-11-18",
+        "items": [{"sku": "HEADPHONES-X", "name": "Wireless headphones", "price": 59.00}],
+        "total": 59.00,
+        "currency": "USD",
+        "days_since_purchase": 6,
+    },
     "A-1003": {
         "order_id": "A-1003",
         "customer": "Lee Park",
@@ -60,6 +72,13 @@ ORDERS: dict[str, dict[str, Any]] = {
         "currency": "USD",
         "days_since_purchase": 1,
     },
+}
+
+PAYMENT_RISK: dict[str, dict[str, Any]] = {
+    "A-1001": {"fraud_score": 0.02, "prior_refunds": 0, "chargebacks": 0},
+    "A-1002": {"fraud_score": 0.04, "prior_refunds": 1, "chargebacks": 0},
+    "A-1003": {"fraud_score": 0.01, "prior_refunds": 0, "chargebacks": 0},
+    "A-1004": {"fraud_score": 0.35, "prior_refunds": 4, "chargebacks": 1},
 }
 
 HELP_DOCS: list[dict[str, str]] = [
@@ -94,6 +113,12 @@ ORDER_ID_PATTERN = re.compile(r"^[A-Z]-\d{4}$")
 
 class LookupOrderArgs(BaseModel):
     """Arguments of `lookup_order`."""
+
+    order_id: str = Field(description="Order id, like A-1001.", pattern=ORDER_ID_PATTERN.pattern)
+
+
+class PaymentRiskArgs(BaseModel):
+    """Arguments of `get_payment_risk`."""
 
     order_id: str = Field(description="Order id, like A-1001.", pattern=ORDER_ID_PATTERN.pattern)
 
@@ -135,6 +160,13 @@ def _stable_id(prefix: str, *parts: object) -> str:
 def lookup_order(order_id: str) -> dict[str, Any]:
     """Look up an order by id: status, carrier, delivery date or ETA, items and total."""
     return dict(_find_order(order_id))
+
+
+@agent_tool(args_schema=PaymentRiskArgs, side_effects=False)
+def get_payment_risk(order_id: str) -> dict[str, Any]:
+    """Get the payment risk profile of an order: fraud score (0-1), prior refunds, chargebacks."""
+    _find_order(order_id)
+    return {"order_id": order_id, **PAYMENT_RISK[order_id]}
 
 
 @agent_tool(args_schema=SearchHelpDocsArgs, side_effects=False)

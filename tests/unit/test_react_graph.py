@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -359,3 +360,78 @@ def test_context_rejects_bad_settings() -> None:
         ask(graph, config, context={"max_steps": 0})
     with pytest.raises(ValueError, match="approval_policy"):
         ask(graph, config, context={"approval_policy": "sometimes"})
+
+
+def test_deadline_passed_rejects_by_policy_when_the_thread_is_next_touched() -> None:
+    graph, _, config = make([tool_calls_reply(REFUND), "The refund request expired."])
+    context = {"approval_timeout_s": 0.001}
+    ask(graph, config, context=context)
+    request = graph.get_state(config).interrupts[0].value[0]
+    assert request["deadline"] and request["requested_at"] < request["deadline"]
+    time.sleep(0.01)
+
+    result = graph.invoke(Command(resume="accept"), config, context=context)
+
+    [record] = result["approvals"]
+    assert record["decision"] == "ignore" and record["reviewer"] == "policy:deadline"
+    assert read_effects("refund") == [], "a late accept must not run"
+
+
+def test_deadline_passed_escalates_then_accepts_the_escalated_answer() -> None:
+    graph, _, config = make([tool_calls_reply(REFUND), "Refunded."])
+    context = {"approval_timeout_s": 0.001, "on_approval_timeout": "escalate"}
+    ask(graph, config, context=context)
+    time.sleep(0.01)
+
+    graph.invoke(Command(resume=[{"type": "expire"}]), config, context=context)
+    [pending] = graph.get_state(config).interrupts
+    request = pending.value[0]
+    assert request["escalated"] is True and request["deadline"] is None
+    assert request["description"].startswith("ESCALATED")
+
+    result = graph.invoke(
+        Command(resume={"type": "accept", "reviewer": "manager"}), config, context=context
+    )
+
+    [record] = result["approvals"]
+    assert record["escalated"] is True and record["reviewer"] == "manager"
+    assert len(read_effects("refund")) == 1
+
+
+def test_answer_before_the_deadline_is_taken_and_a_sweep_marker_is_ignored() -> None:
+    graph, _, config = make([tool_calls_reply(REFUND), "ok"])
+    context = {"approval_timeout_s": 3600}
+    ask(graph, config, context=context)
+
+    graph.invoke(Command(resume={"type": "expire"}), config, context=context)
+    [pending] = graph.get_state(config).interrupts
+    assert "not accepted" not in pending.value[0]["description"]
+    result = graph.invoke(Command(resume="accept"), config, context=context)
+
+    assert result["approvals"][0]["decision"] == "accept"
+
+
+def test_model_errors_are_recorded_and_the_run_retries_from_its_last_checkpoint() -> None:
+    model = ScriptedChatModel(
+        replies=[
+            tool_calls_reply(LOOKUP),
+            ConnectionError("upstream reset"),
+            ConnectionError("upstream reset"),
+            ConnectionError("upstream reset"),
+            "Delivered on 12 November.",
+        ]
+    )
+    graph = build_react_graph(model=model, checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "flaky"}}
+
+    with pytest.raises(ConnectionError):
+        ask(graph, config)
+    state = graph.get_state(config)
+    assert state.next == ("call_model",)
+    assert "ConnectionError" in str(state.tasks[0].error)
+    assert len(model.calls) == 4, "three attempts (retry policy) after the first call"
+
+    result = graph.invoke(None, config)
+
+    assert result["messages"][-1].text == "Delivered on 12 November."
+    assert len([m for m in result["messages"] if isinstance(m, ToolMessage)]) == 1

@@ -1,0 +1,304 @@
+"""Nodes of the refund-approval workflow: intake, investigation, recommendation, policy, reply.
+
+The workflow investigates with tools, asks the model for a structured recommendation, decides
+in code whether a person must approve, and lets the shared approval gate and tool node do the
+rest. The customer reply is drafted by the model and then checked in code: a draft that
+claims a refund which was not issued is replaced by a safe template.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+)
+from langchain_core.tools import BaseTool
+from langgraph.graph import END
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from models.factory import create_chat_model
+from nodes.context import AgentNode, context_as
+from state.approval import ApprovalRecord
+from state.refund import RefundContext, RefundRecommendation, RefundState
+
+__all__ = [
+    "REPLY_SYSTEM_PROMPT",
+    "claims_unapproved_refund",
+    "make_check_policy",
+    "make_draft_reply",
+    "make_investigate",
+    "make_recommend",
+    "parse_request",
+    "route_after_policy",
+]
+
+DESK = "refund_desk"
+_ORDER_ID = re.compile(r"\b[A-Z]-\d{4}\b")
+_AMOUNT = re.compile(
+    r"(?:\$|usd\s*)(\d+(?:\.\d{1,2})?)|(\d+(?:\.\d{1,2})?)\s*(?:\$|usd|dollars)\b", re.I
+)
+_CLAIM = re.compile(
+    r"\b(refund(?:ed)?\b[^.?!]*\b(?:issued|approved|processed|sent|on its way|completed)"
+    r"|(?:we|i)\s+(?:have\s+|'ve\s+)?(?:issued|processed|approved|sent)\s+(?:you\s+)?(?:a|the|your)\s+refund"
+    r"|(?:we|i)\s+(?:have\s+|'ve\s+)?refunded)",
+    re.I,
+)
+REPLY_SYSTEM_PROMPT = (
+    "Draft a short, empathetic reply to the customer from the facts given. Do not claim a "
+    "refund was issued or approved unless the facts say it was issued. Do not invent details."
+)
+
+
+def _model(model: BaseChatModel | None, context: RefundContext) -> BaseChatModel:
+    return model if model is not None else create_chat_model(context.model or None)
+
+
+def _reply(text: str) -> AIMessage:
+    return AIMessage(content=text, name=DESK)
+
+
+def parse_request(state: RefundState) -> dict[str, Any]:
+    """Find the order id and any amount named in the latest customer message."""
+    human = next((m for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), None)
+    text = human.text if human else ""
+    order = _ORDER_ID.search(text)
+    if order is None:
+        return {
+            "order_id": None,
+            "messages": [
+                _reply(
+                    "I can look into a refund once I know the order. Which order is it? "
+                    "(Order ids look like A-1001.)"
+                )
+            ],
+        }
+    amount = _AMOUNT.search(text)
+    requested = float(amount.group(1) or amount.group(2)) if amount else None
+    return {"order_id": order.group(0), "requested_amount": requested}
+
+
+def make_investigate(tools_by_name: Mapping[str, BaseTool]) -> AgentNode:
+    """Build the node that gathers the order context with the read-only tools."""
+
+    def investigate(state: RefundState) -> dict[str, Any]:
+        """Look up the order and its payment risk."""
+        order_id = state.get("order_id")
+        try:
+            order = tools_by_name["lookup_order"].invoke({"order_id": order_id})
+            risk = tools_by_name["get_payment_risk"].invoke({"order_id": order_id})
+        except Exception as exc:  # noqa: BLE001 - reported to the customer, not raised
+            return {
+                "order": None,
+                "messages": [_reply(f"I could not look up order {order_id}: {exc}")],
+            }
+        return {"order": order, "risk": risk}
+
+    return investigate
+
+
+def route_after_step(state: RefundState) -> str:
+    """Stop when the previous step already answered the customer (no order, lookup failed)."""
+    last = state["messages"][-1]
+    return END if isinstance(last, AIMessage) and last.name == DESK else "continue"
+
+
+def make_recommend(model: BaseChatModel | None) -> AgentNode:
+    """Build the node that asks the model for a structured recommendation."""
+
+    def recommend(state: RefundState, *, runtime: Runtime[RefundContext]) -> dict[str, Any]:
+        """Ask the model: approve, deny or need more information, citing facts."""
+        context = context_as(runtime, RefundContext)
+        llm = _model(model, context).with_structured_output(RefundRecommendation)
+        facts = {"order": state.get("order"), "payment_risk": state.get("risk")}
+        customer = next(m for m in reversed(state["messages"]) if isinstance(m, HumanMessage))
+        result = llm.invoke(
+            [
+                SystemMessage(context.system_prompt),
+                HumanMessage(
+                    f"Customer message:\n{customer.text}\n\n"
+                    f"Order context:\n{json.dumps(facts, indent=2)}"
+                ),
+            ]
+        )
+        recommendation = RefundRecommendation.model_validate(result)
+        return {"recommendation": recommendation.model_dump(mode="json")}
+
+    return recommend
+
+
+def _amount(state: RefundState, recommendation: dict[str, Any]) -> float:
+    order_total = float((state.get("order") or {}).get("total") or 0.0)
+    for candidate in (state.get("requested_amount"), recommendation.get("amount")):
+        if candidate and 0 < float(candidate) <= order_total:
+            return round(float(candidate), 2)
+    return round(order_total, 2)
+
+
+def make_check_policy() -> AgentNode:
+    """Build the node that applies the deterministic refund policy."""
+
+    def check_policy(state: RefundState, *, runtime: Runtime[RefundContext]) -> dict[str, Any]:
+        """Decide in code whether a person must approve; propose the refund as a tool call.
+
+        Auto-approval needs all three: the model recommends approve, the amount is within
+        ``auto_approve_limit`` and the fraud score is at most ``max_fraud_score``. An
+        automatic approval is written to the audit trail like a person's.
+        """
+        context = context_as(runtime, RefundContext)
+        recommendation = state.get("recommendation") or {}
+        risk = state.get("risk") or {}
+        amount = _amount(state, recommendation)
+        decision = recommendation.get("decision", "need_more_info")
+        reasons = []
+        if decision != "approve":
+            reasons.append(f"the model recommends {decision}")
+        if amount > context.auto_approve_limit:
+            reasons.append(f"amount {amount:.2f} is above {context.auto_approve_limit:.2f}")
+        fraud = float(risk.get("fraud_score", 1.0))
+        if fraud > context.max_fraud_score:
+            reasons.append(f"fraud score {fraud:.2f} is above {context.max_fraud_score:.2f}")
+        policy = {"amount": amount, "needs_review": bool(reasons), "reasons": reasons}
+        if decision == "need_more_info":
+            return {"policy": {**policy, "needs_review": False}}
+        turn = sum(isinstance(m, HumanMessage) for m in state["messages"])
+        call = ToolCall(
+            name="issue_refund",
+            args={
+                "order_id": state["order_id"],
+                "amount": amount,
+                "reason": recommendation.get("rationale") or "customer refund request",
+            },
+            id=f"refund-{state['order_id']}-{turn}",
+            type="tool_call",
+        )
+        summary = (
+            f"Recommendation: {decision} a refund of {amount:.2f} for {state['order_id']}. "
+            + ("Needs review: " + "; ".join(reasons) + "." if reasons else "Within policy.")
+        )
+        update: dict[str, Any] = {
+            "policy": policy,
+            "messages": [AIMessage(content=summary, name=DESK, tool_calls=[call])],
+        }
+        if not reasons:
+            update["approvals"] = [
+                ApprovalRecord(
+                    tool_call_id=call["id"] or "",
+                    action=call["name"],
+                    args=dict(call["args"]),
+                    decision="accept",
+                    reviewer="policy:auto",
+                    reason=f"within policy: amount {amount:.2f} <= "
+                    f"{context.auto_approve_limit:.2f}, fraud {fraud:.2f} <= "
+                    f"{context.max_fraud_score:.2f}, model recommends approve",
+                    policy="refund-policy",
+                ).model_dump(mode="json")
+            ]
+        return update
+
+    return check_policy
+
+
+def route_after_policy(state: RefundState) -> str | list[Send]:
+    """To the reply (nothing to do), the tool node (auto-approved) or the gate (review)."""
+    policy = state.get("policy") or {}
+    last = state["messages"][-1]
+    if not isinstance(last, AIMessage) or not last.tool_calls:
+        return "draft_reply"
+    if not policy.get("needs_review"):
+        return "run_tools"
+    recommendation = state.get("recommendation") or {}
+    note = (
+        f"Model recommendation: {recommendation.get('decision')} — "
+        f"{recommendation.get('rationale', '')}\n"
+        f"Cited facts: {'; '.join(recommendation.get('cited_facts', []))}\n"
+        f"Why a person must decide: {'; '.join(policy.get('reasons', []))}."
+    )
+    requested_at = datetime.now(UTC).isoformat()
+    return [
+        Send("approval_gate", {"tool_call": call, "requested_at": requested_at, "note": note})
+        for call in last.tool_calls
+    ]
+
+
+def _outcome(state: RefundState) -> dict[str, Any]:
+    """What happened to the refund, read from the tool node's answer."""
+    messages: list[AnyMessage] = state["messages"]
+    last = messages[-1]
+    if not isinstance(last, ToolMessage) or last.name != "issue_refund":
+        return {"status": "not_requested"}
+    if last.status == "error":
+        return {"status": "not_issued", "reason": last.text}
+    if last.text.startswith("Not run."):
+        return {"status": "not_issued", "reason": last.text}
+    return {"status": "issued", **json.loads(last.text)}
+
+
+def claims_unapproved_refund(text: str) -> bool:
+    """Whether a reply says a refund was issued/approved/processed."""
+    return bool(_CLAIM.search(text))
+
+
+def _facts(state: RefundState, outcome: dict[str, Any]) -> list[str]:
+    order = state.get("order") or {}
+    items = ", ".join(i["name"] for i in order.get("items", []))
+    facts = [f"Order {state.get('order_id')} ({items}), total {order.get('total')} USD."]
+    recommendation = state.get("recommendation") or {}
+    if outcome["status"] == "issued":
+        facts.append(
+            f"Refund {outcome['refund_id']} of {outcome['amount']:.2f} {outcome['currency']} "
+            "was issued to the original payment method; it arrives in 5-7 days."
+        )
+    elif outcome["status"] == "not_issued":
+        facts.append("No refund was issued: a reviewer declined it.")
+        if "replied:" in outcome.get("reason", ""):
+            facts.append("Reviewer's note: " + outcome["reason"].split("replied:", 1)[1].strip())
+    else:
+        facts.append(
+            "No refund was issued yet: more information is needed "
+            f"({recommendation.get('rationale', 'please describe the problem')})."
+        )
+    return facts
+
+
+def _template(facts: list[str]) -> str:
+    return "Thank you for your patience.\n" + "\n".join(f"- {fact}" for fact in facts)
+
+
+def make_draft_reply(model: BaseChatModel | None) -> Callable[..., dict[str, Any]]:
+    """Build the node that drafts the customer reply and checks it in code."""
+
+    def draft_reply(state: RefundState, *, runtime: Runtime[RefundContext]) -> dict[str, Any]:
+        """Draft the reply from the facts; never let it claim a refund that was not issued."""
+        context = context_as(runtime, RefundContext)
+        outcome = _outcome(state)
+        facts = _facts(state, outcome)
+        draft = _model(model, context).invoke(
+            [
+                SystemMessage(REPLY_SYSTEM_PROMPT),
+                HumanMessage("Facts:\n" + "\n".join(f"- {fact}" for fact in facts)),
+            ]
+        )
+        text = draft.text.strip()
+        checked = "passed"
+        if not text:
+            text, checked = _template(facts), "empty draft replaced by the template"
+        elif outcome["status"] != "issued" and claims_unapproved_refund(text):
+            text, checked = _template(facts), "draft claimed a refund; replaced by the template"
+        return {
+            "refund": {**outcome, "reply_check": checked},
+            "messages": [AIMessage(content=text, name="customer_reply")],
+        }
+
+    return draft_reply
