@@ -22,7 +22,7 @@ from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
+from langgraph.types import Send, interrupt
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
@@ -41,6 +41,7 @@ __all__ = [
     "EXPIRE_MARKER",
     "GateInput",
     "build_interrupt",
+    "gate_sends",
     "make_approval_gate",
     "needs_approval",
 ]
@@ -52,6 +53,10 @@ class GateInput(TypedDict, total=False):
     tool_call: ToolCall
     requested_at: str
     """ISO time the approval was requested (fixed in the Send, stable across re-runs)."""
+    deadline: str | None
+    """ISO time after which the request is resolved by `on_timeout` (None: no deadline)."""
+    on_timeout: str
+    """``"reject"`` or ``"escalate"``."""
     note: str
     """Extra context for the reviewer (e.g. a recommendation and the policy checks)."""
 
@@ -149,10 +154,32 @@ def _validated(
     return args
 
 
-def _deadline(requested_at: str | None, timeout_s: float | None) -> datetime | None:
-    if not requested_at or not timeout_s:
-        return None
-    return datetime.fromisoformat(requested_at) + timedelta(seconds=timeout_s)
+def gate_sends(
+    calls: list[ToolCall],
+    context: AgentContext,
+    *,
+    node: str = "approval_gate",
+    note: str | None = None,
+) -> list[Send]:
+    """One `Send` to the gate per call, with the request time and deadline fixed in it.
+
+    The payload is saved with the step that routed, so the deadline and its policy hold for
+    whoever resumes the thread later, whatever context that run carries.
+    """
+    now = datetime.now(UTC)
+    deadline = (
+        (now + timedelta(seconds=context.approval_timeout_s)).isoformat()
+        if context.approval_timeout_s
+        else None
+    )
+    payload: dict[str, Any] = {
+        "requested_at": now.isoformat(),
+        "deadline": deadline,
+        "on_timeout": context.on_approval_timeout,
+    }
+    if note:
+        payload["note"] = note
+    return [Send(node, {"tool_call": call, **payload}) for call in calls]
 
 
 def _is_expire_marker(answer: Any) -> bool:
@@ -188,7 +215,8 @@ def make_approval_gate(
         call = payload["tool_call"]
         tool = tools_by_name.get(call["name"])
         requested_at = payload.get("requested_at")
-        deadline = _deadline(requested_at, context.approval_timeout_s)
+        deadline_text = payload.get("deadline")
+        deadline = datetime.fromisoformat(deadline_text) if deadline_text else None
         escalated = False
         problem: str | None = None
         while True:
@@ -203,7 +231,7 @@ def make_approval_gate(
             )
             answer = interrupt([request])
             expired = deadline is not None and not escalated and datetime.now(UTC) > deadline
-            if expired and deadline is not None and context.on_approval_timeout == "reject":
+            if expired and deadline is not None and payload.get("on_timeout") != "escalate":
                 decision = ApprovalDecision(
                     type="ignore",
                     reviewer="policy:deadline",

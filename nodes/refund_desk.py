@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -29,6 +28,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from models.factory import create_chat_model
+from nodes.approval_gate import gate_sends
 from nodes.context import AgentNode, context_as
 from state.approval import ApprovalRecord
 from state.refund import RefundContext, RefundRecommendation, RefundState
@@ -210,7 +210,7 @@ def make_check_policy() -> AgentNode:
     return check_policy
 
 
-def route_after_policy(state: RefundState) -> str | list[Send]:
+def route_after_policy(state: RefundState, *, runtime: Runtime[RefundContext]) -> str | list[Send]:
     """To the reply (nothing to do), the tool node (auto-approved) or the gate (review)."""
     policy = state.get("policy") or {}
     last = state["messages"][-1]
@@ -225,11 +225,7 @@ def route_after_policy(state: RefundState) -> str | list[Send]:
         f"Cited facts: {'; '.join(recommendation.get('cited_facts', []))}\n"
         f"Why a person must decide: {'; '.join(policy.get('reasons', []))}."
     )
-    requested_at = datetime.now(UTC).isoformat()
-    return [
-        Send("approval_gate", {"tool_call": call, "requested_at": requested_at, "note": note})
-        for call in last.tool_calls
-    ]
+    return gate_sends(list(last.tool_calls), context_as(runtime, RefundContext), note=note)
 
 
 def _outcome(state: RefundState) -> dict[str, Any]:

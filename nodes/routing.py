@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.messages import AIMessage
@@ -12,7 +11,7 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from nodes.approval_gate import needs_approval
+from nodes.approval_gate import gate_sends, needs_approval
 from nodes.budget import RECURSION_HEADROOM, model_calls_this_turn
 from nodes.context import agent_context
 from state.context import AgentContext
@@ -53,10 +52,7 @@ def make_route_after_model(
             if needs_approval(call, tools_by_name, context.approval_policy)
         ]
         if pending:
-            # The request time travels in the Send (saved with the step), so a gate that
-            # re-runs on resume computes the same deadline.
-            requested_at = datetime.now(UTC).isoformat()
-            return [Send(gate, {"tool_call": c, "requested_at": requested_at}) for c in pending]
+            return gate_sends(pending, context, node=gate)
         return tools_node
 
     return route_after_model

@@ -370,7 +370,8 @@ def test_deadline_passed_rejects_by_policy_when_the_thread_is_next_touched() -> 
     assert request["deadline"] and request["requested_at"] < request["deadline"]
     time.sleep(0.01)
 
-    result = graph.invoke(Command(resume="accept"), config, context=context)
+    # Resumed without the original context: the deadline travels with the request.
+    result = graph.invoke(Command(resume="accept"), config)
 
     [record] = result["approvals"]
     assert record["decision"] == "ignore" and record["reviewer"] == "policy:deadline"
@@ -383,15 +384,13 @@ def test_deadline_passed_escalates_then_accepts_the_escalated_answer() -> None:
     ask(graph, config, context=context)
     time.sleep(0.01)
 
-    graph.invoke(Command(resume=[{"type": "expire"}]), config, context=context)
+    graph.invoke(Command(resume=[{"type": "expire"}]), config)
     [pending] = graph.get_state(config).interrupts
     request = pending.value[0]
     assert request["escalated"] is True and request["deadline"] is None
     assert request["description"].startswith("ESCALATED")
 
-    result = graph.invoke(
-        Command(resume={"type": "accept", "reviewer": "manager"}), config, context=context
-    )
+    result = graph.invoke(Command(resume={"type": "accept", "reviewer": "manager"}), config)
 
     [record] = result["approvals"]
     assert record["escalated"] is True and record["reviewer"] == "manager"
