@@ -12,6 +12,7 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
+from cli.approvals import add_approval_commands, run_approval_command  # noqa: E402
 from cli.demo import add_demo_arguments, run_demo  # noqa: E402
 
 __all__ = ["main"]
@@ -23,15 +24,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="ReAct agent on an order question, offline by default")
     add_demo_arguments(demo)
+    add_approval_commands(commands)
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             return run_demo(args)
-    except ValueError as exc:  # bad URL, bad model spec, bad context value
+        return run_approval_command(args)
+    except ValueError as exc:  # bad URL, bad model spec, bad decision, bad context value
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    parser.error(f"unknown command {args.command}")
-    return 2
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``agent-patterns demo``: the ReAct agent answering an order question, step by step.
+"""``agent-patterns demo``: a pattern (ReAct by default) answering an order question, step by step.
 
 It streams every step to the terminal and stops at the approval gate. With a terminal attached
 it asks you to accept, edit, respond or reject; ``--approve auto|reject`` decides for scripts;
@@ -20,8 +20,7 @@ from langgraph.types import Command
 
 from checkpointers.factory import DEFAULT_CHECKPOINTER_URL, open_checkpointer
 from cli.render import StepPrinter, describe_interrupt
-from graphs.react import build_react_graph
-from state.context import AgentContext
+from graphs.registry import GRAPH_BUILDERS, build_graph
 
 __all__ = ["DEFAULT_QUESTION", "add_demo_arguments", "run_demo"]
 
@@ -36,6 +35,12 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "accept", "reject"],
         help="decide at the approval gate without asking: auto/accept runs the action, "
         "reject refuses it",
+    )
+    parser.add_argument(
+        "--graph",
+        default="react",
+        choices=sorted(GRAPH_BUILDERS),
+        help="which pattern to run (default: react)",
     )
     parser.add_argument("--thread", help="thread id to continue (default: a new thread)")
     parser.add_argument(
@@ -76,8 +81,8 @@ def _decide_interactively(value: Any, reviewer: str, stdin: TextIO, out: TextIO)
     return {"type": "ignore", "reviewer": reviewer, "reason": reason}
 
 
-def _resume_hint(thread_id: str, checkpointer_url: str | None) -> str:
-    options = f"--thread {thread_id}"
+def _resume_hint(thread_id: str, checkpointer_url: str | None, graph_id: str) -> str:
+    options = f"--thread {thread_id}" + (f" --graph {graph_id}" if graph_id != "react" else "")
     if checkpointer_url:
         options += f" --checkpointer '{checkpointer_url}'"
     return (
@@ -97,11 +102,11 @@ def run_demo(
     out = out or sys.stdout
     reviewer = args.reviewer or f"cli:{getpass.getuser()}"
     interactive = args.approve is None and stdin.isatty()
-    context = AgentContext(model=args.model, max_steps=args.max_steps)
+    context = {"model": args.model, "max_steps": args.max_steps}
     printer = StepPrinter(out)
 
     with open_checkpointer(args.checkpointer) as saver:
-        graph = build_react_graph(checkpointer=saver)
+        graph = build_graph(args.graph, checkpointer=saver)
         thread_id = args.thread or f"demo-{uuid.uuid4().hex[:8]}"
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         pending = graph.get_state(config).interrupts if args.thread else ()
@@ -151,7 +156,7 @@ def run_demo(
                 else:
                     out.write(
                         "\nStopped at the approval gate: nothing was run. To decide, resume with\n"
-                        f"  {_resume_hint(thread_id, args.checkpointer)}\n"
+                        f"  {_resume_hint(thread_id, args.checkpointer, args.graph)}\n"
                     )
                     return 0
             payload = Command(resume=decisions)

@@ -1,10 +1,11 @@
-"""Crash and resume: SIGKILL a process running the ReAct graph on Postgres, resume elsewhere.
+"""Crash matrix: SIGKILL a process running a pattern on Postgres, resume from a new one.
 
-For every super-step boundary of the demo refund scenario (and while waiting at the approval
-gate) a worker process is killed with SIGKILL right after the previous step was checkpointed
-(`durability="sync"`). A new process resumes the thread. The test asserts the result equals an
-uninterrupted run, every completed step ran exactly once across the two processes, and the
-refund (the side effect) happened exactly once.
+For the `react` and `hitl` graphs, a worker process (`durability="sync"`) is killed with
+SIGKILL before every task after the first (each super-step boundary), while it waits at the
+approval gate, and inside the refund tool right after the payment system recorded the refund.
+A new process resumes the thread. Each case asserts: the result equals an uninterrupted run,
+every completed step ran exactly once across the two processes, the refund happened exactly
+once, and the effect ledger holds it once, completed.
 """
 
 from __future__ import annotations
@@ -22,28 +23,23 @@ import pytest
 from tools.effects import EFFECTS_LOG_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
-TASKS_IN_CLEAN_RUN = 9  # model, tools, model, tools, model, gate, gate (resumed), tools, model
-
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
+# Tasks an uninterrupted run starts, and which of them is the gate's first (interrupted) try.
+SCENARIOS = {
+    # call_model, run_tools, call_model, run_tools, call_model, gate, gate, run_tools, call_model
+    "react": {"tasks": 9, "gate": 6},
+    # parse_request, investigate, recommend, check_policy, gate, gate, run_tools, draft_reply
+    "hitl": {"tasks": 8, "gate": 5},
+}
 
-def _worker(
-    url: str, thread: str, steps: Path, effects: Path, *extra: str
-) -> subprocess.Popen[str]:
-    env = {**os.environ, EFFECTS_LOG_ENV: str(effects), "PYTHONPATH": str(ROOT)}
+
+def _worker(graph: str, url: str, thread: str, tmp: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, EFFECTS_LOG_ENV: str(tmp / "effects.jsonl"), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "tests.integration.graph_worker", "--graph", graph]
+    command += ["--url", url, "--thread", thread, "--steps-log", str(tmp / "steps.jsonl")]
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.integration.react_worker",
-            "--url",
-            url,
-            "--thread",
-            thread,
-            "--steps-log",
-            str(steps),
-            *extra,
-        ],
+        [*command, *extra],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -56,7 +52,7 @@ def _finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, f"worker failed ({proc.returncode}):\n{err[-3000:]}"
     line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
+    return dict(json.loads(line[len("RESULT ") :]))
 
 
 def _kill_when_paused(proc: subprocess.Popen[str]) -> None:
@@ -78,55 +74,63 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def clean_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The same scenario, uninterrupted, on an in-memory checkpointer."""
-    tmp = tmp_path_factory.mktemp("clean")
-    result = _finish(_worker("memory", "clean", tmp / "steps.jsonl", tmp / "effects.jsonl"))
-    steps = [s["name"] for s in _lines(tmp / "steps.jsonl")]
-    refunds = [e for e in _lines(tmp / "effects.jsonl") if e["kind"] == "refund"]
-    assert len(refunds) == 1 and result["next"] == []
-    assert (
-        len(steps) == TASKS_IN_CLEAN_RUN - 1
-    )  # the gate's first, interrupted attempt is not a completed step
-    return {"result": result, "steps": steps}
+def clean_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Each scenario uninterrupted, on an in-memory checkpointer."""
+    runs = {}
+    for graph, shape in SCENARIOS.items():
+        tmp = tmp_path_factory.mktemp(f"clean-{graph}")
+        result = _finish(_worker(graph, "memory", "clean", tmp))
+        steps = [s["name"] for s in _lines(tmp / "steps.jsonl")]
+        refunds = [e for e in _lines(tmp / "effects.jsonl") if e["kind"] == "refund"]
+        assert len(refunds) == 1 and result["next"] == []
+        assert len(steps) == shape["tasks"] - 1  # the gate's interrupted try is not a step
+        assert [e["status"] for e in result["ledger"]] == ["completed"]
+        runs[graph] = {"result": result, "steps": steps}
+    return runs
 
 
-GATE_TASK = 6  # the approval gate's first (interrupted) attempt is the sixth task
-
-
-def _completed_before(kill_point: str) -> int:
+def _completed_before(kill_point: str, gate_task: int) -> int:
     """Steps the first process completed before it was killed."""
     if kill_point == "at-gate":
-        return GATE_TASK - 1
+        return gate_task - 1
+    if kill_point == "in-effect":
+        return gate_task  # everything up to the resumed gate; killed inside run_tools
     started = int(kill_point.rsplit("-", 1)[1]) - 1
-    return started - 1 if started >= GATE_TASK else started
+    return started - 1 if started >= gate_task else started
 
 
-KILL_POINTS = [f"before-task-{n}" for n in range(2, TASKS_IN_CLEAN_RUN + 1)] + ["at-gate"]
+CASES = [
+    (graph, point)
+    for graph, shape in SCENARIOS.items()
+    for point in [f"before-task-{n}" for n in range(2, shape["tasks"] + 1)]
+    + ["at-gate", "in-effect"]
+]
 
 
-@pytest.mark.parametrize("kill_point", KILL_POINTS)
-def test_killed_worker_resumes_with_same_result_and_one_refund(
-    kill_point: str, postgres_url: str, tmp_path: Path, clean_run: dict[str, Any]
+@pytest.mark.parametrize(("graph", "kill_point"), CASES)
+def test_killed_worker_resumes_with_the_same_result_and_one_refund(
+    graph: str,
+    kill_point: str,
+    postgres_url: str,
+    tmp_path: Path,
+    clean_runs: dict[str, dict[str, Any]],
 ) -> None:
-    steps, effects = tmp_path / "steps.jsonl", tmp_path / "effects.jsonl"
-    extra = (
-        ["--pause-at-gate"]
-        if kill_point == "at-gate"
-        else ["--pause-before-task", kill_point.rsplit("-", 1)[1]]
-    )
-    first = _worker(postgres_url, "crash", steps, effects, *extra)
+    extra = {
+        "at-gate": ["--pause-at-gate"],
+        "in-effect": ["--pause-in-effect"],
+    }.get(kill_point, ["--pause-before-task", kill_point.rsplit("-", 1)[1]])
+    first = _worker(graph, postgres_url, "crash", tmp_path, *extra)
     _kill_when_paused(first)
 
-    resumed = _finish(_worker(postgres_url, "crash", steps, effects))
+    resumed = _finish(_worker(graph, postgres_url, "crash", tmp_path))
 
-    assert resumed == clean_run["result"]
-    completed = _lines(steps)
-    assert [s["name"] for s in completed] == clean_run["steps"], "a step was lost or repeated"
+    clean = clean_runs[graph]
+    assert resumed == clean["result"], "the resumed run differs from an uninterrupted one"
+    completed = _lines(tmp_path / "steps.jsonl")
+    assert [s["name"] for s in completed] == clean["steps"], "a step was lost or repeated"
     by_first = [s["pid"] == first.pid for s in completed]
-    expected_before_kill = _completed_before(kill_point)
-    assert by_first == [True] * expected_before_kill + [False] * (
-        len(by_first) - expected_before_kill
-    )
-    refunds = [e for e in _lines(effects) if e["kind"] == "refund"]
-    assert len(refunds) == 1, f"refund ran {len(refunds)} times"
+    before = _completed_before(kill_point, SCENARIOS[graph]["gate"])
+    assert by_first == [True] * before + [False] * (len(by_first) - before)
+    refunds = [e for e in _lines(tmp_path / "effects.jsonl") if e["kind"] == "refund"]
+    assert len(refunds) == 1, f"the refund happened {len(refunds)} times"
+    assert [e["status"] for e in resumed["ledger"]] == ["completed"]

@@ -1,12 +1,14 @@
-"""Runs the ReAct graph in its own process so crash tests can SIGKILL it at a chosen point.
+"""Runs a pattern's graph in its own process so crash tests can SIGKILL it at a chosen point.
 
-Usage: python -m tests.integration.react_worker --url URL --thread ID [--pause-before-task N]
-[--pause-at-gate] --steps-log PATH
+Usage: python -m tests.integration.graph_worker --graph react|hitl --url URL --thread ID
+--steps-log PATH [--pause-before-task N | --pause-at-gate | --pause-in-effect]
 
 It starts the thread (or continues it if the checkpointer already has it), approves every
 approval request itself, logs each task that completed to ``--steps-log`` as a JSON line, and
-prints ``PAUSED`` then blocks when it reaches the pause point, waiting to be killed. At the end
-it prints ``RESULT <json>`` with the final conversation.
+prints ``PAUSED`` then blocks when it reaches the pause point, waiting to be killed:
+``--pause-in-effect`` pauses inside the side-effecting tool right after the outside system
+recorded the effect (the worst moment to die). At the end it prints ``RESULT <json>`` with the
+final conversation, the audit trail and the effect ledger.
 """
 
 from __future__ import annotations
@@ -26,10 +28,15 @@ from typing import Any  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage  # noqa: E402
 from langgraph.types import Command  # noqa: E402
 
+import tools.orders  # noqa: E402
 from checkpointers.factory import open_checkpointer  # noqa: E402
-from graphs.react import build_react_graph  # noqa: E402
+from checkpointers.ledger import default_ledger  # noqa: E402
+from graphs.registry import build_graph  # noqa: E402
 
-QUESTION = "My order A-1001 arrived broken, please refund it."
+QUESTIONS = {
+    "react": "My order A-1001 arrived broken, please refund it.",
+    "hitl": "Refund order A-1002 please, it is late.",
+}
 
 
 def summarise(message: BaseMessage) -> dict[str, Any]:
@@ -49,27 +56,42 @@ def pause() -> None:
         time.sleep(60)
 
 
+def pause_after_recording(record_effect: Any) -> Any:
+    def wrapper(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        record = record_effect(kind, payload)
+        pause()
+        return record
+
+    return wrapper
+
+
+def accept_all(interrupts: Any) -> Command:
+    return Command(resume={i.id: {"type": "accept", "reviewer": "worker"} for i in interrupts})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--graph", default="react", choices=sorted(QUESTIONS))
     parser.add_argument("--url", required=True)
     parser.add_argument("--thread", required=True)
     parser.add_argument("--steps-log", required=True)
     parser.add_argument("--pause-before-task", type=int, default=0)
     parser.add_argument("--pause-at-gate", action="store_true")
+    parser.add_argument("--pause-in-effect", action="store_true")
     args = parser.parse_args()
+    if args.pause_in_effect:
+        tools.orders.record_effect = pause_after_recording(tools.orders.record_effect)
 
     with open_checkpointer(args.url) as saver:
-        graph = build_react_graph(checkpointer=saver)
+        graph = build_graph(args.graph, checkpointer=saver)
         config = {"configurable": {"thread_id": args.thread}}
         started = 0
         state = graph.get_state(config)
         payload: Any
         if not state.values.get("messages"):
-            payload = {"messages": [("user", QUESTION)]}
+            payload = {"messages": [("user", QUESTIONS[args.graph])]}
         elif state.interrupts:
-            payload = Command(
-                resume={i.id: {"type": "accept", "reviewer": "worker"} for i in state.interrupts}
-            )
+            payload = accept_all(state.interrupts)
         elif state.next:
             payload = None
         else:
@@ -88,16 +110,19 @@ def main() -> int:
                 break
             if args.pause_at_gate:
                 pause()
-            payload = Command(
-                resume={i.id: {"type": "accept", "reviewer": "worker"} for i in state.interrupts}
-            )
+            payload = accept_all(state.interrupts)
         final = graph.get_state(config)
         result = {
             "messages": [summarise(m) for m in final.values["messages"]],
             "approvals": [
-                {k: v for k, v in r.items() if k != "decided_at"} for r in final.values["approvals"]
+                {k: v for k, v in r.items() if k not in ("decided_at", "requested_at")}
+                for r in final.values["approvals"]
             ],
             "next": list(final.next),
+            "ledger": [
+                {"tool": e.tool, "status": e.status, "tool_call_id": e.tool_call_id}
+                for e in default_ledger(saver).entries(args.thread)
+            ],
         }
         print("RESULT " + json.dumps(result, sort_keys=True), flush=True)
     return 0

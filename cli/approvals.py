@@ -1,0 +1,294 @@
+"""``agent-patterns approvals|audit|history``: work the approval queue from the command line.
+
+- ``approvals list``: pending approvals across the threads of a checkpointer (thread, graph,
+  interrupt, action, arguments, age, deadline);
+- ``approvals decide THREAD --accept|--reject|--edit JSON|--respond TEXT --reviewer NAME``:
+  answer one and resume the run (from this process) until it ends or waits again;
+- ``approvals sweep``: touch every thread whose approval is past its deadline, so its policy
+  (reject or escalate) applies;
+- ``audit THREAD``: the thread's audit trail and effect-ledger entries;
+- ``history THREAD [--show CHECKPOINT]``: the thread's steps, newest first (time travel).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+
+from checkpointers.factory import DEFAULT_CHECKPOINTER_URL, open_checkpointer
+from checkpointers.ledger import InMemoryLedger, default_ledger
+from cli.render import StepPrinter
+from graphs.registry import build_graph
+from nodes.approval_gate import EXPIRE_MARKER
+from state.approval import InvalidDecisionError, parse_decision
+
+__all__ = ["PendingApproval", "add_approval_commands", "pending_approvals"]
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """One request waiting at an approval gate."""
+
+    thread_id: str
+    graph_id: str
+    interrupt_id: str
+    action: str
+    args: dict[str, Any]
+    requested_at: str | None
+    deadline: str | None
+    escalated: bool
+
+    @property
+    def expired(self) -> bool:
+        """Whether its deadline has passed."""
+        return bool(self.deadline) and datetime.now(UTC) > datetime.fromisoformat(
+            str(self.deadline)
+        )
+
+
+def _latest_threads(saver: BaseCheckpointSaver, scan: int) -> Iterator[tuple[str, str]]:
+    """(thread id, graph id) of the threads among the `scan` newest checkpoints."""
+    seen: set[str] = set()
+    # Materialise first: SQLite's saver holds its lock while list() yields.
+    for item in list(saver.list(None, limit=scan)):
+        configurable = item.config["configurable"]
+        thread_id = str(configurable["thread_id"])
+        if configurable.get("checkpoint_ns") or thread_id in seen:
+            continue
+        seen.add(thread_id)
+        yield thread_id, str(item.metadata.get("graph_id") or "react")
+
+
+def pending_approvals(saver: BaseCheckpointSaver, *, scan: int = 2000) -> list[PendingApproval]:
+    """Every request waiting at an approval gate in the threads `saver` holds."""
+    graphs: dict[str, Any] = {}
+    found: list[PendingApproval] = []
+    for thread_id, graph_id in _latest_threads(saver, scan):
+        if graph_id not in graphs:
+            try:
+                graphs[graph_id] = build_graph(graph_id, checkpointer=saver)
+            except ValueError:
+                continue  # a thread of a graph this project does not know
+        state = graphs[graph_id].get_state({"configurable": {"thread_id": thread_id}})
+        for item in state.interrupts:
+            requests = item.value if isinstance(item.value, list) else [item.value]
+            for request in requests:
+                if not isinstance(request, dict) or "action_request" not in request:
+                    continue
+                found.append(
+                    PendingApproval(
+                        thread_id=thread_id,
+                        graph_id=graph_id,
+                        interrupt_id=item.id,
+                        action=request["action_request"]["action"],
+                        args=request["action_request"]["args"],
+                        requested_at=request.get("requested_at"),
+                        deadline=request.get("deadline"),
+                        escalated=bool(request.get("escalated")),
+                    )
+                )
+    return sorted(found, key=lambda p: p.requested_at or "")
+
+
+def _age(requested_at: str | None) -> str:
+    if not requested_at:
+        return "?"
+    seconds = int((datetime.now(UTC) - datetime.fromisoformat(requested_at)).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _list(args: argparse.Namespace, out: TextIO) -> int:
+    with open_checkpointer(args.checkpointer) as saver:
+        pending = pending_approvals(saver)
+    if not pending:
+        out.write("No approvals pending.\n")
+        return 0
+    out.write(f"{'THREAD':<24} {'GRAPH':<8} {'INTERRUPT':<10} {'AGE':>5}  ACTION / ARGS\n")
+    for p in pending:
+        flag = " [EXPIRED]" if p.expired else " [ESCALATED]" if p.escalated else ""
+        out.write(
+            f"{p.thread_id:<24} {p.graph_id:<8} {p.interrupt_id[:8]:<10} "
+            f"{_age(p.requested_at):>5}  {p.action} {json.dumps(p.args)}{flag}\n"
+        )
+    return 0
+
+
+def _decision_from(args: argparse.Namespace) -> dict[str, Any]:
+    decision: dict[str, Any] = {"reviewer": args.reviewer, "reason": args.reason}
+    if args.accept:
+        decision["type"] = "accept"
+    elif args.reject:
+        decision["type"] = "ignore"
+    elif args.respond is not None:
+        decision.update(type="response", args=args.respond)
+    else:
+        try:
+            decision.update(type="edit", args=json.loads(args.edit))
+        except json.JSONDecodeError as exc:
+            raise InvalidDecisionError(f"--edit needs JSON arguments: {exc}") from exc
+    parse_decision(decision)  # fail here, clearly, before touching the thread
+    return decision
+
+
+def _resume(graph: Any, config: RunnableConfig, resume: dict[str, Any], out: TextIO) -> Any:
+    printer = StepPrinter(out)
+    for mode, event in graph.stream(
+        Command(resume=resume), config, stream_mode=["updates", "messages"], durability="sync"
+    ):
+        printer.on_event(mode, event)
+    return graph.get_state(config)
+
+
+def _decide(args: argparse.Namespace, out: TextIO) -> int:
+    decision = _decision_from(args)
+    with open_checkpointer(args.checkpointer) as saver:
+        mine = [p for p in pending_approvals(saver) if p.thread_id == args.thread]
+        if args.interrupt:
+            mine = [p for p in mine if p.interrupt_id.startswith(args.interrupt)]
+        if not mine:
+            out.write(f"Nothing is waiting for approval in thread {args.thread}.\n")
+            return 1
+        if len(mine) > 1 and not args.interrupt:
+            out.write("Several approvals wait in this thread; choose one with --interrupt:\n")
+            for p in mine:
+                out.write(f"  {p.interrupt_id[:8]}  {p.action} {json.dumps(p.args)}\n")
+            return 1
+        target = mine[0]
+        graph = build_graph(target.graph_id, checkpointer=saver)
+        config: RunnableConfig = {"configurable": {"thread_id": args.thread}}
+        state = _resume(graph, config, {target.interrupt_id: decision}, out)
+        if state.interrupts:
+            out.write(f"Thread {args.thread} waits again ({len(state.interrupts)} pending).\n")
+        else:
+            last = state.values["messages"][-1]
+            out.write(f"Thread {args.thread} finished. Last message:\n{last.text}\n")
+    return 0
+
+
+def _sweep(args: argparse.Namespace, out: TextIO) -> int:
+    touched = 0
+    with open_checkpointer(args.checkpointer) as saver:
+        for p in pending_approvals(saver):
+            if not p.expired:
+                continue
+            graph = build_graph(p.graph_id, checkpointer=saver)
+            config: RunnableConfig = {"configurable": {"thread_id": p.thread_id}}
+            _resume(graph, config, {p.interrupt_id: {"type": EXPIRE_MARKER}}, out)
+            touched += 1
+    out.write(f"Swept {touched} expired approval(s).\n")
+    return 0
+
+
+def _thread_graph(saver: BaseCheckpointSaver, thread_id: str) -> Any:
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    latest = saver.get_tuple(config)
+    if latest is None:
+        raise ValueError(f"No thread {thread_id!r} in this checkpointer")
+    return build_graph(str(latest.metadata.get("graph_id") or "react"), checkpointer=saver)
+
+
+def _audit(args: argparse.Namespace, out: TextIO) -> int:
+    with open_checkpointer(args.checkpointer) as saver:
+        graph = _thread_graph(saver, args.thread)
+        state = graph.get_state({"configurable": {"thread_id": args.thread}})
+        records = state.values.get("approvals", [])
+        out.write(f"Audit trail of {args.thread} ({len(records)} decision(s)):\n")
+        for r in records:
+            edited = f" edited to {json.dumps(r['edited_args'])}" if r.get("edited_args") else ""
+            reason = f" because {r['reason']}" if r.get("reason") else ""
+            out.write(
+                f"  {r['decided_at']}  {r['decision']:<8} {r['action']} "
+                f"{json.dumps(r['args'])}{edited} by {r['reviewer']}{reason}\n"
+            )
+        ledger = default_ledger(saver)
+        entries = ledger.entries(args.thread)
+        out.write(f"Effect ledger ({len(entries)} side effect(s)):\n")
+        if isinstance(ledger, InMemoryLedger):
+            out.write(
+                "  (in-memory ledger: lists only this process's effects; a Postgres "
+                "checkpointer keeps a durable ledger)\n"
+            )
+        for e in entries:
+            out.write(
+                f"  {e.started_at}  {e.status:<9} {e.tool} {json.dumps(e.args)} "
+                f"attempts={e.attempts} result={(e.result or '')[:80]}\n"
+            )
+    return 0
+
+
+def _history(args: argparse.Namespace, out: TextIO) -> int:
+    with open_checkpointer(args.checkpointer) as saver:
+        graph = _thread_graph(saver, args.thread)
+        config: RunnableConfig = {"configurable": {"thread_id": args.thread}}
+        if args.show:
+            config["configurable"]["checkpoint_id"] = args.show
+            snapshot = graph.get_state(config)
+            out.write(f"Checkpoint {args.show}: next={list(snapshot.next)}\n")
+            for message in snapshot.values.get("messages", []):
+                out.write(f"  [{message.type}] {message.text[:200]}\n")
+            return 0
+        out.write(f"{'STEP':>4}  {'SOURCE':<6} {'CHECKPOINT':<38} {'NEXT':<20} MESSAGES\n")
+        for snapshot in graph.get_state_history(config):
+            out.write(
+                f"{snapshot.metadata.get('step', '?'):>4}  "
+                f"{snapshot.metadata.get('source', ''):<6} "
+                f"{snapshot.config['configurable']['checkpoint_id']:<38} "
+                f"{','.join(snapshot.next) or '-':<20} "
+                f"{len(snapshot.values.get('messages', []))}\n"
+            )
+    return 0
+
+
+def add_approval_commands(commands: Any) -> None:
+    """Register ``approvals``, ``audit`` and ``history`` on the CLI's subparsers."""
+    checkpointer_help = (
+        f"checkpointer URL (default: $CHECKPOINTER_URL or {DEFAULT_CHECKPOINTER_URL})"
+    )
+    approvals = commands.add_parser("approvals", help="list, decide and sweep approvals")
+    verbs = approvals.add_subparsers(dest="verb", required=True)
+    for name, func, help_text in (
+        ("list", _list, "pending approvals across threads"),
+        ("sweep", _sweep, "apply the deadline policy to expired approvals"),
+    ):
+        verb = verbs.add_parser(name, help=help_text)
+        verb.add_argument("--checkpointer", help=checkpointer_help)
+        verb.set_defaults(run=func)
+    decide = verbs.add_parser("decide", help="answer one approval and resume the run")
+    decide.add_argument("thread")
+    decide.add_argument("--checkpointer", help=checkpointer_help)
+    decide.add_argument("--interrupt", help="interrupt id (or prefix) when several wait")
+    choice = decide.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--accept", action="store_true", help="run the action as requested")
+    choice.add_argument("--reject", action="store_true", help="do not run it")
+    choice.add_argument("--edit", metavar="JSON", help="run it with these arguments")
+    choice.add_argument("--respond", metavar="TEXT", help="do not run it; tell the agent this")
+    decide.add_argument("--reviewer", required=True, help="who decides (audit trail)")
+    decide.add_argument("--reason", help="why (audit trail)")
+    decide.set_defaults(run=_decide)
+    for name, func, help_text in (
+        ("audit", _audit, "a thread's audit trail and effect ledger"),
+        ("history", _history, "a thread's step history (time travel)"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("thread")
+        command.add_argument("--checkpointer", help=checkpointer_help)
+        if name == "history":
+            command.add_argument("--show", metavar="CHECKPOINT", help="print that checkpoint")
+        command.set_defaults(run=func)
+
+
+def run_approval_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Run the command `add_approval_commands` registered."""
+    return int(args.run(args, out or sys.stdout))

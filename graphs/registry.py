@@ -1,0 +1,32 @@
+"""The project's graphs by id, as `langgraph.json` names them: how tools find a builder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+
+from graphs.hitl import build_hitl_graph
+from graphs.react import build_react_graph
+
+__all__ = ["GRAPH_BUILDERS", "build_graph"]
+
+GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]] = {
+    "react": build_react_graph,
+    "hitl": build_hitl_graph,
+}
+
+
+def build_graph(graph_id: str, **options: Any) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Build the graph registered as `graph_id` (keyword options go to its factory).
+
+    Raises:
+        ValueError: for an unknown id, listing the known ones.
+    """
+    try:
+        builder = GRAPH_BUILDERS[graph_id]
+    except KeyError:
+        known = ", ".join(sorted(GRAPH_BUILDERS))
+        raise ValueError(f"Unknown graph {graph_id!r}; known graphs: {known}") from None
+    return builder(**options)
