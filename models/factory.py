@@ -73,7 +73,14 @@ def create_chat_model(spec: str | None = None, **kwargs: object) -> BaseChatMode
         return HeuristicDemoModel()
     from langchain_openai import ChatOpenAI
 
-    options: dict[str, object] = {"model": resolved.split(":", 1)[1], "temperature": 0}
+    options: dict[str, object] = {
+        "model": resolved.split(":", 1)[1],
+        "temperature": 0,
+        # A hung request must not hang the run: the client gives up after this long and the
+        # model node's retry policy (transient errors only) decides whether to try again.
+        "timeout": float(os.environ.get("OPENAI_TIMEOUT", "60")),
+        "max_retries": 1,
+    }
     base_url = os.environ.get("OPENAI_BASE_URL")
     if base_url:
         options["base_url"] = base_url
