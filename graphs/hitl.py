@@ -24,6 +24,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
 from checkpointers.ledger import EffectLedger, default_ledger
+from graphs._compile import compile_pattern
 from nodes.approval_gate import make_approval_gate
 from nodes.refund_desk import (
     make_check_policy,
@@ -111,8 +112,13 @@ def build_hitl_graph(
     builder.add_edge("approval_gate", "run_tools")
     builder.add_edge("run_tools", "draft_reply")
     builder.add_edge("draft_reply", END)
-    compiled = builder.compile(checkpointer=checkpointer, store=store, name=name)
-    return compiled.with_config(recursion_limit=recursion_limit, metadata={"graph_id": name})
+    return compile_pattern(
+        builder,
+        checkpointer=checkpointer,
+        store=store,
+        name=name,
+        recursion_limit=recursion_limit,
+    )
 
 
 graph = build_hitl_graph()

@@ -23,6 +23,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
 from checkpointers.ledger import EffectLedger, default_ledger
+from graphs._compile import compile_pattern
 from nodes.approval_gate import make_approval_gate
 from nodes.budget import stop_at_budget
 from nodes.model_call import make_call_model
@@ -100,8 +101,13 @@ def build_react_graph(
     builder.add_edge("approval_gate", "run_tools")
     builder.add_edge("run_tools", "call_model")
     builder.add_edge("stop_at_budget", END)
-    compiled = builder.compile(checkpointer=checkpointer, store=store, name=name)
-    return compiled.with_config(recursion_limit=recursion_limit, metadata={"graph_id": name})
+    return compile_pattern(
+        builder,
+        checkpointer=checkpointer,
+        store=store,
+        name=name,
+        recursion_limit=recursion_limit,
+    )
 
 
 graph = build_react_graph()

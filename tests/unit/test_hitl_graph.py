@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +13,8 @@ from checkpointers.ledger import InMemoryLedger
 from graphs.hitl import build_hitl_graph
 from models import ScriptedChatModel
 from state.refund import RefundRecommendation
+from tests.snapshots import assert_matches_snapshot
 from tools.effects import read_effects
-
-SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 
 def recommendation(decision: str = "approve", amount: float = 0.0) -> RefundRecommendation:
@@ -209,10 +206,5 @@ def test_ledger_returns_the_recorded_refund_when_the_step_is_replayed() -> None:
 
 
 def test_graph_structure_snapshot() -> None:
-    mermaid = build_hitl_graph(model=ScriptedChatModel(replies=[])).get_graph().draw_mermaid()
-    snapshot = SNAPSHOTS / "hitl.mmd"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not snapshot.exists():
-        snapshot.write_text(mermaid)
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("snapshot was missing under CI; it has been written, commit it")
-    assert mermaid == snapshot.read_text()
+    graph = build_hitl_graph(model=ScriptedChatModel(replies=[]))
+    assert_matches_snapshot("hitl", graph.get_graph().draw_mermaid())

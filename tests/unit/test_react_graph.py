@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +14,10 @@ from pydantic import BaseModel
 
 from graphs.react import build_react_graph
 from models import ScriptedChatModel, tool_calls_reply
+from tests.snapshots import assert_matches_snapshot
 from tools.effects import read_effects
 from tools.registry import agent_tool
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
 REFUND = ("issue_refund", {"order_id": "A-1001", "amount": 89.99, "reason": "arrived broken"})
 LOOKUP = ("lookup_order", {"order_id": "A-1001"})
 
@@ -344,14 +342,8 @@ def test_streaming_messages_keeps_tool_calls_and_streams_text() -> None:
 
 
 def test_graph_structure_snapshot() -> None:
-    mermaid = build_react_graph(model=ScriptedChatModel(replies=[])).get_graph().draw_mermaid()
-    snapshot = SNAPSHOTS / "react.mmd"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not snapshot.exists():
-        snapshot.parent.mkdir(exist_ok=True)
-        snapshot.write_text(mermaid)
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("snapshot was missing under CI; it has been written, commit it")
-    assert mermaid == snapshot.read_text()
+    graph = build_react_graph(model=ScriptedChatModel(replies=[]))
+    assert_matches_snapshot("react", graph.get_graph().draw_mermaid())
 
 
 def test_context_rejects_bad_settings() -> None:
