@@ -30,6 +30,7 @@ from langgraph.types import Send
 from models.factory import create_chat_model
 from nodes.approval_gate import gate_sends
 from nodes.context import AgentNode, context_as
+from nodes.retry import call_with_retries
 from state.approval import ApprovalRecord
 from state.refund import RefundContext, RefundRecommendation, RefundState
 
@@ -95,9 +96,10 @@ def make_investigate(tools_by_name: Mapping[str, BaseTool]) -> AgentNode:
     def investigate(state: RefundState) -> dict[str, Any]:
         """Look up the order and its payment risk."""
         order_id = state.get("order_id")
-        try:
-            order = tools_by_name["lookup_order"].invoke({"order_id": order_id})
-            risk = tools_by_name["get_payment_risk"].invoke({"order_id": order_id})
+        lookup, risk_profile = tools_by_name["lookup_order"], tools_by_name["get_payment_risk"]
+        try:  # read-only: transient failures are retried with backoff
+            order = call_with_retries(lambda: lookup.invoke({"order_id": order_id}))
+            risk = call_with_retries(lambda: risk_profile.invoke({"order_id": order_id}))
         except Exception as exc:  # noqa: BLE001 - reported to the customer, not raised
             return {
                 "order": None,
