@@ -59,6 +59,10 @@ class GateInput(TypedDict, total=False):
     """``"reject"`` or ``"escalate"``."""
     note: str
     """Extra context for the reviewer (e.g. a recommendation and the policy checks)."""
+    locked_args: list[str]
+    """Arguments an edit may not change (e.g. which order a refund goes to)."""
+    policy: str
+    """Name of the policy that sent the call for review, recorded in the audit trail."""
 
 
 EXPIRE_MARKER = "expire"
@@ -132,9 +136,12 @@ def build_interrupt(
 
 
 def _validated(
-    decision: ApprovalDecision, call: ToolCall, tool: BaseTool | None
+    decision: ApprovalDecision,
+    call: ToolCall,
+    tool: BaseTool | None,
+    locked: list[str] | None = None,
 ) -> dict[str, Any] | None:
-    """Check an edit against the tool's schema; return the edited arguments."""
+    """Check an edit against the tool's schema and locked arguments; return the new args."""
     if decision.type != "edit":
         return None
     action, args = decision.edited_action(call["name"])
@@ -142,6 +149,10 @@ def _validated(
         raise InvalidDecisionError(
             f"an edit may change the arguments of `{call['name']}`, not switch to `{action}`"
         )
+    args = {**call["args"], **args}  # a partial edit ("amount": 40) keeps the other arguments
+    changed = [name for name in locked or [] if args.get(name) != call["args"].get(name)]
+    if changed:
+        raise InvalidDecisionError(f"an edit may not change {', '.join(changed)}")
     schema = tool.args_schema if tool is not None else None
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         try:
@@ -160,6 +171,8 @@ def gate_sends(
     *,
     node: str = "approval_gate",
     note: str | None = None,
+    locked_args: list[str] | None = None,
+    policy: str | None = None,
 ) -> list[Send]:
     """One `Send` to the gate per call, with the request time and deadline fixed in it.
 
@@ -177,8 +190,8 @@ def gate_sends(
         "deadline": deadline,
         "on_timeout": context.on_approval_timeout,
     }
-    if note:
-        payload["note"] = note
+    optional = {"note": note, "locked_args": locked_args, "policy": policy}
+    payload.update({key: value for key, value in optional.items() if value})
     return [Send(node, {"tool_call": call, **payload}) for call in calls]
 
 
@@ -247,7 +260,7 @@ def make_approval_gate(
                 continue
             try:
                 decision = parse_decision(answer)
-                edited = _validated(decision, call, tool)
+                edited = _validated(decision, call, tool, payload.get("locked_args"))
                 break
             except InvalidDecisionError as exc:
                 problem = str(exc)
@@ -260,7 +273,7 @@ def make_approval_gate(
             response=decision.args if decision.type == "response" else None,
             reviewer=decision.reviewer or _authenticated_user() or "unknown",
             reason=decision.reason,
-            policy=context.approval_policy,
+            policy=payload.get("policy") or context.approval_policy,
             requested_at=requested_at,
             escalated=escalated,
         )

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
-    AnyMessage,
     HumanMessage,
     SystemMessage,
     ToolCall,
@@ -47,14 +47,19 @@ __all__ = [
 
 DESK = "refund_desk"
 _ORDER_ID = re.compile(r"\b[A-Z]-\d{4}\b")
+_REFUND_INTENT = re.compile(r"\b(refund\w*|money back|reimburs\w*|charge ?back)\b", re.I)
+POLICY_NAME = "refund-policy"
 _AMOUNT = re.compile(
     r"(?:\$|usd\s*)(\d+(?:\.\d{1,2})?)|(\d+(?:\.\d{1,2})?)\s*(?:\$|usd|dollars)\b", re.I
 )
 _CLAIM = re.compile(
-    r"\b(refund(?:ed)?\b[^.?!]*\b(?:issued|approved|processed|sent|on its way|completed)"
-    r"|(?:we|i)\s+(?:have\s+|'ve\s+)?(?:issued|processed|approved|sent)\s+(?:you\s+)?(?:a|the|your)\s+refund"
-    r"|(?:we|i)\s+(?:have\s+|'ve\s+)?refunded)",
+    r"\brefund(?:ed)?\b[^.?!]*\b(?:issued|approved|processed|sent|on its way|completed|credited)\b"
+    r"|\b(?:issued|processed|approved|sent|credited)\b[^.?!]*\brefund"
+    r"|\b(?:we|i)\s*(?:have\s+|'ve\s+)?(?:refunded|credited|reimbursed)\b",
     re.I,
+)
+_NEGATION = re.compile(
+    r"\b(?:no|not|never|cannot|unable|isn't|wasn't|hasn't|haven't|won't|yet)\b|n't\b", re.I
 )
 REPLY_SYSTEM_PROMPT = (
     "Draft a short, empathetic reply to the customer from the facts given. Do not claim a "
@@ -82,6 +87,16 @@ def parse_request(state: RefundState) -> dict[str, Any]:
                 _reply(
                     "I can look into a refund once I know the order. Which order is it? "
                     "(Order ids look like A-1001.)"
+                )
+            ],
+        }
+    if not _REFUND_INTENT.search(text):
+        return {
+            "order_id": order.group(0),
+            "messages": [
+                _reply(
+                    f"This desk handles refund requests. Do you want a refund for "
+                    f"{order.group(0)}? If so, say so and tell me what went wrong."
                 )
             ],
         }
@@ -171,6 +186,9 @@ def make_check_policy() -> AgentNode:
         fraud = float(risk.get("fraud_score", 1.0))
         if fraud > context.max_fraud_score:
             reasons.append(f"fraud score {fraud:.2f} is above {context.max_fraud_score:.2f}")
+        earlier = _earlier_refunds(state)
+        if earlier:
+            reasons.append(f"{state['order_id']} was already refunded here ({', '.join(earlier)})")
         policy = {"amount": amount, "needs_review": bool(reasons), "reasons": reasons}
         if decision == "need_more_info":
             return {"policy": {**policy, "needs_review": False}}
@@ -204,7 +222,8 @@ def make_check_policy() -> AgentNode:
                     reason=f"within policy: amount {amount:.2f} <= "
                     f"{context.auto_approve_limit:.2f}, fraud {fraud:.2f} <= "
                     f"{context.max_fraud_score:.2f}, model recommends approve",
-                    policy="refund-policy",
+                    policy=POLICY_NAME,
+                    requested_at=datetime.now(UTC).isoformat(),
                 ).model_dump(mode="json")
             ]
         return update
@@ -227,25 +246,69 @@ def route_after_policy(state: RefundState, *, runtime: Runtime[RefundContext]) -
         f"Cited facts: {'; '.join(recommendation.get('cited_facts', []))}\n"
         f"Why a person must decide: {'; '.join(policy.get('reasons', []))}."
     )
-    return gate_sends(list(last.tool_calls), context_as(runtime, RefundContext), note=note)
+    return gate_sends(
+        list(last.tool_calls),
+        context_as(runtime, RefundContext),
+        note=note,
+        locked_args=["order_id"],
+        policy=POLICY_NAME,
+    )
+
+
+def _earlier_refunds(state: RefundState) -> list[str]:
+    """Refund ids already issued for this order earlier in the thread."""
+    found = []
+    for message in state["messages"]:
+        if isinstance(message, ToolMessage) and message.name == "issue_refund":
+            if message.status != "error" and not message.text.startswith("Not run."):
+                result = json.loads(message.text)
+                if result.get("order_id") == state.get("order_id"):
+                    found.append(str(result.get("refund_id")))
+    return found
 
 
 def _outcome(state: RefundState) -> dict[str, Any]:
-    """What happened to the refund, read from the tool node's answer."""
-    messages: list[AnyMessage] = state["messages"]
-    last = messages[-1]
+    """What happened to the refund, read from the tool node's answer.
+
+    Statuses: ``issued``; ``not_issued`` with ``why`` = ``rejected`` (a person),
+    ``expired`` (the deadline policy), ``answered`` (a reviewer replied instead) or ``failed``
+    (the tool refused, e.g. an amount above the total); ``unknown`` (the tool was cut short:
+    the customer must not be told either way); ``not_requested``.
+    """
+    last = state["messages"][-1]
     if not isinstance(last, ToolMessage) or last.name != "issue_refund":
         return {"status": "not_requested"}
+    text = last.text
+    if text.startswith("Outcome unknown") or "outcome is unknown" in text.lower():
+        return {"status": "unknown", "reason": text}
+    if text.startswith("Rejected by policy:deadline"):
+        return {"status": "not_issued", "why": "expired", "reason": text}
+    if text.startswith("Rejected by"):
+        return {"status": "not_issued", "why": "rejected", "reason": text}
+    if text.startswith("Not run."):
+        return {"status": "not_issued", "why": "answered", "reason": text}
     if last.status == "error":
-        return {"status": "not_issued", "reason": last.text}
-    if last.text.startswith("Not run."):
-        return {"status": "not_issued", "reason": last.text}
-    return {"status": "issued", **json.loads(last.text)}
+        return {"status": "not_issued", "why": "failed", "reason": text}
+    return {"status": "issued", **json.loads(text)}
+
+
+_NOT_ISSUED = {
+    "rejected": "No refund was issued: a reviewer declined it.",
+    "expired": "No refund was issued: the request was not approved in time; it can be "
+    "submitted again.",
+    "answered": "No refund was issued yet: a reviewer needs something first.",
+    "failed": "No refund was issued: the payment system could not process it.",
+}
 
 
 def claims_unapproved_refund(text: str) -> bool:
-    """Whether a reply says a refund was issued/approved/processed."""
-    return bool(_CLAIM.search(text))
+    """Whether a reply says a refund was issued, approved, processed or credited.
+
+    Sentences that negate it ("No refund was issued", "has not been approved yet") are not
+    claims.
+    """
+    sentences = re.split(r"(?<=[.!?])\s+|\n+", text)
+    return any(_CLAIM.search(s) and not _NEGATION.search(s) for s in sentences)
 
 
 def _facts(state: RefundState, outcome: dict[str, Any]) -> list[str]:
@@ -259,9 +322,13 @@ def _facts(state: RefundState, outcome: dict[str, Any]) -> list[str]:
             "was issued to the original payment method; it arrives in 5-7 days."
         )
     elif outcome["status"] == "not_issued":
-        facts.append("No refund was issued: a reviewer declined it.")
+        facts.append(_NOT_ISSUED[outcome["why"]])
         if "replied:" in outcome.get("reason", ""):
             facts.append("Reviewer's note: " + outcome["reason"].split("replied:", 1)[1].strip())
+    elif outcome["status"] == "unknown":
+        facts.append(
+            "The refund is being checked: we will confirm by email whether it went through."
+        )
     else:
         facts.append(
             "No refund was issued yet: more information is needed "

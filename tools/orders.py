@@ -14,7 +14,7 @@ from typing import Any
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from tools.effects import record_effect
+from tools.effects import idempotency_key, record_effect
 from tools.registry import agent_tool
 
 __all__ = [
@@ -187,7 +187,10 @@ def search_help_docs(query: str) -> list[dict[str, str]]:
 def create_support_ticket(order_id: str, reason: str) -> dict[str, Any]:
     """Create a support ticket so a person follows up when tools cannot resolve the issue."""
     _find_order(order_id)
-    ticket = {"ticket_id": _stable_id("SUP", order_id, reason), "order_id": order_id}
+    ticket = {
+        "ticket_id": _stable_id("SUP", order_id, reason, idempotency_key() or ""),
+        "order_id": order_id,
+    }
     recorded = record_effect("ticket", {**ticket, "reason": reason})
     return {"ticket_id": recorded["ticket_id"], "order_id": order_id, "status": "open"}
 
@@ -202,7 +205,7 @@ def issue_refund(order_id: str, amount: float, reason: str) -> dict[str, Any]:
             f"for {order_id}."
         )
     refund = {
-        "refund_id": _stable_id("RF", order_id, f"{amount:.2f}"),
+        "refund_id": _stable_id("RF", order_id, f"{amount:.2f}", idempotency_key() or ""),
         "order_id": order_id,
         "amount": round(amount, 2),
         "currency": order["currency"],

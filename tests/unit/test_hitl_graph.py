@@ -12,6 +12,7 @@ from langgraph.types import Command
 from checkpointers.ledger import InMemoryLedger
 from graphs.hitl import build_hitl_graph
 from models import ScriptedChatModel
+from nodes.refund_desk import claims_unapproved_refund
 from state.refund import RefundRecommendation
 from tests.snapshots import assert_matches_snapshot
 from tools.effects import read_effects
@@ -143,7 +144,8 @@ def test_respond_passes_the_reviewers_note_to_the_reply() -> None:
 def test_malformed_decision_is_explained_and_the_thread_stays_resumable() -> None:
     graph, _, config = _gated()
 
-    graph.invoke(Command(resume={"type": "edit", "args": {"amount": "lots"}}), config)
+    edit = {"order_id": "A-1002", "amount": "lots", "reason": "x"}
+    graph.invoke(Command(resume={"type": "edit", "args": edit}), config)
 
     [pending] = graph.get_state(config).interrupts
     assert "edited arguments are invalid" in pending.value[0]["description"]
@@ -174,6 +176,78 @@ def test_need_more_info_asks_the_customer_without_a_gate() -> None:
     assert not graph.get_state(config).interrupts and read_effects("refund") == []
     assert values["refund"]["status"] == "not_requested"
     assert values["messages"][-1].text == "Could you tell us what happened?"
+
+
+def test_an_edit_may_not_move_the_refund_to_another_order() -> None:
+    graph, _, config = _gated()
+    other = {"order_id": "A-1003", "amount": 30.0, "reason": "goodwill"}
+
+    graph.invoke(Command(resume={"type": "edit", "args": other, "reviewer": "x"}), config)
+
+    [pending] = graph.get_state(config).interrupts
+    assert "an edit may not change order_id" in pending.value[0]["description"]
+    assert read_effects("refund") == []
+
+
+def test_a_second_refund_of_the_same_order_in_the_thread_needs_a_person() -> None:
+    model = ScriptedChatModel(
+        replies=[recommendation("approve", 89.99), "done", recommendation("approve", 89.99)]
+    )
+    graph = build_hitl_graph(model=model, checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "twice"}}
+    graph.invoke({"messages": [("user", "Refund A-1001, it broke")]}, config)
+    first_refund = read_effects("refund")[0]["refund_id"]
+
+    graph.invoke({"messages": [("user", "Refund A-1001 again please")]}, config)
+
+    [pending] = graph.get_state(config).interrupts
+    assert f"A-1001 was already refunded here ({first_refund})" in pending.value[0]["description"]
+    assert len(read_effects("refund")) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "fact"),
+    [
+        ({"type": "ignore", "reviewer": "ops"}, "a reviewer declined it"),
+        (
+            {"type": "edit", "args": {"order_id": "A-1002", "amount": 999, "reason": "goodwill"}},
+            "the payment system could not process it",
+        ),
+    ],
+)
+def test_the_reply_facts_say_why_no_refund_was_issued(answer: Any, fact: str) -> None:
+    graph, model, config = _gated()
+
+    graph.invoke(Command(resume=answer), config)
+
+    assert fact in model.calls[-1].messages[-1].text
+    assert graph.get_state(config).values["refund"]["status"] == "not_issued"
+
+
+@pytest.mark.parametrize(
+    ("text", "claims"),
+    [
+        ("Your refund has been issued.", True),
+        ("We have refunded 59 USD to your card.", True),
+        ("We've credited your card.", True),
+        ("Good news: we processed your refund today!", True),
+        ("No refund was issued: a reviewer declined it.", False),
+        ("Your refund has not been approved yet.", False),
+        ("We could not process a refund for this order.", False),
+        ("Thanks for reaching out about your order.", False),
+    ],
+)
+def test_claim_detection(text: str, claims: bool) -> None:
+    assert claims_unapproved_refund(text) is claims
+
+
+def test_a_question_without_refund_intent_is_not_a_refund() -> None:
+    graph, model, config = run("What about A-1003?", [])
+
+    assert (
+        "This desk handles refund requests" in graph.get_state(config).values["messages"][-1].text
+    )
+    assert model.calls == [] and read_effects("refund") == []
 
 
 def test_without_an_order_id_it_asks_for_one() -> None:

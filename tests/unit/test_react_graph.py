@@ -426,3 +426,18 @@ def test_model_errors_are_recorded_and_the_run_retries_from_its_last_checkpoint(
 
     assert result["messages"][-1].text == "Delivered on 12 November."
     assert len([m for m in result["messages"] if isinstance(m, ToolMessage)]) == 1
+
+
+def test_a_partial_edit_keeps_the_other_arguments() -> None:
+    graph, _, config = make([tool_calls_reply(REFUND), "ok"])
+    ask(graph, config)
+
+    result = graph.invoke(Command(resume={"type": "edit", "args": {"amount": 40}}), config)
+
+    [refund] = read_effects("refund")
+    assert (refund["order_id"], refund["amount"], refund["reason"]) == (
+        "A-1001",
+        40.0,
+        "arrived broken",
+    )
+    assert result["approvals"][0]["edited_args"] == {**REFUND[1], "amount": 40}
