@@ -32,7 +32,7 @@ def expected() -> list[tuple[str, str]]:
     """The transcript of the run on the in-memory saver, the reference for the others."""
     with open_checkpointer("memory") as saver:
         graph = build_react_graph(checkpointer=saver)
-        config = {"configurable": {"thread_id": "reference"}}
+        config = {"configurable": {"thread_id": "order-A-1001"}}
         graph.invoke(QUESTION, config)
         return _transcript(graph.invoke(ACCEPT, config)["messages"])
 
@@ -48,7 +48,7 @@ def checkpointer_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 
 def test_sync_run_interrupts_resumes_and_persists(checkpointer_url: str, expected: Any) -> None:
-    config = {"configurable": {"thread_id": "t-sync"}}
+    config = {"configurable": {"thread_id": "order-A-1001"}}
     with open_checkpointer(checkpointer_url) as saver:
         graph = build_react_graph(checkpointer=saver)
         graph.invoke(QUESTION, config, durability="sync")
@@ -68,7 +68,7 @@ def test_sync_run_interrupts_resumes_and_persists(checkpointer_url: str, expecte
 
 
 async def test_async_run_matches_the_sync_one(checkpointer_url: str, expected: Any) -> None:
-    config = {"configurable": {"thread_id": "t-async"}}
+    config = {"configurable": {"thread_id": "order-A-1001"}}
     async with open_async_checkpointer(checkpointer_url) as saver:
         graph = build_react_graph(checkpointer=saver)
         await graph.ainvoke(QUESTION, config)

@@ -79,7 +79,7 @@ def clean_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, 
     runs = {}
     for graph, shape in SCENARIOS.items():
         tmp = tmp_path_factory.mktemp(f"clean-{graph}")
-        result = _finish(_worker(graph, "memory", "clean", tmp))
+        result = _finish(_worker(graph, "memory", "crash", tmp))  # same thread id: same refund id
         steps = [s["name"] for s in _lines(tmp / "steps.jsonl")]
         refunds = [e for e in _lines(tmp / "effects.jsonl") if e["kind"] == "refund"]
         assert len(refunds) == 1 and result["next"] == []
