@@ -18,18 +18,15 @@ from collections.abc import Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
 from checkpointers.ledger import EffectLedger, default_ledger
 from graphs._compile import compile_pattern
-from nodes.approval_gate import make_approval_gate
-from nodes.budget import stop_at_budget
+from graphs._tool_loop import add_tool_loop
 from nodes.model_call import make_call_model
-from nodes.retry import MODEL_RETRY
-from nodes.routing import make_route_after_model
-from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S, make_run_tools
+from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S
 from state.agent import AgentInput, AgentOutput, AgentState
 from state.context import AgentContext
 from tools.orders import order_tools
@@ -81,26 +78,14 @@ def build_react_graph(
         input_schema=AgentInput,
         output_schema=AgentOutput,
     )
-    builder.add_node("call_model", make_call_model(model, list(registry)), retry_policy=MODEL_RETRY)
-    builder.add_node("approval_gate", make_approval_gate(tools_by_name))
-    builder.add_node(
-        "run_tools",
-        make_run_tools(
-            tools_by_name,
-            ledger=ledger if ledger is not None else default_ledger(checkpointer),
-            timeout_s=tool_timeout_s,
-        ),
+    add_tool_loop(
+        builder,
+        call_model=make_call_model(model, list(registry)),
+        tools_by_name=tools_by_name,
+        ledger=ledger if ledger is not None else default_ledger(checkpointer),
+        tool_timeout_s=tool_timeout_s,
     )
-    builder.add_node("stop_at_budget", stop_at_budget)
     builder.add_edge(START, "call_model")
-    builder.add_conditional_edges(
-        "call_model",
-        make_route_after_model(tools_by_name),
-        ["approval_gate", "run_tools", "stop_at_budget", END],
-    )
-    builder.add_edge("approval_gate", "run_tools")
-    builder.add_edge("run_tools", "call_model")
-    builder.add_edge("stop_at_budget", END)
     return compile_pattern(
         builder,
         checkpointer=checkpointer,

@@ -16,11 +16,12 @@ from nodes.context import AgentNode, agent_context
 from state.agent import AgentState
 from state.context import AgentContext
 
-__all__ = ["make_call_model"]
+__all__ = ["make_call_model", "model_for_spec"]
 
 
 @functools.lru_cache(maxsize=16)
-def _model_for_spec(spec: str) -> BaseChatModel:
+def model_for_spec(spec: str) -> BaseChatModel:
+    """The chat model for a context's model spec, built once per spec and process."""
     return create_chat_model(spec or None)
 
 
@@ -40,7 +41,7 @@ def make_call_model(model: BaseChatModel | None, tools: Sequence[BaseTool]) -> A
     def call_model(state: AgentState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         """Ask the model for the next step given the conversation so far."""
         context = agent_context(runtime)
-        chat_model = model if model is not None else _model_for_spec(context.model)
+        chat_model = model if model is not None else model_for_spec(context.model)
         runnable: Any = chat_model.bind_tools(tool_list) if tool_list else chat_model
         prompt = [SystemMessage(context.system_prompt), *state["messages"]]
         return {"messages": [runnable.invoke(prompt)]}

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from langgraph.types import RetryPolicy
 
-__all__ = ["MODEL_RETRY", "call_with_retries", "is_transient_error"]
+__all__ = ["MODEL_RETRY", "TRANSIENT_RETRY", "call_with_retries", "is_transient_error"]
 
 T = TypeVar("T")
 
@@ -45,14 +45,17 @@ def is_transient_error(exc: BaseException) -> bool:
     return isinstance(status, int) and (status == 429 or 500 <= status < 600)
 
 
-MODEL_RETRY = RetryPolicy(
+TRANSIENT_RETRY = RetryPolicy(
     max_attempts=3,
     initial_interval=0.5,
     backoff_factor=2.0,
     max_interval=10.0,
     retry_on=is_transient_error,
 )
-"""Model calls: three attempts with exponential backoff, transient errors only."""
+"""Nodes that call a model or a store: three attempts with backoff, transient errors only."""
+
+MODEL_RETRY = TRANSIENT_RETRY
+"""The policy model nodes carry (`TRANSIENT_RETRY`)."""
 
 
 def call_with_retries(

@@ -25,10 +25,12 @@ def make_route_after_model(
     gate: str = "approval_gate",
     tools_node: str = "run_tools",
     budget_node: str = "stop_at_budget",
+    finish: str = END,
 ) -> Callable[..., str | list[Send]]:
     """Build the router that runs after every model call.
 
-    The route is: no tool calls → END; budget or recursion headroom used up → the budget
+    The route is: no tool calls → `finish` (END unless a pattern has a closing step, such as
+    the memory agent's ``remember_facts``); budget or recursion headroom used up → the budget
     node; calls that need approval → one gate task per such call (`Send`), after which the
     tool node runs them all; otherwise → the tool node directly.
     """
@@ -39,7 +41,7 @@ def make_route_after_model(
         """Decide what follows the model's reply."""
         last = state["messages"][-1]
         if not isinstance(last, AIMessage) or not last.tool_calls:
-            return END
+            return finish
         context = agent_context(runtime)
         if (
             model_calls_this_turn(state["messages"]) >= context.max_steps
