@@ -67,6 +67,8 @@ def _server_env(database_url: str, effects_log: Path) -> dict[str, str]:
         DATABASE_URL=database_url,
     )
     env[EFFECTS_LOG_ENV] = str(effects_log)
+    env["MEMORY_STORE_URL"] = str(effects_log.parent / "chroma")  # the store, per test
+    env["MEMORY_EMBEDDINGS"] = "hash"
     for name in ("OPENAI_API_KEY", "AGENT_PATTERNS_MODEL", "CHECKPOINTER_URL"):
         env.pop(name, None)
     return env
