@@ -25,7 +25,8 @@ from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp, SearchOp
 
 from memory import ChromaStore, HashEmbeddings, chroma_store, open_store, record_lesson
 from memory.episodic import EpisodicMemory
-from tests.integration.chroma_server import ChromaServer, running_chroma_server
+from tests.integration.chroma_server import running_chroma_server
+from tests.integration.services import Service
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HASH = {"embed": "hash", "fields": ["text"]}
@@ -34,7 +35,7 @@ StoreFactory = Callable[..., ChromaStore]
 
 
 @pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     with running_chroma_server(tmp_path_factory.mktemp("chroma-server")) as server:
         yield server
 
@@ -44,7 +45,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Where the store lives: a data directory, or the module's Chroma server URL."""
     if request.param == "persistent":
         return str(tmp_path / "chroma")
-    server: ChromaServer = request.getfixturevalue("chroma_server")
+    server: Service = request.getfixturevalue("chroma_server")
     return server.url.replace("http://", "chroma+http://")
 
 

@@ -201,4 +201,4 @@ async def test_langgraph_dev_serves_the_memory_agent_on_the_chroma_store(
     [item] = items["items"]
     assert item["value"]["text"] == "I prefer email over phone calls."
     assert namespaces["namespaces"] == [["memories", "ana"]]
-    assert "ChromaStore" in server.log.read_text(), server.explain("not the Chroma store")
+    assert "ChromaStore" in server.service.log.read_text(), server.explain("not the Chroma store")
