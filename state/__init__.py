@@ -8,7 +8,9 @@ from state.approval import (
     InvalidDecisionError,
     parse_decision,
 )
-from state.context import DEFAULT_SYSTEM_PROMPT, AgentContext, ApprovalPolicy
+from state.context import DEFAULT_SYSTEM_PROMPT, AgentContext, ApprovalPolicy, TimeoutPolicy
+from state.memory import ExtractedFacts, MemoryAgentState, MemoryContext
+from state.refund import RefundContext, RefundRecommendation, RefundState
 
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
@@ -19,7 +21,14 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalPolicy",
     "ApprovalRecord",
+    "ExtractedFacts",
     "HumanInterrupt",
     "InvalidDecisionError",
+    "MemoryAgentState",
+    "MemoryContext",
+    "RefundContext",
+    "RefundRecommendation",
+    "RefundState",
+    "TimeoutPolicy",
     "parse_decision",
 ]
