@@ -441,3 +441,22 @@ def test_a_partial_edit_keeps_the_other_arguments() -> None:
         "arrived broken",
     )
     assert result["approvals"][0]["edited_args"] == {**REFUND[1], "amount": 40}
+
+
+def test_several_pending_approvals_can_be_resumed_one_at_a_time() -> None:
+    ticket = ("create_support_ticket", {"order_id": "A-1001", "reason": "courier was rude"})
+    graph, model, config = make([tool_calls_reply(REFUND, ticket), "Both handled."])
+    ask(graph, config)
+    first, second = graph.get_state(config).interrupts
+
+    graph.invoke(Command(resume={first.id: {"type": "accept", "reviewer": "ana"}}), config)
+
+    state = graph.get_state(config)
+    assert [p.id for p in state.interrupts] == [second.id], "the other request still waits"
+    assert len(state.values["approvals"]) == 1 and len(model.calls) == 1
+    assert read_effects() == [], "nothing runs until every request of the step is decided"
+
+    graph.invoke(Command(resume={second.id: {"type": "accept", "reviewer": "ben"}}), config)
+
+    assert {r["kind"] for r in read_effects()} == {"refund", "ticket"}
+    assert graph.get_state(config).values["messages"][-1].text == "Both handled."
