@@ -13,7 +13,7 @@ from nodes.approval_gate import make_approval_gate
 from nodes.budget import stop_at_budget
 from nodes.context import AgentNode
 from nodes.retry import MODEL_RETRY
-from nodes.routing import make_route_after_model
+from nodes.routing import make_route_after_model, make_route_after_tools
 from nodes.tool_execution import make_run_tools
 
 __all__ = ["add_tool_loop"]
@@ -27,11 +27,13 @@ def add_tool_loop(
     ledger: EffectLedger,
     tool_timeout_s: float | None,
     finish: str = END,
+    exit_on_handoff: bool = False,
 ) -> None:
     """Add ``call_model → (approval_gate →) run_tools → call_model`` and the budget stop.
 
     The caller adds the edge into ``call_model``. A final answer (and the budget stop) goes
-    to `finish`.
+    to `finish`; with `exit_on_handoff`, so does a turn that called a handoff tool, once its
+    tool calls are answered (how swarm agents pass the conversation on).
     """
     builder.add_node("call_model", call_model, retry_policy=MODEL_RETRY)
     builder.add_node("approval_gate", make_approval_gate(tools_by_name))
@@ -45,5 +47,10 @@ def add_tool_loop(
         ["approval_gate", "run_tools", "stop_at_budget", finish],
     )
     builder.add_edge("approval_gate", "run_tools")
-    builder.add_edge("run_tools", "call_model")
+    if exit_on_handoff:
+        builder.add_conditional_edges(
+            "run_tools", make_route_after_tools(finish=finish), ["call_model", finish]
+        )
+    else:
+        builder.add_edge("run_tools", "call_model")
     builder.add_edge("stop_at_budget", finish)

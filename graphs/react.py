@@ -48,6 +48,7 @@ def build_react_graph(
     recursion_limit: int = DEFAULT_RECURSION_LIMIT,
     ledger: EffectLedger | None = None,
     tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
+    exit_on_handoff: bool = False,
 ) -> CompiledStateGraph[AgentState, AgentContext, AgentInput, AgentOutput]:
     """Build the ReAct graph.
 
@@ -65,6 +66,8 @@ def build_react_graph(
         ledger: exactly-once record of side-effecting calls; defaults to the one that goes
             with the checkpointer (Postgres table for a Postgres saver, else in memory).
         tool_timeout_s: default per-call tool timeout in seconds.
+        exit_on_handoff: end the run right after a turn that called a handoff tool
+            (`nodes.handoff`), so a parent graph (a swarm) can pass control on.
 
     Returns:
         The compiled graph. Input ``{"messages": [...]}``; context `AgentContext`.
@@ -84,6 +87,7 @@ def build_react_graph(
         tools_by_name=tools_by_name,
         ledger=ledger if ledger is not None else default_ledger(checkpointer),
         tool_timeout_s=tool_timeout_s,
+        exit_on_handoff=exit_on_handoff,
     )
     builder.add_edge(START, "call_model")
     return compile_pattern(

@@ -14,9 +14,10 @@ from langgraph.types import Send
 from nodes.approval_gate import gate_sends, needs_approval
 from nodes.budget import RECURSION_HEADROOM, model_calls_this_turn
 from nodes.context import agent_context
+from nodes.handoff import last_handoff
 from state.context import AgentContext
 
-__all__ = ["make_route_after_model"]
+__all__ = ["make_route_after_model", "make_route_after_tools"]
 
 
 def make_route_after_model(
@@ -58,3 +59,19 @@ def make_route_after_model(
         return tools_node
 
     return route_after_model
+
+
+def make_route_after_tools(
+    *, model_node: str = "call_model", finish: str = END
+) -> Callable[..., str]:
+    """Build the router that runs after the tool node in agents that can hand off.
+
+    After a turn whose AI message called a handoff tool (`nodes.handoff`), every call has been
+    answered and control leaves the agent (to `finish`); otherwise the model sees the results.
+    """
+
+    def route_after_tools(state: dict[str, Any]) -> str:
+        """Leave the agent after a handoff, else back to the model."""
+        return finish if last_handoff(state["messages"]) else model_node
+
+    return route_after_tools
