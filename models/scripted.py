@@ -7,6 +7,7 @@ structured output and streaming, and a record of every call the graph made.
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 import uuid
@@ -33,7 +34,7 @@ ScriptedReply = (
     | dict[str, Any]
     | BaseModel
     | BaseException
-    | Callable[[list[BaseMessage]], "AIMessage | str | dict[str, Any] | BaseModel"]
+    | Callable[..., "AIMessage | str | dict[str, Any] | BaseModel"]
 )
 """One entry of a script.
 
@@ -43,7 +44,9 @@ ScriptedReply = (
 - `dict` or pydantic model: a structured reply. Under `with_structured_output` it becomes the
   parsed output; otherwise it is returned as JSON text.
 - an exception instance: raised, to test retries and failure paths.
-- a callable: called with the messages the model received; its return value is used as above.
+- a callable: called with the messages the model received (and, if it takes a second
+  parameter, the names of the tools bound to this call); its return value is used as above.
+  A policy written this way can drive several agents or frameworks with the same behaviour.
 """
 
 
@@ -150,7 +153,9 @@ class ScriptedChatModel(OfflineChatModel):
                 index %= len(self.replies)
             reply = self.replies[index]
         if callable(reply) and not isinstance(reply, BaseModel | BaseException):
-            reply = reply(list(messages))
+            names = [t["function"]["name"] for t in tools]
+            takes_tools = len(inspect.signature(reply).parameters) >= 2
+            reply = reply(list(messages), names) if takes_tools else reply(list(messages))
         if isinstance(reply, BaseException):
             raise reply
         return _to_ai_message(reply, forced_tool)

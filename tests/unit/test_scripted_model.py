@@ -128,3 +128,15 @@ def test_streaming_keeps_tool_calls_and_splits_text() -> None:
     assert merged.text == "Let me check that."
     assert merged.tool_calls[0]["name"] == "lookup_order"
     assert merged.tool_calls[0]["args"] == {"order_id": "A-1001"}
+
+
+def test_a_policy_reply_can_see_the_bound_tool_names() -> None:
+    def policy(messages: list[Any], tools: list[str]) -> Any:
+        wanted = next(name for name in tools if "lookup" in name)
+        return tool_calls_reply((wanted, {"order_id": "A-1001"}))
+
+    model = ScriptedChatModel(replies=[policy])
+
+    reply = model.bind_tools(order_tools()).invoke("where")
+
+    assert reply.tool_calls[0]["name"] == "lookup_order"
