@@ -49,6 +49,7 @@ def build_react_graph(
     ledger: EffectLedger | None = None,
     tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
     exit_on_handoff: bool = False,
+    system_prompt: str | None = None,
 ) -> CompiledStateGraph[AgentState, AgentContext, AgentInput, AgentOutput]:
     """Build the ReAct graph.
 
@@ -68,6 +69,8 @@ def build_react_graph(
         tool_timeout_s: default per-call tool timeout in seconds.
         exit_on_handoff: end the run right after a turn that called a handoff tool
             (`nodes.handoff`), so a parent graph (a swarm) can pass control on.
+        system_prompt: this agent's instructions, in place of ``context.system_prompt`` (for
+            agents inside a multi-agent graph, which share the parent's context).
 
     Returns:
         The compiled graph. Input ``{"messages": [...]}``; context `AgentContext`.
@@ -83,7 +86,7 @@ def build_react_graph(
     )
     add_tool_loop(
         builder,
-        call_model=make_call_model(model, list(registry)),
+        call_model=make_call_model(model, list(registry), system_prompt=system_prompt),
         tools_by_name=tools_by_name,
         ledger=ledger if ledger is not None else default_ledger(checkpointer),
         tool_timeout_s=tool_timeout_s,

@@ -10,6 +10,7 @@ from langgraph.graph.state import CompiledStateGraph
 from graphs.hitl import build_hitl_graph
 from graphs.memory_agent import build_memory_agent_graph
 from graphs.react import build_react_graph
+from graphs.router import build_router_graph
 
 __all__ = ["GRAPH_BUILDERS", "build_graph"]
 
@@ -17,6 +18,7 @@ GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]]
     "react": build_react_graph,
     "hitl": build_hitl_graph,
     "memory_agent": build_memory_agent_graph,
+    "router": build_router_graph,
 }
 
 

@@ -25,13 +25,20 @@ def model_for_spec(spec: str) -> BaseChatModel:
     return create_chat_model(spec or None)
 
 
-def make_call_model(model: BaseChatModel | None, tools: Sequence[BaseTool]) -> AgentNode:
+def make_call_model(
+    model: BaseChatModel | None,
+    tools: Sequence[BaseTool],
+    *,
+    system_prompt: str | None = None,
+) -> AgentNode:
     """Build the node that calls the model.
 
     Args:
         model: a chat model; None means "resolve `runtime.context.model` on each run", so
             Studio and SDK users can switch models per run.
         tools: tools to bind (none: the model answers in text only).
+        system_prompt: this agent's own instructions, in place of ``context.system_prompt``
+            (how agents of one multi-agent graph, sharing one context, get different roles).
 
     Returns:
         A node function ``call_model(state, runtime) -> {"messages": [reply]}``.
@@ -43,7 +50,7 @@ def make_call_model(model: BaseChatModel | None, tools: Sequence[BaseTool]) -> A
         context = agent_context(runtime)
         chat_model = model if model is not None else model_for_spec(context.model)
         runnable: Any = chat_model.bind_tools(tool_list) if tool_list else chat_model
-        prompt = [SystemMessage(context.system_prompt), *state["messages"]]
+        prompt = [SystemMessage(system_prompt or context.system_prompt), *state["messages"]]
         return {"messages": [runnable.invoke(prompt)]}
 
     return call_model

@@ -1,0 +1,280 @@
+"""Routing strategies behind one interface, and the node that routes a request with them.
+
+Every strategy is a `Router`: ``route(text) -> RouteDecision | None``, where None means "no
+opinion" (no rule matched, the model named no known specialist). Each decision carries a
+confidence in [0, 1]; what it means differs per strategy and is documented on each class, so
+set the threshold per strategy (the hybrid uses one threshold for all).
+
+- `RuleRouter`: keyword and regex rules per specialist. Fast, predictable, brittle.
+- `EmbeddingRouter`: cosine similarity to labelled examples per specialist. Catches wording
+  the rules miss, as well as its embedding allows (``hash`` matches shared words only).
+- `ModelRouter`: a chat model with structured output (`RouteDecision`). Most flexible,
+  costs a model call, and its confidence is the model's own estimate.
+- `HybridRouter`: tries routers in order and takes the first decision at or above the
+  threshold; otherwise it returns the best one it saw, which the node sends to triage.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.exceptions import OutputParserException
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from pydantic import ValidationError
+
+from nodes.context import context_as
+from state.routing import RouteDecision, RouterContext, RouterState
+
+__all__ = [
+    "TRIAGE",
+    "EmbeddingRouter",
+    "HybridRouter",
+    "ModelRouter",
+    "Router",
+    "RuleRouter",
+    "latest_request",
+    "make_route_request",
+]
+
+TRIAGE = "triage"
+"""Where a request goes when no decision reaches the confidence threshold."""
+
+
+@runtime_checkable
+class Router(Protocol):
+    """A routing strategy: picks one specialist for a request, or has no opinion."""
+
+    def route(self, text: str) -> RouteDecision | None:
+        """The decision for `text`, or None when the strategy cannot tell."""
+        ...
+
+
+class RuleRouter:
+    r"""Keyword and regex rules per specialist; every matching rule is one vote.
+
+    Confidence is the winner's share of all matching rules, smoothed by one phantom vote:
+    ``winner_votes / (all_votes + 1)``. One rule alone gives 0.5, two rules for the same
+    specialist 0.67, three 0.75; rules that also fire for other specialists pull it down
+    (1 against 1 gives 0.33). No rule matching gives None. Ties go to the specialist listed
+    first.
+
+    Example:
+        >>> router = RuleRouter({"billing": [r"\brefund"], "shipping": [r"\bparcel\b"]})
+        >>> decision = router.route("Please refund my parcel")
+        >>> decision.specialist, round(decision.confidence, 2)
+        ('billing', 0.33)
+    """
+
+    def __init__(self, rules: Mapping[str, Sequence[str]]) -> None:
+        """Compile the rules (case-insensitive regexes) per specialist."""
+        self.rules = {
+            name: [re.compile(pattern, re.IGNORECASE) for pattern in patterns]
+            for name, patterns in rules.items()
+        }
+
+    def votes(self, text: str) -> dict[str, list[str]]:
+        """The patterns that match `text`, per specialist (for inspection and tests)."""
+        return {
+            name: [p.pattern for p in patterns if p.search(text)]
+            for name, patterns in self.rules.items()
+        }
+
+    def route(self, text: str) -> RouteDecision | None:
+        """Route by rule votes."""
+        votes = self.votes(text)
+        total = sum(len(v) for v in votes.values())
+        if total == 0:
+            return None
+        name = max(votes, key=lambda n: len(votes[n]))  # first listed wins a tie
+        won = len(votes[name])
+        others = {n: len(v) for n, v in votes.items() if v and n != name}
+        reason = f"{won} of {total} matching rules point to {name}"
+        if others:
+            reason += " (also: " + ", ".join(f"{n} {c}" for n, c in others.items()) + ")"
+        return RouteDecision(
+            specialist=name, confidence=won / (total + 1), reason=reason, strategy="rules"
+        )
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+class EmbeddingRouter:
+    """Cosine similarity of the request to labelled examples, nearest example per specialist.
+
+    Each specialist scores the similarity of its nearest example. The confidence combines how
+    close the best match is and how far ahead of the runner-up it is::
+
+        confidence = 0.5 * min(1, best / full_score) + 0.5 * min(1, margin / full_margin)
+
+    The defaults fit the offline ``hash`` embedding, where texts sharing one content word score
+    about 0.2 to 0.5 (see `memory.embeddings.HashEmbeddings`): a best score of 0.4 and a margin
+    of 0.2 over the runner-up each count as "sure". A neural embedding scores higher overall;
+    raise `full_score` for it (about 0.7 for all-MiniLM-L6-v2). The examples are embedded on
+    the first request, so building the router costs nothing.
+    """
+
+    def __init__(
+        self,
+        examples: Mapping[str, Sequence[str]],
+        embeddings: Embeddings,
+        *,
+        full_score: float = 0.4,
+        full_margin: float = 0.2,
+    ) -> None:
+        """Keep the labelled examples and the embedding that compares them."""
+        if not examples or not all(examples.values()):
+            raise ValueError("every specialist needs at least one labelled example")
+        self.examples = {name: list(texts) for name, texts in examples.items()}
+        self.embeddings = embeddings
+        self.full_score = full_score
+        self.full_margin = full_margin
+        self._vectors: dict[str, list[list[float]]] | None = None
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Similarity of `text` to each specialist's nearest example."""
+        if self._vectors is None:
+            self._vectors = {
+                name: self.embeddings.embed_documents(texts)
+                for name, texts in self.examples.items()
+            }
+        query = self.embeddings.embed_query(text)
+        return {
+            name: max(_cosine(query, vector) for vector in vectors)
+            for name, vectors in self._vectors.items()
+        }
+
+    def route(self, text: str) -> RouteDecision | None:
+        """Route to the specialist with the nearest example."""
+        scores = self.scores(text)
+        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        name, best = ranked[0]
+        if best <= 0.0:
+            return None
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        margin = best - runner_up
+        confidence = 0.5 * min(1.0, best / self.full_score) + 0.5 * min(
+            1.0, margin / self.full_margin
+        )
+        return RouteDecision(
+            specialist=name,
+            confidence=max(0.0, min(1.0, confidence)),
+            reason=f"nearest example scores {best:.2f}, {margin:.2f} ahead of the runner-up",
+            strategy="embeddings",
+        )
+
+
+ROUTER_PROMPT = (
+    "You route customer support requests to exactly one specialist. Specialists:\n"
+    "{specialists}\n\n"
+    "Answer with the specialist's name exactly as written, your confidence from 0 to 1 "
+    "(low when the request is vague or fits several specialists) and one sentence of reason."
+)
+
+
+class ModelRouter:
+    """A chat model with structured output (`RouteDecision`) and the specialists in its prompt.
+
+    The model's confidence is its own estimate, clipped to [0, 1]; a real model's estimates
+    are often overconfident, so calibrate the threshold on labelled requests. A name outside
+    the known specialists, or output that does not parse, gives None (no opinion); other
+    errors propagate, so the node's retry policy can handle transient ones.
+    """
+
+    def __init__(self, model: BaseChatModel, descriptions: Mapping[str, str]) -> None:
+        """Bind the model to the `RouteDecision` schema."""
+        self.descriptions = dict(descriptions)
+        self.prompt = ROUTER_PROMPT.format(
+            specialists="\n".join(f"- {name}: {text}" for name, text in descriptions.items())
+        )
+        self.runnable = model.with_structured_output(RouteDecision)
+
+    def route(self, text: str) -> RouteDecision | None:
+        """Ask the model."""
+        try:
+            raw: Any = self.runnable.invoke([SystemMessage(self.prompt), HumanMessage(text)])
+            decision = raw if isinstance(raw, RouteDecision) else RouteDecision.model_validate(raw)
+        except (OutputParserException, ValidationError):
+            return None
+        specialist = decision.specialist.strip().lower()
+        if specialist not in self.descriptions:
+            return None
+        return decision.model_copy(update={"specialist": specialist, "strategy": "model"})
+
+
+class HybridRouter:
+    """Routers tried in order; the first decision at or above the threshold wins.
+
+    When none reaches it, the best decision seen (highest confidence) is returned as is, so the
+    caller sees it is below the threshold and falls back (the graph answers with triage).
+    Later routers are not consulted once one is confident: order cheap and precise first.
+    """
+
+    def __init__(self, routers: Sequence[Router], threshold: float) -> None:
+        """Keep the routers in the order they are tried."""
+        self.routers = list(routers)
+        self.threshold = threshold
+
+    def route(self, text: str) -> RouteDecision | None:
+        """Try each router until one is confident enough."""
+        best: RouteDecision | None = None
+        for router in self.routers:
+            decision = router.route(text)
+            if decision is None:
+                continue
+            if decision.confidence >= self.threshold:
+                return decision
+            if best is None or decision.confidence > best.confidence:
+                best = decision
+        return best
+
+
+def latest_request(state: Mapping[str, Any]) -> str:
+    """Text of the latest human message (what the router routes)."""
+    for message in reversed(state.get("messages") or []):
+        if isinstance(message, HumanMessage):
+            return message.text
+    return ""
+
+
+def make_route_request(
+    router_for: Callable[[RouterContext], Router], *, fallback: str = TRIAGE
+) -> Callable[..., dict[str, Any]]:
+    """Build the node that routes the latest human message.
+
+    Args:
+        router_for: the router for a run's context (strategy, threshold, embeddings, model).
+        fallback: where requests go when no decision reaches ``context.confidence_threshold``.
+
+    Returns:
+        A node ``route_request(state, *, runtime)`` writing ``route`` (the decision plus
+        ``routed_to`` and ``threshold``) and appending it to ``route_history``.
+    """
+
+    def route_request(state: RouterState, *, runtime: Runtime[RouterContext]) -> dict[str, Any]:
+        """Decide which specialist handles the request."""
+        context = context_as(runtime, RouterContext)
+        decision = router_for(context).route(latest_request(state)) or RouteDecision(
+            specialist=fallback,
+            confidence=0.0,
+            reason="no strategy had an opinion",
+            strategy=context.routing_strategy,
+        )
+        confident = decision.confidence >= context.confidence_threshold
+        route = {
+            **decision.model_dump(mode="json"),
+            "routed_to": decision.specialist if confident else fallback,
+            "threshold": context.confidence_threshold,
+        }
+        return {"route": route, "route_history": [route]}
+
+    return route_request

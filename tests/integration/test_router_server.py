@@ -1,0 +1,104 @@
+"""The router through a real `langgraph dev`, the SDK and Postgres: a refund inside billing.
+
+The refund request is routed (rules, offline) to the billing specialist, a subgraph whose
+approval gate interrupts the whole run. The interrupt must show on the *top-level* thread the
+SDK reads (as Studio and Agent Inbox do), and a resume through the SDK must continue inside
+billing: accepted, the refund is issued once; rejected, not at all. The only stand-in is the
+offline demo model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from tests.conftest import fresh_database
+from tests.integration.devserver import DevServer, running_dev_server
+
+pytestmark = [pytest.mark.server, pytest.mark.postgres]
+
+QUESTION = "My order A-1001 arrived broken, please refund it."
+REVIEWER = "router-server-test"
+
+
+@pytest.fixture(scope="module")
+def server_database() -> Iterator[str]:
+    """One database for this module's server."""
+    with fresh_database("ap_router") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def dev_server(
+    server_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DevServer]:
+    """`langgraph dev` serving the project's graphs, checkpointing to `server_database`."""
+    with running_dev_server(server_database, tmp_path_factory.mktemp("router-dev")) as server:
+        yield server
+
+
+async def _ask_until_billing_gate(server: DevServer, client: LangGraphClient) -> str:
+    thread = await client.threads.create()
+    thread_id = thread["thread_id"]
+    question: Any = {"messages": [{"role": "user", "content": QUESTION}]}
+    await client.runs.wait(thread_id, "router", input=question)
+    state: Any = await client.threads.get_state(thread_id)
+    interrupts = state.get("interrupts") or []
+    assert len(interrupts) == 1, server.explain(f"expected one pending interrupt: {state!r}")
+    assert state["next"] == ["billing"], state["next"]
+    [request] = interrupts[0]["value"]
+    assert request["action_request"]["action"] == "issue_refund"
+    assert request["action_request"]["args"]["order_id"] == "A-1001"
+    assert state["values"]["route"]["routed_to"] == "billing", state["values"]["route"]
+    return thread_id
+
+
+async def _resume(client: LangGraphClient, thread_id: str, answer: dict[str, Any]) -> Any:
+    await client.runs.wait(thread_id, "router", command={"resume": [answer]})
+    return await client.threads.get_state(thread_id)
+
+
+async def test_refund_inside_billing_waits_on_the_top_thread_and_runs_once_accepted(
+    dev_server: DevServer,
+) -> None:
+    async with get_client(url=dev_server.url, api_key=None) as client:
+        assistants = await client.assistants.search(limit=100)
+        assert "router" in {a["graph_id"] for a in assistants}, assistants
+        thread_id = await _ask_until_billing_gate(dev_server, client)
+        before = len(dev_server.refunds())
+
+        state = await _resume(
+            client, thread_id, {"type": "accept", "args": None, "reviewer": REVIEWER}
+        )
+
+    assert not state.get("interrupts") and state["next"] == [], state
+    values: Any = state["values"]
+    answer = values["messages"][-1]["content"]
+    assert "RF-" in answer and "issued" in answer, answer
+    assert [a["decision"] for a in values["approvals"]] == ["accept"]
+    assert values["approvals"][0]["reviewer"] == REVIEWER
+    assert len(dev_server.refunds()) == before + 1, dev_server.refunds()
+    assert len(values["route_history"]) == 1, "resuming did not route again"
+
+
+async def test_rejected_refund_inside_billing_is_not_issued(dev_server: DevServer) -> None:
+    async with get_client(url=dev_server.url, api_key=None) as client:
+        thread_id = await _ask_until_billing_gate(dev_server, client)
+        before = len(dev_server.refunds())
+
+        state = await _resume(
+            client,
+            thread_id,
+            {"type": "ignore", "args": None, "reviewer": REVIEWER, "reason": "policy"},
+        )
+
+    assert not state.get("interrupts") and state["next"] == [], state
+    values: Any = state["values"]
+    answer = values["messages"][-1]["content"]
+    assert "Rejected by router-server-test" in answer and "RF-" not in answer, answer
+    assert [a["decision"] for a in values["approvals"]] == ["ignore"]
+    assert len(dev_server.refunds()) == before, "a rejected refund was issued"

@@ -1,0 +1,218 @@
+"""The router graph with scripted specialists: routing, triage, approvals across levels,
+resuming inside a specialist, streaming with the agent's name, and the step budget."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from cli.approvals import pending_approvals
+from graphs.router import build_router_graph, support_specialists
+from models import ScriptedChatModel, tool_calls_reply
+from tests.snapshots import assert_matches_snapshot
+from tools.effects import read_effects
+
+REFUND = ("issue_refund", {"order_id": "A-1001", "amount": 89.99, "reason": "arrived broken"})
+LOOKUP = ("lookup_order", {"order_id": "A-1001"})
+REFUND_REQUEST = "My order A-1001 arrived broken, please refund it."
+RULES = {"routing_strategy": "rules"}
+
+
+def make(
+    scripts: dict[str, list[Any]], **kwargs: Any
+) -> tuple[Any, dict[str, ScriptedChatModel], dict[str, Any]]:
+    """A router whose specialists answer from scripts (an empty script must not be called)."""
+    models = {
+        name: ScriptedChatModel(replies=scripts.get(name, []))
+        for name in ("shipping", "billing", "technical")
+    }
+    specialists = {
+        name: replace(spec, model=models[name]) for name, spec in support_specialists().items()
+    }
+    graph = build_router_graph(specialists=specialists, checkpointer=InMemorySaver(), **kwargs)
+    return graph, models, {"configurable": {"thread_id": uuid.uuid4().hex}}
+
+
+def ask(
+    graph: Any, config: dict[str, Any], text: str, context: dict[str, Any] | None = None
+) -> Any:
+    return graph.invoke({"messages": [HumanMessage(text)]}, config, context=context or RULES)
+
+
+def test_graph_structure_snapshot() -> None:
+    assert_matches_snapshot("router", build_router_graph().get_graph().draw_mermaid())
+
+
+def test_happy_path_routes_to_one_specialist_which_answers() -> None:
+    graph, models, config = make(
+        {
+            "shipping": [
+                tool_calls_reply(("lookup_order", {"order_id": "A-1002"})),
+                "UPS, due 24 Nov.",
+            ]
+        }
+    )
+
+    result = ask(graph, config, "Where is my order A-1002? The tracking page is blank.")
+
+    assert result["messages"][-1].text == "UPS, due 24 Nov."
+    assert result["route"]["routed_to"] == "shipping" and result["route"]["strategy"] == "rules"
+    assert result["route_history"] == [result["route"]]
+    assert [len(m.calls) for m in models.values()] == [2, 0, 0]
+    assert models["shipping"].calls[0].messages[0].text.startswith("You are the shipping desk")
+    assert models["shipping"].calls[0].tools == ["lookup_order", "search_help_docs"]
+    assert [m.name for m in result["messages"] if isinstance(m, ToolMessage)] == ["lookup_order"]
+
+
+def test_low_confidence_falls_back_to_triage_without_calling_a_specialist() -> None:
+    graph, models, config = make({})
+
+    result = ask(graph, config, "Hello? Anyone?", {"routing_strategy": "hybrid", "model": "demo"})
+
+    answer = result["messages"][-1]
+    assert isinstance(answer, AIMessage) and answer.name == "triage"
+    assert all(f"- {name}:" in answer.text for name in ("shipping", "billing", "technical"))
+    assert result["route"]["routed_to"] == "triage"
+    assert result["route"]["confidence"] < result["route"]["threshold"]
+    assert all(not m.calls for m in models.values())
+
+
+def test_a_raised_threshold_sends_even_a_rule_match_to_triage_and_keeps_the_guess() -> None:
+    graph, _, config = make({})
+
+    result = ask(
+        graph, config, "refund please", {"routing_strategy": "rules", "confidence_threshold": 0.9}
+    )
+
+    assert result["route"]["specialist"] == "billing" and result["route"]["routed_to"] == "triage"
+    assert "best guess was billing" in result["messages"][-1].text
+
+
+def test_misroutes_are_observable_in_the_route_history() -> None:
+    graph, models, config = make({"shipping": ["Let me check.", "Checked."], "billing": ["Sure."]})
+
+    ask(graph, config, "The courier lost my parcel")
+    ask(graph, config, "My card was charged twice")
+
+    history = graph.get_state(config).values["route_history"]
+    assert [h["routed_to"] for h in history] == ["shipping", "billing"]
+    assert all(
+        {"specialist", "confidence", "reason", "strategy", "threshold"} <= set(h) for h in history
+    )
+
+
+def _until_gate(graph: Any, config: dict[str, Any]) -> Any:
+    ask(graph, config, REFUND_REQUEST)
+    return graph.get_state(config)
+
+
+def test_refund_inside_billing_interrupts_the_whole_run_on_the_top_level_thread() -> None:
+    graph, models, config = make(
+        {"billing": [tool_calls_reply(LOOKUP), tool_calls_reply(REFUND), "Refunded."]}
+    )
+
+    state = _until_gate(graph, config)
+
+    assert state.next == ("billing",)
+    [pending] = state.interrupts
+    [request] = pending.value
+    assert request["action_request"] == {"action": "issue_refund", "args": REFUND[1]}
+    assert read_effects("refund") == []
+    assert len(models["billing"].calls) == 2
+
+
+def test_approved_refund_runs_once_and_resumes_inside_billing_without_rerunning_it() -> None:
+    graph, models, config = make(
+        {"billing": [tool_calls_reply(LOOKUP), tool_calls_reply(REFUND), "Refunded."]}
+    )
+    _until_gate(graph, config)
+
+    result = graph.invoke(
+        Command(resume=[{"type": "accept", "args": None, "reviewer": "ana"}]), config, context=RULES
+    )
+
+    assert result["messages"][-1].text == "Refunded."
+    assert len(read_effects("refund")) == 1
+    assert len(models["billing"].calls) == 3, "only the final answer was asked for after resume"
+    assert [m.name for m in result["messages"] if isinstance(m, ToolMessage)] == [
+        "lookup_order",
+        "issue_refund",
+    ]
+    [record] = result["approvals"]
+    assert record["decision"] == "accept" and record["reviewer"] == "ana"
+    assert len(result["route_history"]) == 1, "routing did not run again on resume"
+    assert graph.get_state(config).next == ()
+
+
+def test_rejected_refund_is_not_issued() -> None:
+    graph, models, config = make(
+        {"billing": [tool_calls_reply(LOOKUP), tool_calls_reply(REFUND), "Declined."]}
+    )
+    _until_gate(graph, config)
+
+    result = graph.invoke(
+        Command(resume=[{"type": "ignore", "args": None, "reviewer": "dee", "reason": "fraud"}]),
+        config,
+        context=RULES,
+    )
+
+    assert read_effects("refund") == []
+    seen = models["billing"].calls[-1].messages[-1]
+    assert isinstance(seen, ToolMessage) and "Rejected by dee" in seen.text
+    assert result["approvals"][0]["decision"] == "ignore"
+
+
+def test_the_cli_approvals_list_shows_the_refund_waiting_inside_billing() -> None:
+    saver = InMemorySaver()
+    models = {"billing": ScriptedChatModel(replies=[tool_calls_reply(REFUND)])}
+    specialists = {n: replace(s, model=models.get(n)) for n, s in support_specialists().items()}
+    graph = build_router_graph(specialists=specialists, checkpointer=saver)
+    config = {"configurable": {"thread_id": "router-cli"}}
+    ask(graph, config, REFUND_REQUEST)
+
+    [pending] = pending_approvals(saver)
+
+    assert pending.thread_id == "router-cli" and pending.graph_id == "router"
+    assert pending.action == "issue_refund" and pending.args == REFUND[1]
+    assert pending.interrupt_id == graph.get_state(config).interrupts[0].id
+
+
+def test_streaming_with_subgraphs_names_the_agent_on_every_specialist_chunk() -> None:
+    graph, _, config = make({"billing": [tool_calls_reply(LOOKUP), "It was delivered."]})
+
+    chunks = list(
+        graph.stream(
+            {"messages": [HumanMessage("I need the invoice for A-1001")]},
+            config,
+            context=RULES,
+            stream_mode=["updates", "messages"],
+            subgraphs=True,
+        )
+    )
+
+    inner = [(ns, mode, chunk) for ns, mode, chunk in chunks if ns]
+    assert inner and all(ns[0].startswith("billing:") for ns, _, _ in inner)
+    messages = [chunk for _, mode, chunk in inner if mode == "messages"]
+    assert messages and all(meta["agent"] == "billing" for _, meta in messages)
+    tokens = "".join(m.text for m, _ in messages if m.type == "AIMessageChunk" or m.type == "ai")
+    assert "It was delivered." in tokens
+    top = [chunk for ns, mode, chunk in chunks if not ns and mode == "updates"]
+    assert "route_request" in top[0] and "billing" in top[-1]
+
+
+def test_a_specialist_looping_on_tool_calls_stops_at_the_budget_with_a_message() -> None:
+    graph, models, config = make(
+        {"technical": [tool_calls_reply(("search_help_docs", {"query": "kettle"}))] * 10}
+    )
+
+    result = ask(graph, config, "The app crashes with an error", {**RULES, "max_steps": 3})
+
+    last = result["messages"][-1]
+    assert last.name == "budget" and "step budget (3 model calls per turn)" in last.text
+    assert len(models["technical"].calls) == 3
+    assert graph.get_state(config).next == ()
