@@ -50,6 +50,8 @@ def build_react_graph(
     tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
     exit_on_handoff: bool = False,
     system_prompt: str | None = None,
+    instructions: str | None = None,
+    name_replies: bool = False,
 ) -> CompiledStateGraph[AgentState, AgentContext, AgentInput, AgentOutput]:
     """Build the ReAct graph.
 
@@ -68,9 +70,12 @@ def build_react_graph(
             with the checkpointer (Postgres table for a Postgres saver, else in memory).
         tool_timeout_s: default per-call tool timeout in seconds.
         exit_on_handoff: end the run right after a turn that called a handoff tool
-            (`nodes.handoff`), so a parent graph (a swarm) can pass control on.
+            (`tools.handoff`), so a parent graph (a swarm) can pass control on.
         system_prompt: this agent's instructions, in place of ``context.system_prompt`` (for
             agents inside a multi-agent graph, which share the parent's context).
+        instructions: a role appended to the system prompt (the shared prompt stays).
+        name_replies: tag the model's replies with `name`, so a shared conversation shows
+            which agent wrote what.
 
     Returns:
         The compiled graph. Input ``{"messages": [...]}``; context `AgentContext`.
@@ -86,7 +91,13 @@ def build_react_graph(
     )
     add_tool_loop(
         builder,
-        call_model=make_call_model(model, list(registry), system_prompt=system_prompt),
+        call_model=make_call_model(
+            model,
+            list(registry),
+            system_prompt=system_prompt,
+            instructions=instructions,
+            reply_name=name if name_replies else None,
+        ),
         tools_by_name=tools_by_name,
         ledger=ledger if ledger is not None else default_ledger(checkpointer),
         tool_timeout_s=tool_timeout_s,

@@ -26,6 +26,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 
 from models.base import OfflineChatModel
+from tools.handoff import HANDOFF_PREFIX
 
 __all__ = ["HeuristicDemoModel", "fill_from_schema"]
 
@@ -355,6 +356,8 @@ def _compose_answer(request: str, turn: list[BaseMessage], tools: list[dict[str,
         if not isinstance(message, ToolMessage):
             continue
         name = names.get(message.tool_call_id) or message.name or "tool"
+        if name.startswith(HANDOFF_PREFIX):
+            continue  # a handoff acknowledgement is not a finding
         if message.text.startswith(("Rejected by", "Not run.")):
             declined.append(f"- {name}: {message.text}")
         elif message.status == "error":

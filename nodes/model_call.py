@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import SystemMessage
+from langchain_core.messages import AIMessage, SystemMessage
 from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 
@@ -30,6 +30,8 @@ def make_call_model(
     tools: Sequence[BaseTool],
     *,
     system_prompt: str | None = None,
+    instructions: str | None = None,
+    reply_name: str | None = None,
 ) -> AgentNode:
     """Build the node that calls the model.
 
@@ -39,6 +41,9 @@ def make_call_model(
         tools: tools to bind (none: the model answers in text only).
         system_prompt: this agent's own instructions, in place of ``context.system_prompt``
             (how agents of one multi-agent graph, sharing one context, get different roles).
+        instructions: text appended to the system prompt (the shared prompt plus a role).
+        reply_name: tag each reply with this name (``AIMessage.name``), so a conversation
+            several agents write shows who said what.
 
     Returns:
         A node function ``call_model(state, runtime) -> {"messages": [reply]}``.
@@ -50,7 +55,12 @@ def make_call_model(
         context = agent_context(runtime)
         chat_model = model if model is not None else model_for_spec(context.model)
         runnable: Any = chat_model.bind_tools(tool_list) if tool_list else chat_model
-        prompt = [SystemMessage(system_prompt or context.system_prompt), *state["messages"]]
-        return {"messages": [runnable.invoke(prompt)]}
+        text = system_prompt or context.system_prompt
+        if instructions:
+            text = f"{text}\n\n{instructions}".strip()
+        reply = runnable.invoke([SystemMessage(text), *state["messages"]])
+        if reply_name and isinstance(reply, AIMessage) and not reply.name:
+            reply = reply.model_copy(update={"name": reply_name})
+        return {"messages": [reply]}
 
     return call_model

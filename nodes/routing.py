@@ -14,8 +14,8 @@ from langgraph.types import Send
 from nodes.approval_gate import gate_sends, needs_approval
 from nodes.budget import RECURSION_HEADROOM, model_calls_this_turn
 from nodes.context import agent_context
-from nodes.handoff import last_handoff
 from state.context import AgentContext
+from tools.handoff import last_handoff
 
 __all__ = ["make_route_after_model", "make_route_after_tools"]
 
@@ -66,7 +66,7 @@ def make_route_after_tools(
 ) -> Callable[..., str]:
     """Build the router that runs after the tool node in agents that can hand off.
 
-    After a turn whose AI message called a handoff tool (`nodes.handoff`), every call has been
+    After a turn whose AI message called a handoff tool (`tools.handoff`), every call has been
     answered and control leaves the agent (to `finish`); otherwise the model sees the results.
     """
 

@@ -6,7 +6,7 @@ from langchain_core.messages import ToolMessage
 
 from graphs.react import build_react_graph
 from models import ScriptedChatModel, tool_calls_reply
-from nodes.handoff import handoff_targets, last_handoff, make_handoff_tool
+from tools.handoff import handoff_targets, last_handoff, make_handoff_tool
 from tools.orders import lookup_order
 from tools.registry import has_side_effects
 
