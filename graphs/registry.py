@@ -11,6 +11,8 @@ from graphs.hitl import build_hitl_graph
 from graphs.memory_agent import build_memory_agent_graph
 from graphs.react import build_react_graph
 from graphs.router import build_router_graph
+from graphs.supervisor import build_supervisor_graph
+from graphs.swarm import build_swarm_graph
 
 __all__ = ["GRAPH_BUILDERS", "build_graph"]
 
@@ -19,6 +21,8 @@ GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]]
     "hitl": build_hitl_graph,
     "memory_agent": build_memory_agent_graph,
     "router": build_router_graph,
+    "supervisor": build_supervisor_graph,
+    "swarm": build_swarm_graph,
 }
 
 

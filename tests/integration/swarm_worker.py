@@ -1,0 +1,119 @@
+"""Runs the swarm in its own process so the crash test can SIGKILL it mid-handoff.
+
+Usage: python -m tests.integration.swarm_worker --url URL --thread ID --steps-log PATH
+[--pause-before TASK | --pause-at-gate | --pause-in-effect]
+
+The swarm runs the support departments on the offline demo model (deterministic: a new
+process gets the replies an uninterrupted run would). The question starts at shipping, which
+looks the order up and hands off to billing, whose refund waits at the approval gate; the
+worker approves it. Tasks stream with ``subgraphs=True`` and are named by path: ``billing``
+is the swarm's task that runs the billing agent, ``billing/call_model`` the model call inside
+it. ``--pause-before TASK`` prints ``PAUSED`` and blocks when that task (its first time)
+starts, waiting to be killed; each completed task is logged to ``--steps-log`` as a JSON line.
+At the end it prints ``RESULT <json>``: the conversation, handoffs, active agent, approvals and
+the effect ledger.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+os.environ["LANGSMITH_TRACING"] = "false"
+os.environ.pop("OPENAI_API_KEY", None)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
+
+import tools.orders  # noqa: E402
+from checkpointers.factory import open_checkpointer  # noqa: E402
+from checkpointers.ledger import default_ledger  # noqa: E402
+from graphs.registry import GRAPH_BUILDERS  # noqa: E402
+from graphs.swarm import build_swarm_graph  # noqa: E402
+from tests.integration.graph_worker import (  # noqa: E402
+    accept_all,
+    pause,
+    pause_after_recording,
+    summarise,
+)
+
+QUESTION = "My order A-1001 arrived broken, please refund it."
+CONTEXT = {"model": "demo"}
+
+
+def task_path(namespace: tuple[str, ...], name: str) -> str:
+    """``billing/call_model`` for the model call inside the billing agent."""
+    return "/".join([*(part.split(":")[0] for part in namespace), name])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--thread", required=True)
+    parser.add_argument("--steps-log", required=True)
+    parser.add_argument("--pause-before", default="")
+    parser.add_argument("--pause-at-gate", action="store_true")
+    parser.add_argument("--pause-in-effect", action="store_true")
+    args = parser.parse_args()
+    if args.pause_in_effect:
+        tools.orders.record_effect = pause_after_recording(tools.orders.record_effect)
+
+    build = GRAPH_BUILDERS.get("swarm", build_swarm_graph)
+    with open_checkpointer(args.url) as saver:
+        graph = build(checkpointer=saver)
+        config = {"configurable": {"thread_id": args.thread}}
+        state = graph.get_state(config)
+        payload: Any
+        if not state.values.get("messages"):
+            payload = {"messages": [("user", QUESTION)]}
+        elif state.interrupts:
+            payload = accept_all(state.interrupts)
+        elif state.next:
+            payload = None
+        else:
+            payload = "done"
+        while payload != "done":
+            for namespace, event in graph.stream(
+                payload,
+                config,
+                context=CONTEXT,
+                stream_mode="tasks",
+                subgraphs=True,
+                durability="sync",
+            ):
+                path = task_path(namespace, event["name"])
+                if "input" in event:
+                    if path == args.pause_before:
+                        pause()
+                elif event.get("error") is None and not event.get("interrupts"):
+                    with open(args.steps_log, "a", encoding="utf-8") as log:
+                        log.write(json.dumps({"pid": os.getpid(), "name": path}) + "\n")
+            state = graph.get_state(config)
+            if not state.interrupts:
+                break
+            if args.pause_at_gate:
+                pause()
+            payload = accept_all(state.interrupts)
+        final = graph.get_state(config)
+        result = {
+            "messages": [summarise(m) | {"name": m.name} for m in final.values["messages"]],
+            "handoffs": final.values["handoffs"],
+            "active_agent": final.values["active_agent"],
+            "approvals": [
+                {k: v for k, v in r.items() if k not in ("decided_at", "requested_at")}
+                for r in final.values["approvals"]
+            ],
+            "next": list(final.next),
+            "ledger": [
+                {"tool": e.tool, "status": e.status, "tool_call_id": e.tool_call_id}
+                for e in default_ledger(saver).entries(args.thread)
+            ],
+        }
+        print("RESULT " + json.dumps(result, sort_keys=True), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
