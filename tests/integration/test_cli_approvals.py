@@ -151,3 +151,40 @@ def test_sweep_applies_the_deadline_policy(url: str, capsys: pytest.CaptureFixtu
     _, audit = cli(capsys, "audit", expired, "--checkpointer", url)
     assert "ignore   issue_refund" in audit and "policy:deadline" in audit
     assert read_effects("refund") == []
+
+
+@pytest.mark.parametrize(
+    ("graph", "question", "action"),
+    [
+        (
+            "supervisor",
+            "Research our refund policy for damaged items and write a summary",
+            "publish_summary",
+        ),
+        ("swarm", "My order A-1001 arrived broken, please refund it.", "issue_refund"),
+        ("router", "My order A-1001 arrived broken, please refund it.", "issue_refund"),
+    ],
+)
+def test_approvals_inside_sub_agents_are_listed_and_decided(
+    url: str, capsys: pytest.CaptureFixture[str], graph: str, question: str, action: str
+) -> None:
+    thread = start(url, graph, question)
+
+    _, listing = cli(capsys, "approvals", "list", "--checkpointer", url)
+    assert re.search(rf"{thread}\s+{graph}\s+\w+\s+\d+s\s+{action}", listing), listing
+
+    code, out = cli(
+        capsys,
+        "approvals",
+        "decide",
+        thread,
+        "--accept",
+        "--reviewer",
+        "lead",
+        "--checkpointer",
+        url,
+    )
+
+    assert code == 0 and f"Thread {thread} finished" in out
+    kind = "summary" if action == "publish_summary" else "refund"
+    assert len(read_effects(kind)) == 1
