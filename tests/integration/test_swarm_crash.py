@@ -16,19 +16,14 @@ writes, which makes the step accounting (not the run) racy, so that point is not
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tools.effects import EFFECTS_LOG_ENV
+from tests.integration.crash_harness import finish, kill_when_paused, read_jsonl, start_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 KILL_POINTS = {
@@ -41,51 +36,16 @@ KILL_POINTS = {
 
 
 def _worker(url: str, thread: str, tmp: Path, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, EFFECTS_LOG_ENV: str(tmp / "effects.jsonl"), "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "tests.integration.swarm_worker", "--url", url]
-    command += ["--thread", thread, "--steps-log", str(tmp / "steps.jsonl")]
-    return subprocess.Popen(
-        [*command, *extra],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, f"worker failed ({proc.returncode}):\n{err[-3000:]}"
-    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-    return dict(json.loads(line[len("RESULT ") :]))
-
-
-def _kill_when_paused(proc: subprocess.Popen[str]) -> None:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.strip() == "PAUSED":
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-            assert proc.returncode == -signal.SIGKILL
-            return
-    _, err = proc.communicate()
-    pytest.fail(f"worker ended without reaching the pause point:\n{err[-3000:]}")
-
-
-def _lines(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return start_worker("swarm_worker", tmp, "--url", url, "--thread", thread, *extra)
 
 
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The swarm uninterrupted, on an in-memory checkpointer."""
     tmp = tmp_path_factory.mktemp("clean-swarm")
-    result = _finish(_worker("memory", "crash", tmp))  # same thread id: same refund id
-    steps = [s["name"] for s in _lines(tmp / "steps.jsonl")]
-    refunds = [e for e in _lines(tmp / "effects.jsonl") if e["kind"] == "refund"]
+    result = finish(_worker("memory", "crash", tmp))  # same thread id: same refund id
+    steps = [s["name"] for s in read_jsonl(tmp / "steps.jsonl")]
+    refunds = [e for e in read_jsonl(tmp / "effects.jsonl") if e["kind"] == "refund"]
     assert len(refunds) == 1 and result["next"] == []
     assert result["active_agent"] == "billing"
     assert [(h["from"], h["to"]) for h in result["handoffs"]] == [("shipping", "billing")]
@@ -109,15 +69,15 @@ def test_swarm_killed_mid_handoff_resumes_with_the_same_result_and_one_refund(
 ) -> None:
     options, completed_before = KILL_POINTS[kill_point]
     first = _worker(postgres_url, "crash", tmp_path, *options)
-    _kill_when_paused(first)
+    kill_when_paused(first)
 
-    resumed = _finish(_worker(postgres_url, "crash", tmp_path))
+    resumed = finish(_worker(postgres_url, "crash", tmp_path))
 
     assert resumed == clean_run["result"], "the resumed run differs from an uninterrupted one"
-    completed = _lines(tmp_path / "steps.jsonl")
+    completed = read_jsonl(tmp_path / "steps.jsonl")
     assert [s["name"] for s in completed] == clean_run["steps"], "a step was lost or repeated"
     by_first = [s["pid"] == first.pid for s in completed]
     assert by_first == [True] * completed_before + [False] * (len(by_first) - completed_before)
-    refunds = [e for e in _lines(tmp_path / "effects.jsonl") if e["kind"] == "refund"]
+    refunds = [e for e in read_jsonl(tmp_path / "effects.jsonl") if e["kind"] == "refund"]
     assert len(refunds) == 1, f"the refund happened {len(refunds)} times"
     assert [e["status"] for e in resumed["ledger"]] == ["completed"]
