@@ -144,10 +144,14 @@ def _decision_from(args: argparse.Namespace) -> dict[str, Any]:
 
 def _resume(graph: Any, config: RunnableConfig, resume: dict[str, Any], out: TextIO) -> Any:
     printer = StepPrinter(out)
-    for mode, event in graph.stream(
-        Command(resume=resume), config, stream_mode=["updates", "messages"], durability="sync"
+    for namespace, mode, event in graph.stream(
+        Command(resume=resume),
+        config,
+        stream_mode=["updates", "messages"],
+        subgraphs=True,
+        durability="sync",
     ):
-        printer.on_event(mode, event)
+        printer.on_event(str(mode), event, tuple(namespace))
     return graph.get_state(config)
 
 

@@ -85,6 +85,8 @@ def _resume_hint(thread_id: str, checkpointer_url: str | None, graph_id: str) ->
     options = f"--thread {thread_id}" + (f" --graph {graph_id}" if graph_id != "react" else "")
     if checkpointer_url:
         options += f" --checkpointer '{checkpointer_url}'"
+    if checkpointer_url == "memory":
+        return "(nothing: a memory checkpointer forgets the thread when this process exits)"
     return (
         f'make demo ARGS="{options} --approve auto"      (or --approve reject)\n'
         f"  or: agent-patterns demo {options} --approve auto"
@@ -126,14 +128,15 @@ def run_demo(
 
         while True:
             if payload is not None:
-                for mode, event in graph.stream(
+                for namespace, mode, event in graph.stream(
                     payload,
                     config,
                     context=context,
                     stream_mode=["updates", "messages"],
+                    subgraphs=True,
                     durability="sync",
                 ):
-                    printer.on_event(mode, event)
+                    printer.on_event(str(mode), event, tuple(namespace))
             state = graph.get_state(config)
             if not state.interrupts:
                 break

@@ -36,24 +36,33 @@ def describe_interrupt(value: Any) -> str:
 
 
 class StepPrinter:
-    """Print `stream_mode=["updates", "messages"]` events as they arrive."""
+    """Print `stream_mode=["updates", "messages"]` events (sub-agents included) as they arrive."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self._streaming_text = False
+        self._inner: set[str] = set()
 
     def _end_text(self) -> None:
         if self._streaming_text:
             self.out.write("\n")
             self._streaming_text = False
 
-    def on_event(self, mode: str, payload: Any) -> None:
-        """Handle one `(mode, payload)` pair from `graph.stream`."""
+    def on_event(self, mode: str, payload: Any, namespace: tuple[str, ...] = ()) -> None:
+        """Handle one event from `graph.stream` (with `subgraphs=True`, pass its namespace).
+
+        Steps inside a sub-agent are labelled with its path (``billing/run_tools``); the parent's
+        summary update for that sub-agent is then not repeated, and an interrupt is shown once.
+        """
+        path = [part.split(":", 1)[0] for part in namespace]
+        if path:
+            self._inner.add(path[0])
         if mode == "messages":
             chunk, metadata = payload
             if isinstance(chunk, AIMessageChunk) and chunk.text:
                 if not self._streaming_text:
-                    self.out.write(f"[{metadata.get('langgraph_node', 'model')}] answer: ")
+                    label = "/".join([*path, metadata.get("langgraph_node", "model")])
+                    self.out.write(f"[{label}] answer: ")
                     self._streaming_text = True
                 self.out.write(chunk.text)
                 self.out.flush()
@@ -62,14 +71,20 @@ class StepPrinter:
             return
         for node, update in payload.items():
             if node == "__interrupt__":
+                if path:
+                    continue  # the top-level thread reports it too
                 self._end_text()
                 for item in update:
                     self.out.write(f"[approval_gate] waiting for a person (interrupt {item.id})\n")
                     self.out.write(describe_interrupt(item.value) + "\n")
                 continue
             self._end_text()
+            if not path and node in self._inner:
+                self.out.write(f"[{node}] done\n")
+                continue
+            label = "/".join([*path, node])
             for line in self._describe_update(node, update or {}):
-                self.out.write(f"[{node}] {line}\n")
+                self.out.write(f"[{label}] {line}\n")
         self.out.flush()
 
     def _describe_update(self, node: str, update: dict[str, Any]) -> list[str]:

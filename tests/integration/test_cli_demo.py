@@ -123,3 +123,13 @@ def test_interactive_approval_at_a_terminal(tmp_path: Path, answers: str, amount
     assert "Decide: [a]ccept" in out.getvalue()
     [refund] = read_effects("refund")
     assert refund["amount"] == amount
+
+
+def test_sub_agent_steps_are_labelled_with_their_agent(tmp_path: Path) -> None:
+    result = demo(tmp_path, "--graph", "swarm", "--approve", "auto", "--reviewer", "ops")
+
+    assert result.returncode == 0, result.stderr
+    assert "[shipping/run_tools] transfer_to_billing result" in result.stdout
+    assert "[billing/approval_gate] accept by ops: issue_refund" in result.stdout
+    assert result.stdout.count("waiting for a person") == 1, "the interrupt is shown once"
+    assert len(refunds(tmp_path)) == 1
