@@ -52,6 +52,12 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="", help="model spec: demo or openai:<model>")
     parser.add_argument("--reviewer", default=None, help="name recorded in the audit trail")
     parser.add_argument("--max-steps", type=int, default=8, help="model calls per turn")
+    parser.add_argument(
+        "--user",
+        default="demo-user",
+        help="user id whose memories memory_agent recalls and stores (in .agent-patterns/chroma "
+        "or $MEMORY_STORE_URL)",
+    )
 
 
 def _decide_interactively(value: Any, reviewer: str, stdin: TextIO, out: TextIO) -> Any:
@@ -104,11 +110,17 @@ def run_demo(
     out = out or sys.stdout
     reviewer = args.reviewer or f"cli:{getpass.getuser()}"
     interactive = args.approve is None and stdin.isatty()
-    context = {"model": args.model, "max_steps": args.max_steps}
+    context: dict[str, Any] = {"model": args.model, "max_steps": args.max_steps}
+    store = None
+    if args.graph == "memory_agent":  # the only pattern with long-term memory
+        from memory import open_store
+
+        store = open_store()
+        context["user_id"] = args.user
     printer = StepPrinter(out)
 
     with open_checkpointer(args.checkpointer) as saver:
-        graph = build_graph(args.graph, checkpointer=saver)
+        graph = build_graph(args.graph, checkpointer=saver, store=store)
         thread_id = args.thread or f"demo-{uuid.uuid4().hex[:8]}"
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         pending = graph.get_state(config).interrupts if args.thread else ()

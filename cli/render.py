@@ -95,6 +95,7 @@ class StepPrinter:
             who = record.get("reviewer")
             reason = f" ({record['reason']})" if record.get("reason") else ""
             lines.append(f"{record['decision']} by {who}{reason}: {record['action']}")
+        lines.extend(_describe_pattern_fields(update))
         return lines or ["done"]
 
     @staticmethod
@@ -107,3 +108,30 @@ class StepPrinter:
         if isinstance(message, AIMessage):
             return ["answered (streamed above)"] if message.text else ["(empty reply)"]
         return [_short(message.text)]
+
+
+def _describe_pattern_fields(update: dict[str, Any]) -> list[str]:
+    """Lines for the state the patterns add: memories, routes, handoffs, delegations."""
+    lines = []
+    recalled = update.get("recalled_memories")
+    if recalled is not None:
+        texts = [str(m.get("text")) for m in recalled]
+        lines.append(f"recalled {len(texts)} memories" + (f": {'; '.join(texts)}" if texts else ""))
+    for record in update.get("remembered", []):
+        if record.get("status") == "stored":
+            lines.append(f"remembered: {record.get('text')}")
+        else:
+            lines.append(f"could not extract facts: {_short(record.get('error', ''))}")
+    route = update.get("route")
+    if isinstance(route, dict) and route.get("routed_to"):
+        lines.append(
+            f"routed to {route['routed_to']} ({route.get('strategy')}, "
+            f"confidence {float(route.get('confidence') or 0):.2f})"
+        )
+    for handoff in update.get("handoffs", []):
+        lines.append(f"handoff {handoff.get('from')} -> {handoff.get('to')}")
+    for delegation in update.get("delegations", []):
+        lines.append(
+            f"delegated to {delegation.get('worker')}: {_short(delegation.get('task', ''))}"
+        )
+    return lines

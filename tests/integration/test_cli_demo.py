@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, EFFECTS_LOG_ENV: str(tmp_path / "effects.jsonl")}
+    env.update(MEMORY_STORE_URL=str(tmp_path / "chroma"), MEMORY_EMBEDDINGS="hash")
     env.pop("CHECKPOINTER_URL", None)
     return subprocess.run(
         [
@@ -133,3 +134,20 @@ def test_sub_agent_steps_are_labelled_with_their_agent(tmp_path: Path) -> None:
     assert "[billing/approval_gate] accept by ops: issue_refund" in result.stdout
     assert result.stdout.count("waiting for a person") == 1, "the interrupt is shown once"
     assert len(refunds(tmp_path)) == 1
+
+
+def test_memory_agent_remembers_a_user_across_processes(tmp_path: Path) -> None:
+    first = demo(
+        tmp_path,
+        "--graph",
+        "memory_agent",
+        "--user",
+        "ana",
+        "I prefer email over phone calls. Where is my order A-1002?",
+    )
+    again = demo(tmp_path, "--graph", "memory_agent", "--user", "ana", "Email me about A-1003?")
+    other = demo(tmp_path, "--graph", "memory_agent", "--user", "bob", "Email me about A-1003?")
+
+    assert "[remember_facts] remembered: I prefer email over phone calls." in first.stdout
+    assert "recalled 1 memories: I prefer email over phone calls." in again.stdout
+    assert "[recall_memories] recalled 0 memories" in other.stdout
