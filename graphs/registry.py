@@ -7,6 +7,7 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+from graphs.critique import build_critique_graph
 from graphs.hitl import build_hitl_graph
 from graphs.memory_agent import build_memory_agent_graph
 from graphs.react import build_react_graph
@@ -19,6 +20,7 @@ __all__ = ["GRAPH_BUILDERS", "build_graph"]
 GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]] = {
     "react": build_react_graph,
     "hitl": build_hitl_graph,
+    "critique": build_critique_graph,
     "memory_agent": build_memory_agent_graph,
     "router": build_router_graph,
     "supervisor": build_supervisor_graph,

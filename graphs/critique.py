@@ -1,0 +1,303 @@
+"""Critique: a generator drafts, a judge returns a structured verdict, the generator revises.
+
+The judge answers with a `Verdict` (score 0..1, passed, issues) through structured output. A
+draft is *accepted* when the judge says ``passed`` and its score reaches
+``context.threshold``. Two modes (``context.mode``):
+
+- ``single`` (review and revise): one draft, one review; if it is not accepted, the generator
+  revises it once from the judge's issues and the revision is returned without a second
+  review.
+- ``iterate`` (iterative refinement): revise and judge again until a draft is accepted or
+  ``context.max_rounds`` drafts were judged; then the **best** draft so far (not the last) is
+  returned.
+
+    generate ─► judge ──(accepted / out of rounds)──► finish ─► END
+                  │ ▲
+                  │ └──(iterate)── revise ◄──(not accepted)──┘
+                  └─────────────────────────(single)── revise ─► finish
+
+Generator and judge may be different models: pass ``judge=`` or set ``context.judge_model``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
+
+from graphs._compile import compile_pattern
+from nodes.context import AgentNode, context_as
+from nodes.model_call import model_for_spec
+from nodes.retry import MODEL_RETRY
+from state.agent import AgentInput
+from state.critique import CritiqueContext, CritiqueState, Verdict
+
+__all__ = [
+    "DEFAULT_RECURSION_LIMIT",
+    "build_critique_graph",
+    "graph",
+    "is_accepted",
+    "route_after_judge",
+    "route_after_revise",
+]
+
+DEFAULT_RECURSION_LIMIT = 40
+"""Super-steps per run: two per round (judge, revise) plus generate and finish; 10 rounds fit."""
+
+_FINISH_HEADROOM = 3
+"""Steps kept for revise/judge/finish: below this many remaining steps the run finishes."""
+
+REPLY_NAME = "critique"
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def is_accepted(verdict: dict[str, Any], threshold: float) -> bool:
+    """Whether a verdict accepts its draft: the judge passed it and the score is high enough."""
+    return bool(verdict.get("passed")) and float(verdict.get("score", 0.0)) >= threshold
+
+
+def _rank(entry: dict[str, Any]) -> tuple[bool, float]:
+    verdict = entry["verdict"]
+    return bool(verdict.get("passed")), float(verdict.get("score", 0.0))
+
+
+def _latest_request(messages: Sequence[AnyMessage]) -> str:
+    return next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+
+
+def _generator(model: BaseChatModel | None, context: CritiqueContext) -> BaseChatModel:
+    return model if model is not None else model_for_spec(context.model)
+
+
+def _judge(
+    judge: BaseChatModel | None, model: BaseChatModel | None, context: CritiqueContext
+) -> BaseChatModel:
+    if judge is not None:
+        return judge
+    if context.judge_model:
+        return model_for_spec(context.judge_model)
+    return _generator(model, context)
+
+
+def _draft_text(reply: Any) -> str:
+    return reply.text if isinstance(reply, AIMessage) else str(reply)
+
+
+# -- nodes -----------------------------------------------------------------------------------
+
+
+def make_generate(model: BaseChatModel | None) -> AgentNode:
+    """Build the node that writes the first draft of the latest request."""
+
+    def generate(state: CritiqueState, *, runtime: Runtime[CritiqueContext]) -> dict[str, Any]:
+        """Write draft 1; start this request's history afresh."""
+        context = context_as(runtime, CritiqueContext)
+        request = _latest_request(state["messages"])
+        reply = _generator(model, context).invoke(
+            [SystemMessage(context.system_prompt), HumanMessage(request)]
+        )
+        return {
+            "request": request,
+            "drafts": [{"round": 1, "text": _draft_text(reply)}],
+            "verdicts": [],
+            "round": 1,
+            "best": None,
+            "outcome": {},
+        }
+
+    return generate
+
+
+def make_judge_draft(judge: BaseChatModel | None, model: BaseChatModel | None) -> AgentNode:
+    """Build the node that asks the judge for a `Verdict` on the latest draft."""
+
+    def judge_draft(state: CritiqueState, *, runtime: Runtime[CritiqueContext]) -> dict[str, Any]:
+        """Judge the latest draft; keep the best judged draft so far."""
+        context = context_as(runtime, CritiqueContext)
+        draft = state["drafts"][-1]
+        llm = _judge(judge, model, context).with_structured_output(Verdict)
+        result = llm.invoke(
+            [
+                SystemMessage(context.judge_prompt),
+                HumanMessage(f"Request:\n{state.get('request', '')}\n\nDraft:\n{draft['text']}"),
+            ]
+        )
+        verdict = Verdict.model_validate(result).model_dump(mode="json")
+        entry = {"round": draft["round"], "draft": draft["text"], "verdict": verdict}
+        best = state.get("best")
+        if best is None or _rank(entry) > _rank(best):
+            best = entry
+        return {
+            "verdicts": [*state.get("verdicts", []), {"round": draft["round"], **verdict}],
+            "best": best,
+        }
+
+    return judge_draft
+
+
+def make_revise(model: BaseChatModel | None) -> AgentNode:
+    """Build the node where the generator revises the latest draft from the judge's issues."""
+
+    def revise(state: CritiqueState, *, runtime: Runtime[CritiqueContext]) -> dict[str, Any]:
+        """Write the next draft from the request, the previous draft and its issues."""
+        context = context_as(runtime, CritiqueContext)
+        draft, verdict = state["drafts"][-1], state["verdicts"][-1]
+        issues = "\n".join(f"* {issue}" for issue in verdict["issues"]) or "* (none listed)"
+        quoted = "\n".join(f"> {line}" for line in draft["text"].splitlines())
+        reply = _generator(model, context).invoke(
+            [
+                SystemMessage(context.system_prompt),
+                HumanMessage(
+                    f"{state.get('request', '')}\n\n"
+                    f"Previous draft (round {draft['round']}, score {verdict['score']:.2f}):\n"
+                    f"{quoted}\n\n"
+                    f"Reviewer's issues to fix:\n{issues}\n\n"
+                    "Write the complete revised text."
+                ),
+            ]
+        )
+        number = state["round"] + 1
+        return {
+            "drafts": [*state["drafts"], {"round": number, "text": _draft_text(reply)}],
+            "round": number,
+        }
+
+    return revise
+
+
+def finish(state: CritiqueState, *, runtime: Runtime[CritiqueContext]) -> dict[str, Any]:
+    """Choose the draft to return and answer with it, saying how it was judged.
+
+    Accepted: the accepted draft. Single mode after a revision: the revision (not judged).
+    Otherwise (out of rounds, or out of steps): the best judged draft, not the last one.
+    """
+    context = context_as(runtime, CritiqueContext)
+    last_draft = state["drafts"][-1]
+    verdicts = state.get("verdicts", [])
+    last_verdict = verdicts[-1] if verdicts else None
+    if last_verdict is not None and last_verdict["round"] == last_draft["round"]:
+        if is_accepted(last_verdict, context.threshold):
+            status: Literal["passed", "revised", "limit"] = "passed"
+            chosen = {"round": last_draft["round"], "draft": last_draft["text"]}
+            verdict: dict[str, Any] | None = last_verdict
+        else:
+            status = "limit"
+            best = state.get("best") or {}
+            chosen = {"round": best["round"], "draft": best["draft"]}
+            verdict = best["verdict"]
+    else:  # single mode: the revision was not judged again
+        status = "revised"
+        chosen = {"round": last_draft["round"], "draft": last_draft["text"]}
+        verdict = None
+    outcome = {
+        "status": status,
+        "round": chosen["round"],
+        "rounds": state["round"],
+        "score": verdict["score"] if verdict else None,
+        "passed": is_accepted(verdict, context.threshold) if verdict else None,
+        "draft": chosen["draft"],
+    }
+    if status == "passed":
+        note = f"Passed review in round {chosen['round']} (score {outcome['score']:.2f})."
+    elif status == "revised":
+        first = verdicts[-1]
+        note = (
+            f"Revised once after review (round {first['round']} scored {first['score']:.2f}, "
+            f"not passed); the revision (round {chosen['round']}) was not reviewed again."
+        )
+    else:
+        note = (
+            f"No draft passed review in {state['round']} round(s) (threshold "
+            f"{context.threshold:.2f}); returning the best, round {chosen['round']} "
+            f"(score {outcome['score']:.2f})."
+        )
+    message = AIMessage(content=f"{chosen['draft']}\n\n({note})", name=REPLY_NAME)
+    return {"outcome": outcome, "messages": [message]}
+
+
+# -- routing ---------------------------------------------------------------------------------
+
+
+def route_after_judge(
+    state: CritiqueState, *, runtime: Runtime[CritiqueContext]
+) -> Literal["revise", "finish"]:
+    """Finish when accepted, out of rounds or steps, or after the single review; else revise."""
+    context = context_as(runtime, CritiqueContext)
+    if is_accepted(state["verdicts"][-1], context.threshold):
+        return "finish"
+    if context.mode == "single":
+        return "revise" if state["round"] == 1 else "finish"
+    if state["round"] >= context.max_rounds:
+        return "finish"
+    if state.get("remaining_steps", _FINISH_HEADROOM + 1) <= _FINISH_HEADROOM:
+        return "finish"
+    return "revise"
+
+
+def route_after_revise(
+    state: CritiqueState, *, runtime: Runtime[CritiqueContext]
+) -> Literal["judge", "finish"]:
+    """Single mode returns the revision; iterate mode has it judged."""
+    return "finish" if context_as(runtime, CritiqueContext).mode == "single" else "judge"
+
+
+# -- the graph -------------------------------------------------------------------------------
+
+
+def build_critique_graph(
+    model: BaseChatModel | None = None,
+    judge: BaseChatModel | None = None,
+    *,
+    checkpointer: BaseCheckpointSaver | None = None,
+    store: BaseStore | None = None,
+    name: str = "critique",
+    recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+) -> CompiledStateGraph[CritiqueState, CritiqueContext, AgentInput, CritiqueState]:
+    """Build the critique graph (generator and judge; review-and-revise or iterate).
+
+    Args:
+        model: the generator; None resolves ``context.model`` per run (the offline demo
+            model when no API key is configured).
+        judge: the judge, asked for a `Verdict` through ``with_structured_output``; None
+            uses ``context.judge_model``, or the generator when that is empty.
+        checkpointer: saver for durable threads; None for stateless runs or under a server.
+        store: long-term store, exposed to nodes as ``runtime.store``.
+        name: graph name (traces, composition, the ``graph_id`` checkpoint tag).
+        recursion_limit: hard cap on super-steps per run; with a lower cap than the rounds
+            need, the run finishes early with the best draft instead of failing.
+
+    Returns:
+        The compiled graph. Input ``{"messages": [...]}`` (the request is the latest human
+        message); context `CritiqueContext`; the answer is the last message, details in
+        ``outcome``, ``best``, ``drafts`` and ``verdicts``.
+    """
+    builder = StateGraph(CritiqueState, context_schema=CritiqueContext, input_schema=AgentInput)
+    builder.add_node("generate", make_generate(model), retry_policy=MODEL_RETRY)
+    builder.add_node("judge", make_judge_draft(judge, model), retry_policy=MODEL_RETRY)
+    builder.add_node("revise", make_revise(model), retry_policy=MODEL_RETRY)
+    builder.add_node("finish", finish)
+    builder.add_edge(START, "generate")
+    builder.add_edge("generate", "judge")
+    builder.add_conditional_edges("judge", route_after_judge)
+    builder.add_conditional_edges("revise", route_after_revise)
+    builder.add_edge("finish", END)
+    return compile_pattern(
+        builder,
+        checkpointer=checkpointer,
+        store=store,
+        name=name,
+        recursion_limit=recursion_limit,
+    )
+
+
+graph = build_critique_graph()
+"""The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""

@@ -1,0 +1,194 @@
+"""The critique graph: structure, accept on round 1, improve to pass, the round limit, modes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from graphs.critique import build_critique_graph
+from models import ScriptedChatModel
+from state.critique import CritiqueContext, Verdict
+from tests.snapshots import assert_matches_snapshot
+
+REQUEST = "Write a one-line apology for the late order A-1002."
+
+
+def verdict(score: float, passed: bool, *issues: str) -> Verdict:
+    return Verdict(score=score, passed=passed, issues=list(issues))
+
+
+def run(
+    drafts: list[str], verdicts: list[Any], **context: Any
+) -> tuple[dict[str, Any], ScriptedChatModel, ScriptedChatModel]:
+    writer = ScriptedChatModel(replies=drafts)
+    judge = ScriptedChatModel(replies=verdicts)
+    graph = build_critique_graph(writer, judge, checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    result = graph.invoke({"messages": [("user", REQUEST)]}, config, context=context or None)
+    return result, writer, judge
+
+
+def test_graph_structure_snapshot() -> None:
+    assert_matches_snapshot("critique", build_critique_graph().get_graph().draw_mermaid())
+
+
+def test_passes_on_round_1() -> None:
+    result, writer, judge = run(["Sorry, A-1002 is late."], [verdict(0.9, True)])
+
+    assert result["outcome"] == {
+        "status": "passed",
+        "round": 1,
+        "rounds": 1,
+        "score": 0.9,
+        "passed": True,
+        "draft": "Sorry, A-1002 is late.",
+    }
+    answer = result["messages"][-1]
+    assert answer.name == "critique"
+    assert answer.text.startswith("Sorry, A-1002 is late.")
+    assert "Passed review in round 1 (score 0.90)" in answer.text
+    assert len(writer.calls) == 1 and len(judge.calls) == 1
+    assert judge.calls[0].structured_output == "Verdict"
+    assert REQUEST in judge.calls[0].last_text and "Sorry, A-1002" in judge.calls[0].last_text
+
+
+def test_improves_to_pass_on_round_3_and_revisions_see_the_issues() -> None:
+    result, writer, judge = run(
+        ["late.", "Sorry, it is late.", "Sorry, A-1002 is late; it arrives Friday."],
+        [
+            verdict(0.3, False, "no apology", "no order id"),
+            verdict(0.6, False, "no order id"),
+            verdict(0.85, True),
+        ],
+    )
+
+    assert result["outcome"]["status"] == "passed"
+    assert result["outcome"]["round"] == 3 and result["outcome"]["score"] == 0.85
+    assert [d["round"] for d in result["drafts"]] == [1, 2, 3]
+    assert [v["score"] for v in result["verdicts"]] == [0.3, 0.6, 0.85]
+    assert result["best"]["round"] == 3
+    first_revision = writer.calls[1].last_text
+    assert "> late." in first_revision, "the previous draft reaches the generator"
+    assert "* no apology" in first_revision and "* no order id" in first_revision
+    assert "score 0.30" in first_revision
+    assert "Passed review in round 3" in result["messages"][-1].text
+
+
+def test_hits_the_round_limit_and_returns_the_best_not_the_last() -> None:
+    result, writer, judge = run(
+        ["draft one", "draft two", "draft three"],
+        [verdict(0.4, False, "a"), verdict(0.7, False, "b"), verdict(0.5, False, "c")],
+    )
+
+    outcome = result["outcome"]
+    assert outcome["status"] == "limit"
+    assert outcome["round"] == 2 and outcome["rounds"] == 3
+    assert outcome["draft"] == "draft two" and outcome["score"] == 0.7
+    assert outcome["passed"] is False
+    text = result["messages"][-1].text
+    assert text.startswith("draft two")
+    assert "No draft passed review in 3 round(s)" in text and "round 2 (score 0.70)" in text
+    assert len(writer.calls) == 3 and len(judge.calls) == 3
+
+
+def test_below_threshold_is_not_accepted_even_if_the_judge_passes_it() -> None:
+    result, _, _ = run(
+        ["ok-ish", "good"],
+        [verdict(0.6, True), verdict(0.95, True)],
+        threshold=0.9,
+    )
+
+    assert result["outcome"]["status"] == "passed" and result["outcome"]["round"] == 2
+
+
+def test_max_rounds_from_context() -> None:
+    result, writer, _ = run(["one"], [verdict(0.2, False, "bad")], max_rounds=1)
+
+    assert result["outcome"]["status"] == "limit" and result["outcome"]["round"] == 1
+    assert len(writer.calls) == 1
+
+
+def test_single_mode_revises_once_without_a_second_review() -> None:
+    result, writer, judge = run(
+        ["late.", "Sorry, A-1002 is late."], [verdict(0.3, False, "no apology")], mode="single"
+    )
+
+    outcome = result["outcome"]
+    assert outcome["status"] == "revised" and outcome["round"] == 2
+    assert outcome["score"] is None and outcome["passed"] is None
+    assert len(writer.calls) == 2 and len(judge.calls) == 1
+    assert result["messages"][-1].text.startswith("Sorry, A-1002 is late.")
+    assert "was not reviewed again" in result["messages"][-1].text
+
+
+def test_single_mode_accepted_first_draft_is_not_revised() -> None:
+    result, writer, _ = run(["Sorry."], [verdict(0.9, True)], mode="single")
+
+    assert result["outcome"]["status"] == "passed" and len(writer.calls) == 1
+
+
+def test_a_tight_recursion_limit_finishes_with_the_best_draft() -> None:
+    writer = ScriptedChatModel(replies=["a", "b", "c"], cycle=True)
+    judge = ScriptedChatModel(replies=[verdict(0.5, False, "x"), verdict(0.1, False, "y")])
+    graph = build_critique_graph(writer, judge, recursion_limit=6)
+
+    result = graph.invoke({"messages": [("user", REQUEST)]}, context={"max_rounds": 10})
+
+    assert result["outcome"]["status"] == "limit"
+    assert result["outcome"]["draft"] == "a" and result["outcome"]["rounds"] == 2
+
+
+def test_history_resets_per_request() -> None:
+    writer = ScriptedChatModel(replies=["first answer", "second answer"])
+    judge = ScriptedChatModel(replies=[verdict(0.9, True), verdict(0.95, True)])
+    graph = build_critique_graph(writer, judge, checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "two-requests"}}
+
+    graph.invoke({"messages": [("user", "first")]}, config)
+    result = graph.invoke({"messages": [("user", "second")]}, config)
+
+    assert [d["text"] for d in result["drafts"]] == ["second answer"]
+    assert result["request"] == "second" and len(result["verdicts"]) == 1
+
+
+def test_the_judge_defaults_to_the_generator_model() -> None:
+    model = ScriptedChatModel(replies=["a draft", verdict(0.9, True)])
+    graph = build_critique_graph(model)
+
+    result = graph.invoke({"messages": [("user", REQUEST)]})
+
+    assert result["outcome"]["status"] == "passed"
+    assert [c.structured_output for c in model.calls] == [None, "Verdict"]
+
+
+def test_judge_model_from_the_context_is_a_different_model() -> None:
+    writer = ScriptedChatModel(replies=["a draft", "a revision"], cycle=True)
+    graph = build_critique_graph(writer)
+
+    result = graph.invoke(
+        {"messages": [("user", REQUEST)]}, context={"judge_model": "demo", "max_rounds": 2}
+    )
+
+    assert len(result["verdicts"]) == 2, "the demo judge answered, not the scripted writer"
+    assert all(c.structured_output is None for c in writer.calls)
+
+
+def test_offline_demo_runs_and_reaches_the_round_limit() -> None:
+    result = build_critique_graph().invoke(
+        {"messages": [("user", f"{REQUEST} Use only these facts:\n- it ships Friday")]},
+        context={"model": "demo"},
+    )
+
+    assert result["outcome"]["status"] == "limit" and result["outcome"]["round"] == 1
+    assert "- it ships Friday" in result["outcome"]["draft"]
+
+
+@pytest.mark.parametrize(
+    "bad", [{"mode": "loop"}, {"threshold": 1.5}, {"max_rounds": 0}, {"max_rounds": 11}]
+)
+def test_context_is_validated(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        CritiqueContext(**bad)
