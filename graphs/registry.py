@@ -10,6 +10,7 @@ from langgraph.graph.state import CompiledStateGraph
 from graphs.critique import build_critique_graph
 from graphs.hitl import build_hitl_graph
 from graphs.memory_agent import build_memory_agent_graph
+from graphs.plan_execute import build_plan_execute_graph
 from graphs.react import build_react_graph
 from graphs.router import build_router_graph
 from graphs.supervisor import build_supervisor_graph
@@ -22,6 +23,7 @@ GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]]
     "hitl": build_hitl_graph,
     "critique": build_critique_graph,
     "memory_agent": build_memory_agent_graph,
+    "plan_execute": build_plan_execute_graph,
     "router": build_router_graph,
     "supervisor": build_supervisor_graph,
     "swarm": build_swarm_graph,

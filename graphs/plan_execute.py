@@ -1,0 +1,507 @@
+"""Plan-and-execute: a planner writes a typed plan (a DAG), an executor runs its steps.
+
+    plan ─┬─(approve_plan)─► approve_plan (the shared gate) ─► review_plan ─┬─(rejected)─► END
+          │                                                                └────────┐
+          └──────────────────────────────────────────────────────────────► dispatch ◄┘
+    dispatch ──(ready steps: one Send each)──► execute_step ─► dispatch
+        └──(nothing ready)──► replan ──(revised)──► dispatch
+                                 └──(finished / replans used up)──► END
+
+The planner returns a `Plan` (structured output); a planner that produces no valid plan ends
+the run with a message saying so. With the offline demo model (keyword heuristics, not an
+LLM) the planner, executor and replanner are offline stand-ins that know the seeds' fleet
+scenario (`tools.fleet.FLEET_PLAN`), so ``langgraph dev`` runs it without an API key.
+
+With ``context.approve_plan`` the whole plan goes to the one approval gate
+(`nodes.approval_gate`) as a read-only pseudo-tool call ``execute_plan(goal, steps)`` whose
+schema is `Plan`: an edit is validated like any tool edit (unique ids, known dependencies, no
+cycles); ``ignore`` or ``response`` reject the plan.
+
+``dispatch`` marks steps that depend on a failed or skipped step as ``skipped`` (with the
+reason) and sends one ``execute_step`` task per ready step (every dependency done). Ready steps
+of one super-step run in parallel; LangGraph runs super-steps in lock-step, so a step starts
+in the super-step after its last dependency finished. ``execute_step`` runs the executor (a
+ReAct graph, `build_react_graph`) inside the node on the step's description and inputs.
+
+Approval of steps (a choice, documented): approving the plan approves its shape, not each
+action. Side-effecting tool calls inside steps still pass the executor's own approval gate
+under ``context.approval_policy`` (default ``side-effects``); pass ``approval_policy="never"``
+for trusted automation once the plan was approved. Because the executor runs inside the node
+on the run's checkpointer, its interrupt pauses the whole run, and on resume the step
+continues from its own checkpoint.
+
+A step is ``failed`` when the executor raised, or when its planned tool never returned a
+successful result (an error, a timeout, a rejected approval). Failures are never hidden: they
+are in ``step_results``, the replanner reads them, and the final message lists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.exceptions import OutputParserException
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+)
+from langchain_core.runnables import RunnableLambda
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.errors import GraphBubbleUp
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.pregel import Pregel
+from langgraph.runtime import Runtime, get_runtime
+from langgraph.store.base import BaseStore
+from langgraph.types import Send
+from pydantic import ValidationError
+from typing_extensions import TypedDict
+
+from checkpointers.ledger import EffectLedger, default_ledger
+from graphs._compile import compile_pattern
+from graphs.react import build_react_graph
+from models.demo import HeuristicDemoModel
+from models.scripted import ScriptedChatModel
+from nodes.approval_gate import gate_sends, make_approval_gate
+from nodes.context import context_as
+from nodes.model_call import model_for_spec
+from nodes.retry import MODEL_RETRY
+from state.agent import AgentInput, AgentOutput
+from state.context import AgentContext
+from state.plan import Plan, PlanExecuteContext, PlanExecuteState, PlanStep, Replan
+from tools.fleet import FLEET_PLAN, fleet_tools
+from tools.registry import agent_tool
+
+__all__ = [
+    "EXECUTE_PLAN",
+    "build_plan_execute_graph",
+    "graph",
+    "step_follower_model",
+]
+
+EXECUTE_PLAN = "execute_plan"
+DEFAULT_RECURSION_LIMIT = 80
+
+PLANNER_PROMPT = (
+    "You are a planner. Break the user's request into a plan: steps with an id, a "
+    "description, the tool to call, its inputs, the expected outcome and the ids of the steps "
+    "it depends on. Steps that do not depend on each other can run in parallel.\n\nTools:\n"
+)
+EXECUTOR_PROMPT = (
+    "You execute one step of a plan. Call the step's tool with its inputs, read the result "
+    "and report it briefly. Do not do anything the step does not ask for."
+)
+REPLANNER_PROMPT = (
+    "You review the results of a plan. If the goal is reached, or cannot be reached, set "
+    "finished and write the answer (mention failures). Otherwise revise the remaining steps."
+)
+CALL_MARKER = "CALL "
+
+
+@agent_tool(args_schema=Plan, side_effects=False, name=EXECUTE_PLAN)
+def execute_plan(goal: str, steps: list[Any]) -> str:
+    """Run this plan: its steps are executed in dependency order, independent ones in parallel."""
+    return goal  # pseudo-tool: only presented at the approval gate, never called
+
+
+class StepTask(TypedDict):
+    """What ``dispatch`` sends to one ``execute_step`` task."""
+
+    step: dict[str, Any]
+    prompt: str
+
+
+def _describe_tools(tools: Sequence[BaseTool]) -> str:
+    return "\n".join(f"- {t.name}: {t.description}" for t in tools)
+
+
+def _step_prompt(step: PlanStep, results: Mapping[str, Mapping[str, Any]]) -> str:
+    """The executor's task for one step; the last line is machine-readable."""
+    lines = [f"Step {step.id}: {step.description}"]
+    if step.expected_outcome:
+        lines.append(f"Expected outcome: {step.expected_outcome}")
+    for dep in step.depends_on:
+        lines.append(f"Result of {dep}: {results.get(dep, {}).get('output', '')}")
+    call = {"step": step.id, "tool": step.tool, "inputs": step.inputs}
+    lines.append(CALL_MARKER + json.dumps(call, sort_keys=True))
+    return "\n".join(lines)
+
+
+def step_follower_model(delay_s: float = 0.0) -> ScriptedChatModel:
+    """An offline executor model that calls the step's planned tool, then reports the result.
+
+    Deterministic and stateless (tool-call ids derive from the step id), so a resumed run
+    repeats exactly what an uninterrupted one does. ``delay_s`` sleeps on every call, to
+    simulate model latency (the benchmark).
+    """
+
+    def follow(messages: list[BaseMessage]) -> AIMessage | str:
+        if delay_s:
+            time.sleep(delay_s)
+        last = messages[-1]
+        if isinstance(last, ToolMessage):
+            verdict = "Failed" if last.status == "error" else "Done"
+            return f"{verdict}: {last.text}"
+        task = next(m for m in reversed(messages) if isinstance(m, HumanMessage)).text
+        spec = json.loads(task.rsplit(CALL_MARKER, 1)[1])
+        if not spec.get("tool"):
+            return f"Done: {task.splitlines()[0]}"
+        call_id = "call_" + hashlib.sha256(task.encode()).hexdigest()[:12]
+        return AIMessage(
+            content="",
+            tool_calls=[ToolCall(name=spec["tool"], args=spec["inputs"], id=call_id)],
+        )
+
+    return ScriptedChatModel(replies=[follow], cycle=True)
+
+
+DEMO_REPLAN = Replan(
+    finished=True,
+    answer="Offline demo (not an LLM): the plan ran as written; see each step's result.",
+)
+
+
+def _demo_planner(request: str, tools: Sequence[BaseTool]) -> BaseChatModel:
+    """Offline stand-in for the planner when the run uses the demo model (not an LLM).
+
+    It knows one plan: the seeds' fleet scenario (`tools.fleet.FLEET_PLAN`), used when the
+    request is about the fleet and its tools are available. Anything else gets an empty plan,
+    which fails validation and ends the run with a message saying so.
+    """
+    names = {tool.name for tool in tools}
+    needed = {step["tool"] for step in FLEET_PLAN["steps"]}
+    known = "fleet" in request.lower() and needed <= names
+    return ScriptedChatModel(replies=[FLEET_PLAN if known else {"goal": request, "steps": []}])
+
+
+def _plan_of(state: Mapping[str, Any]) -> Plan:
+    return Plan.model_validate(state["plan"])
+
+
+def _statuses(state: Mapping[str, Any]) -> dict[str, str]:
+    return {k: v["status"] for k, v in (state.get("step_results") or {}).items()}
+
+
+def _ready_steps(state: Mapping[str, Any]) -> list[PlanStep]:
+    if not state.get("plan") or state.get("status") != "executing":
+        return []
+    statuses = _statuses(state)
+    return [
+        step
+        for step in _plan_of(state).steps
+        if step.id not in statuses and all(statuses.get(d) == "done" for d in step.depends_on)
+    ]
+
+
+def _request(messages: Sequence[AnyMessage]) -> str:
+    human = [m for m in messages if isinstance(m, HumanMessage)]
+    return human[-1].text if human else ""
+
+
+def _step_outcome(step: PlanStep, produced: Sequence[AnyMessage]) -> dict[str, Any]:
+    """Turn the executor's messages into the step's result (done or failed)."""
+    answer = next((m.text for m in reversed(produced) if isinstance(m, AIMessage)), "")
+    if step.tool:
+        results = [m for m in produced if isinstance(m, ToolMessage) and m.name == step.tool]
+        ok = [m for m in results if m.status != "error"]
+        if not ok:
+            error = results[-1].text if results else f"the executor did not call {step.tool}"
+            return {"status": "failed", "output": answer, "error": error}
+        return {"status": "done", "output": ok[-1].text, "error": None, "answer": answer}
+    return {"status": "done", "output": answer, "error": None}
+
+
+def _summary(plan: Plan, results: Mapping[str, Mapping[str, Any]], answer: str) -> str:
+    lines = [answer.strip()] if answer.strip() else []
+    lines.append("Steps:")
+    for step in plan.steps:
+        result = results.get(step.id, {"status": "not run"})
+        line = f"- {step.id} ({step.description}): {result['status']}"
+        if result.get("error"):
+            line += f" - {result['error']}"
+        lines.append(line)
+    planned = {step.id for step in plan.steps}
+    for step_id, result in results.items():  # dropped by a replan: still reported
+        if step_id not in planned:
+            lines.append(
+                f"- {step_id} (dropped by replanning): {result['status']}"
+                + (f" - {result['error']}" if result.get("error") else "")
+            )
+    return "\n".join(lines)
+
+
+def build_plan_execute_graph(
+    model: BaseChatModel | None = None,
+    tools: Sequence[BaseTool] | None = None,
+    *,
+    executor: Pregel[Any, Any] | None = None,
+    planner_model: BaseChatModel | None = None,
+    replanner_model: BaseChatModel | None = None,
+    executor_model: BaseChatModel | None = None,
+    checkpointer: BaseCheckpointSaver | None = None,
+    store: BaseStore | None = None,
+    name: str = "plan_execute",
+    recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+    ledger: EffectLedger | None = None,
+) -> CompiledStateGraph[PlanExecuteState, PlanExecuteContext, AgentInput, AgentOutput]:
+    """Build the plan-and-execute graph.
+
+    Args:
+        model: chat model for planner, replanner and executor unless given separately; None
+            resolves ``context.model`` per run.
+        tools: tools the steps may use; defaults to the fleet demo tools (`tools.fleet`).
+        executor: a compiled graph taking ``{"messages": [...]}`` that runs one step; defaults
+            to a ReAct graph over `tools` with an executor system prompt.
+        planner_model: model producing the `Plan` (structured output); defaults to `model`.
+        replanner_model: model producing the `Replan` decision; defaults to `model`.
+        executor_model: model of the default executor; defaults to `model`.
+        checkpointer: saver for durable threads; the executor runs on it too.
+        store: long-term memory store.
+        name: graph name.
+        recursion_limit: hard cap on super-steps per run.
+        ledger: exactly-once record of side-effecting calls for the default executor.
+
+    Returns:
+        The compiled graph. Input ``{"messages": [...]}``; context `PlanExecuteContext`.
+    """
+    tool_list = list(fleet_tools() if tools is None else tools)
+    worker = executor or build_react_graph(
+        executor_model or model,
+        tool_list,
+        checkpointer=checkpointer,
+        name="executor",
+        ledger=ledger if ledger is not None else default_ledger(checkpointer),
+        system_prompt=EXECUTOR_PROMPT,
+    )
+    bound: Any = worker.with_config(metadata={"lc_agent_name": "executor"})
+    demo_bound: Any = None
+    if executor is None and (executor_model or model) is None:  # resolved per run
+        demo_bound = build_react_graph(
+            step_follower_model(),
+            tool_list,
+            checkpointer=checkpointer,
+            name="executor",
+            ledger=ledger if ledger is not None else default_ledger(checkpointer),
+            system_prompt=EXECUTOR_PROMPT,
+        ).with_config(metadata={"lc_agent_name": "executor"})
+
+    def _executor() -> Any:
+        """The executor; the offline stand-in when the run resolves to the demo model."""
+        if demo_bound is not None:
+            spec = context_as(get_runtime(PlanExecuteContext), PlanExecuteContext).model
+            if isinstance(model_for_spec(spec), HeuristicDemoModel):
+                return demo_bound
+        return bound
+
+    def chat(explicit: BaseChatModel | None, context: AgentContext) -> BaseChatModel:
+        chosen = explicit or model
+        return chosen if chosen is not None else model_for_spec(context.model)
+
+    def plan(state: PlanExecuteState, *, runtime: Runtime[PlanExecuteContext]) -> dict[str, Any]:
+        """Ask the planner for a typed plan of the user's request."""
+        context = context_as(runtime, PlanExecuteContext)
+        chat_model = chat(planner_model, context)
+        if isinstance(chat_model, HeuristicDemoModel):
+            chat_model = _demo_planner(_request(state["messages"]), tool_list)
+        planner = chat_model.with_structured_output(Plan)
+        prompt = [
+            SystemMessage(PLANNER_PROMPT + _describe_tools(tool_list)),
+            HumanMessage(_request(state["messages"])),
+        ]
+        try:
+            result = planner.invoke(prompt)
+            made = result if isinstance(result, Plan) else Plan.model_validate(result)
+        except (ValidationError, OutputParserException) as exc:
+            text = f"The planner did not produce a valid plan, nothing was executed: {exc}"
+            return {"status": "no_plan", "messages": [AIMessage(text, name=name)]}
+        return {
+            "plan": made.model_dump(mode="json"),
+            "status": "executing",
+            "replans": 0,
+            "step_results": {},
+        }
+
+    def route_after_plan(
+        state: PlanExecuteState, *, runtime: Runtime[PlanExecuteContext]
+    ) -> str | list[Send]:
+        context = context_as(runtime, PlanExecuteContext)
+        if state.get("status") != "executing":
+            return END
+        if not context.approve_plan:
+            return "dispatch"
+        digest = hashlib.sha256(json.dumps(state["plan"], sort_keys=True).encode()).hexdigest()
+        call = ToolCall(name=EXECUTE_PLAN, args=dict(state["plan"] or {}), id=f"plan_{digest[:12]}")
+        return gate_sends([call], context, node="approve_plan", policy="approve_plan")
+
+    def review_plan(state: PlanExecuteState) -> dict[str, Any]:
+        """Apply the reviewer's decision on the plan: keep it, use the edit, or stop."""
+        record = next(r for r in reversed(state["approvals"]) if r["action"] == EXECUTE_PLAN)
+        if record["decision"] == "accept":
+            return {}
+        if record["decision"] == "edit":
+            edited = Plan.model_validate(record["edited_args"])
+            return {"plan": edited.model_dump(mode="json")}
+        reason = record.get("response") or record.get("reason") or "no reason given"
+        text = f"The plan was rejected by {record['reviewer']}: {reason}. Nothing was executed."
+        return {"status": "rejected", "messages": [AIMessage(text, name=name)]}
+
+    def dispatch(state: PlanExecuteState) -> dict[str, Any]:
+        """Mark steps whose dependencies failed (or were skipped) as skipped, with the reason."""
+        statuses = _statuses(state)
+        skipped: dict[str, dict[str, Any]] = {}
+        changed = True
+        while changed:
+            changed = False
+            for step in _plan_of(state).steps:
+                if step.id in statuses:
+                    continue
+                blocked = [d for d in step.depends_on if statuses.get(d) in ("failed", "skipped")]
+                if blocked:
+                    error = f"not run: depends on {', '.join(blocked)} which did not succeed"
+                    skipped[step.id] = {"status": "skipped", "output": "", "error": error}
+                    statuses[step.id] = "skipped"
+                    changed = True
+        return {"step_results": skipped} if skipped else {}
+
+    def route_dispatch(state: PlanExecuteState) -> str | list[Send]:
+        ready = _ready_steps(state)
+        if not ready:
+            return "replan"
+        results = state.get("step_results") or {}
+        return [
+            Send(
+                "execute_step",
+                {"step": s.model_dump(mode="json"), "prompt": _step_prompt(s, results)},
+            )
+            for s in ready
+        ]
+
+    def _executor_context() -> dict[str, Any]:
+        context = context_as(get_runtime(PlanExecuteContext), PlanExecuteContext)
+        fields = AgentContext.__dataclass_fields__
+        return {k: v for k, v in vars(context).items() if k in fields}
+
+    def _finished(step: PlanStep, result: Mapping[str, Any]) -> dict[str, Any]:
+        produced = [m for m in result.get("messages", []) if not isinstance(m, HumanMessage)]
+        approvals = [{**r, "step": step.id} for r in result.get("approvals", [])]
+        return {"step_results": {step.id: _step_outcome(step, produced)}, "approvals": approvals}
+
+    def _failed(step: PlanStep, exc: Exception) -> dict[str, Any]:
+        error = f"executor failed: {type(exc).__name__}: {exc}"
+        return {"step_results": {step.id: {"status": "failed", "output": "", "error": error}}}
+
+    def run_step(payload: StepTask) -> dict[str, Any]:
+        """Run the executor on one step and record its result or failure."""
+        step = PlanStep.model_validate(payload["step"])
+        try:
+            result = _executor().invoke(
+                {"messages": [HumanMessage(payload["prompt"])]}, context=_executor_context()
+            )
+        except GraphBubbleUp:
+            raise  # an approval inside the executor pauses the whole run
+        except Exception as exc:  # noqa: BLE001 - a failed step is data for the replanner
+            return _failed(step, exc)
+        return _finished(step, result)
+
+    async def arun_step(payload: StepTask) -> dict[str, Any]:
+        """Async twin of `run_step`."""
+        step = PlanStep.model_validate(payload["step"])
+        try:
+            result = await _executor().ainvoke(
+                {"messages": [HumanMessage(payload["prompt"])]}, context=_executor_context()
+            )
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            return _failed(step, exc)
+        return _finished(step, result)
+
+    def replan(state: PlanExecuteState, *, runtime: Runtime[PlanExecuteContext]) -> dict[str, Any]:
+        """Read the results; finish with an answer or revise the steps not done yet."""
+        context = context_as(runtime, PlanExecuteContext)
+        current = _plan_of(state)
+        results = state.get("step_results") or {}
+        if state.get("replans", 0) >= context.max_replans and any(
+            r["status"] != "done" for r in results.values()
+        ):
+            answer = f"Stopped after {state.get('replans', 0)} replans; some steps did not succeed."
+            return _finish(current, results, answer)
+        report = json.dumps(
+            {"plan": current.model_dump(mode="json"), "results": results}, sort_keys=True
+        )
+        chat_model = chat(replanner_model, context)
+        if isinstance(chat_model, HeuristicDemoModel):
+            chat_model = ScriptedChatModel(replies=[DEMO_REPLAN], cycle=True)
+        replanner = chat_model.with_structured_output(Replan)
+        prompt = [
+            SystemMessage(REPLANNER_PROMPT + "\n\nTools:\n" + _describe_tools(tool_list)),
+            HumanMessage(f"Request: {_request(state['messages'])}\n\nPlan and results: {report}"),
+        ]
+        raw = replanner.invoke(prompt)
+        decision = raw if isinstance(raw, Replan) else Replan.model_validate(raw)
+        if decision.finished or not decision.steps:
+            return _finish(current, results, decision.answer)
+        done = [s for s in current.steps if results.get(s.id, {}).get("status") == "done"]
+        try:
+            revised = Plan(goal=current.goal, steps=[*done, *decision.steps])
+        except ValidationError as exc:
+            return _finish(current, results, f"The revised plan was invalid: {exc}")
+        cleared: dict[str, dict[str, Any] | None] = {s.id: None for s in decision.steps}
+        return {
+            "plan": revised.model_dump(mode="json"),
+            "step_results": cleared,
+            "replans": state.get("replans", 0) + 1,
+        }
+
+    def _finish(
+        current: Plan, results: Mapping[str, Mapping[str, Any]], answer: str
+    ) -> dict[str, Any]:
+        text = _summary(current, results, answer)
+        return {"status": "finished", "messages": [AIMessage(text, name=name)]}
+
+    def route_after_replan(state: PlanExecuteState) -> str:
+        return END if state.get("status") == "finished" else "dispatch"
+
+    def route_after_review(state: PlanExecuteState) -> str:
+        return END if state.get("status") == "rejected" else "dispatch"
+
+    builder = StateGraph(
+        PlanExecuteState,
+        context_schema=PlanExecuteContext,
+        input_schema=AgentInput,
+        output_schema=AgentOutput,
+    )
+    builder.add_node("plan", plan, retry_policy=MODEL_RETRY)
+    builder.add_node("approve_plan", make_approval_gate({EXECUTE_PLAN: execute_plan}))
+    builder.add_node("review_plan", review_plan)
+    builder.add_node("dispatch", dispatch)
+    builder.add_node("execute_step", RunnableLambda(run_step, afunc=arun_step, name="execute_step"))
+    builder.add_node("replan", replan, retry_policy=MODEL_RETRY)
+    builder.add_edge(START, "plan")
+    builder.add_conditional_edges("plan", route_after_plan, ["approve_plan", "dispatch", END])
+    builder.add_edge("approve_plan", "review_plan")
+    builder.add_conditional_edges("review_plan", route_after_review, ["dispatch", END])
+    builder.add_conditional_edges("dispatch", route_dispatch, ["execute_step", "replan"])
+    builder.add_edge("execute_step", "dispatch")
+    builder.add_conditional_edges("replan", route_after_replan, ["dispatch", END])
+    return compile_pattern(
+        builder,
+        checkpointer=checkpointer,
+        store=store,
+        name=name,
+        recursion_limit=recursion_limit,
+    )
+
+
+graph = build_plan_execute_graph()
+"""The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""

@@ -1,0 +1,156 @@
+"""State, plan model and context of the plan-and-execute graph.
+
+A `Plan` is a DAG of `PlanStep`s: each step names a tool, its inputs, the outcome expected
+and the steps it depends on. Validation rejects duplicate ids, unknown dependencies and cycles,
+so a plan a model (or a reviewer's edit) produces is checked before anything runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from state.agent import AgentState
+from state.context import AgentContext
+
+__all__ = [
+    "Plan",
+    "PlanExecuteContext",
+    "PlanExecuteState",
+    "PlanStep",
+    "Replan",
+    "StepStatus",
+    "merge_step_results",
+]
+
+StepStatus = Literal["done", "failed", "skipped"]
+
+
+class PlanStep(BaseModel):
+    """One step of a plan."""
+
+    id: str = Field(min_length=1, description="Unique step id, e.g. 's1'.")
+    description: str = Field(description="What the step does, for the executor and reviewer.")
+    tool: str | None = Field(default=None, description="Tool the step calls (None: no tool).")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="The tool's arguments.")
+    expected_outcome: str = Field(default="", description="What success looks like.")
+    depends_on: list[str] = Field(
+        default_factory=list, description="Ids of steps that must be done first."
+    )
+
+
+def _check_dag(steps: list[PlanStep], known: set[str] | None = None) -> None:
+    """Raise ValueError on duplicate ids, unknown dependencies or a cycle."""
+    ids = [step.id for step in steps]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate step ids: {', '.join(duplicates)}")
+    available = set(ids) | (known or set())
+    for step in steps:
+        missing = [d for d in step.depends_on if d not in available]
+        if missing:
+            raise ValueError(f"step {step.id} depends on unknown steps: {', '.join(missing)}")
+    deps = {step.id: [d for d in step.depends_on if d in ids] for step in steps}
+    state: dict[str, int] = {}  # 1: visiting, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            raise ValueError(f"dependency cycle: {' -> '.join([*path, node])}")
+        state[node] = 1
+        for dep in deps[node]:
+            visit(dep, [*path, node])
+        state[node] = 2
+
+    for step_id in ids:
+        visit(step_id, [])
+
+
+class Plan(BaseModel):
+    """A goal and the steps (a DAG) that reach it."""
+
+    goal: str = Field(description="What the plan achieves.")
+    steps: list[PlanStep] = Field(min_length=1, description="The steps, in any order.")
+
+    @model_validator(mode="after")
+    def _valid_dag(self) -> Plan:
+        _check_dag(self.steps)
+        return self
+
+    def step(self, step_id: str) -> PlanStep:
+        """The step with that id (KeyError if none)."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+
+class Replan(BaseModel):
+    """The replanner's decision after reading the results."""
+
+    finished: bool = Field(description="True to stop and answer; False to revise the plan.")
+    answer: str = Field(default="", description="Final answer to the user when finished.")
+    steps: list[PlanStep] = Field(
+        default_factory=list,
+        description="Revised remaining steps (may depend on steps already done); they "
+        "replace every step that is not done.",
+    )
+
+
+def merge_step_results(
+    left: dict[str, dict[str, Any]] | None, right: dict[str, dict[str, Any] | None] | None
+) -> dict[str, dict[str, Any]]:
+    """Reducer of ``step_results``: merge by step id; a None value removes that step's result."""
+    merged = dict(left or {})
+    for key, value in (right or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+class PlanExecuteState(AgentState):
+    """Conversation and audit trail plus the plan and what became of each step.
+
+    Attributes:
+        plan: the current `Plan` as JSON (None before planning).
+        step_results: per step id ``{"status": "done"|"failed"|"skipped", "output": str,
+            "error": str | None}``, merged by id (`merge_step_results`).
+        status: ``planning``, ``executing``, ``rejected``, ``finished``.
+        replans: how many times the remaining plan was revised.
+    """
+
+    plan: dict[str, Any] | None
+    step_results: Annotated[dict[str, dict[str, Any]], merge_step_results]
+    status: str
+    replans: int
+
+
+@dataclass(kw_only=True)
+class PlanExecuteContext(AgentContext):
+    """Settings of a plan-and-execute run (on top of `AgentContext`)."""
+
+    approve_plan: bool = field(
+        default=True,
+        metadata={
+            "description": "Ask a person to approve the whole plan (accept, edit the plan, or "
+            "reject) before any step runs. Side-effecting tool calls inside steps still follow "
+            "approval_policy."
+        },
+    )
+    max_replans: int = field(
+        default=2,
+        metadata={
+            "description": "How many times the replanner may revise the remaining plan; past "
+            "it, the run ends with a summary of what was done and what failed."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 <= self.max_replans <= 10:
+            raise ValueError(f"max_replans must be between 0 and 10, got {self.max_replans}")

@@ -1,0 +1,125 @@
+"""Runs the plan-and-execute fleet scenario in its own process so crash tests can SIGKILL it.
+
+Usage: python -m tests.integration.plan_execute_worker --url URL --thread ID --steps-log PATH
+[--pause-before-task N | --pause-in-effect]
+
+Models are scripted and stateless (the same plan, the step-following executor, a replanner
+that finishes), so a resumed process decides exactly as an uninterrupted one. The worker
+accepts every approval request itself (the plan, then each side-effecting step), logs each
+completed task (with the plan step it ran) to ``--steps-log``, prints ``PAUSED`` and blocks at
+the pause point, and at the end prints ``RESULT <json>``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LANGGRAPH_STRICT_MSGPACK", "true")
+os.environ["LANGSMITH_TRACING"] = "false"
+os.environ.pop("OPENAI_API_KEY", None)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
+
+from langchain_core.messages import BaseMessage, HumanMessage  # noqa: E402
+
+import tools.fleet  # noqa: E402
+from checkpointers.factory import open_checkpointer  # noqa: E402
+from graphs.plan_execute import (  # noqa: E402
+    CALL_MARKER,
+    build_plan_execute_graph,
+    step_follower_model,
+)
+from models import ScriptedChatModel  # noqa: E402
+from state.plan import Replan  # noqa: E402
+from tests.integration.graph_worker import accept_all, pause, pause_after_recording  # noqa: E402
+from tools.fleet import FLEET_PLAN, FLEET_REQUEST  # noqa: E402
+
+
+def logging_executor(steps_log: str) -> ScriptedChatModel:
+    """The step-following executor, logging each model call with the step it works on."""
+    follow = step_follower_model().replies[0]
+
+    def logged(messages: list[BaseMessage]) -> Any:
+        task = next(m for m in reversed(messages) if isinstance(m, HumanMessage)).text
+        step = json.loads(task.rsplit(CALL_MARKER, 1)[1])["step"]
+        with open(steps_log, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"pid": os.getpid(), "model_call": step}) + "\n")
+        return follow(messages)
+
+    return ScriptedChatModel(replies=[logged], cycle=True)
+
+
+ANSWER = "The fleet runs 20 instances, the jobs queue drains and the runbook says so."
+
+
+def main() -> int:
+    """Run (or resume) the thread and print its result."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--thread", required=True)
+    parser.add_argument("--steps-log", required=True)
+    parser.add_argument("--pause-before-task", type=int, default=0)
+    parser.add_argument("--pause-in-effect", action="store_true")
+    args = parser.parse_args()
+    if args.pause_in_effect:
+        tools.fleet.record_effect = pause_after_recording(tools.fleet.record_effect)
+
+    with open_checkpointer(args.url) as saver:
+        graph = build_plan_execute_graph(
+            planner_model=ScriptedChatModel(replies=[FLEET_PLAN], cycle=True),
+            replanner_model=ScriptedChatModel(
+                replies=[Replan(finished=True, answer=ANSWER)], cycle=True
+            ),
+            executor_model=logging_executor(args.steps_log),
+            checkpointer=saver,
+        )
+        config: Any = {"configurable": {"thread_id": args.thread}}
+        state = graph.get_state(config)
+        payload: Any
+        if not state.values.get("messages"):
+            payload = {"messages": [HumanMessage(FLEET_REQUEST, id="request")]}
+        elif state.interrupts:
+            payload = accept_all(state.interrupts)
+        elif state.next:
+            payload = None
+        else:
+            payload = "done"
+        started = 0
+        steps: dict[str, str] = {}
+        while payload != "done":
+            for event in graph.stream(payload, config, stream_mode="tasks", durability="sync"):
+                if "input" in event:
+                    started += 1
+                    task_input = event["input"]
+                    if event["name"] == "execute_step":
+                        steps[event["id"]] = task_input["step"]["id"]
+                    if started == args.pause_before_task:
+                        pause()
+                elif event.get("error") is None and not event.get("interrupts"):
+                    entry = {"pid": os.getpid(), "name": event["name"]}
+                    if event["id"] in steps:
+                        entry["step"] = steps[event["id"]]
+                    with open(args.steps_log, "a", encoding="utf-8") as log:
+                        log.write(json.dumps(entry) + "\n")
+            state = graph.get_state(config)
+            if not state.interrupts:
+                break
+            payload = accept_all(state.interrupts)
+        final = graph.get_state(config).values
+        result = {
+            "answer": final["messages"][-1].text,
+            "step_results": final["step_results"],
+            "approvals": sorted(
+                (r["action"], r["decision"], r.get("step", "")) for r in final["approvals"]
+            ),
+            "status": final["status"],
+        }
+        print("RESULT " + json.dumps(result, sort_keys=True), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

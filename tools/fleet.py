@@ -1,0 +1,172 @@
+"""Demo infrastructure tools for the seeds' fleet scenario (plan-and-execute pattern).
+
+"Resize the worker fleet from 10 to 20 instances, verify the queue drains, and update the
+runbook." Two tools change the world (`resize_fleet`, `update_runbook`) and declare side
+effects; they are idempotent through `tools.effects` (a call replayed after a crash returns
+the first record). The others only read. The "infrastructure" is a small in-memory simulation
+so demos and tests are deterministic and offline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, Field
+
+from tools.effects import read_effects, record_effect
+from tools.registry import agent_tool
+
+__all__ = [
+    "FLEET_PLAN",
+    "FLEET_REQUEST",
+    "QUEUES",
+    "check_queue_depth",
+    "fleet_tools",
+    "get_fleet_status",
+    "read_runbook",
+    "resize_fleet",
+    "update_runbook",
+]
+
+QUEUES: dict[str, int] = {"jobs": 1200, "emails": 40}
+"""Backlog per queue with the original fleet of 10 workers."""
+
+BASE_FLEET = 10
+
+
+class ResizeFleetArgs(BaseModel):
+    """Arguments of `resize_fleet`."""
+
+    count: int = Field(ge=1, le=100, description="Target number of worker instances.")
+
+
+class QueueArgs(BaseModel):
+    """Arguments of `check_queue_depth`."""
+
+    queue: str = Field(description="Queue name, e.g. 'jobs'.")
+
+
+class RunbookArgs(BaseModel):
+    """Arguments of `update_runbook`."""
+
+    section: str = Field(min_length=1, description="Runbook section to replace.")
+    text: str = Field(min_length=1, description="New text of the section.")
+
+
+class SectionArgs(BaseModel):
+    """Arguments of `read_runbook`."""
+
+    section: str = Field(min_length=1, description="Runbook section to read.")
+
+
+class NoArgs(BaseModel):
+    """No arguments."""
+
+
+def _fleet_size() -> int:
+    resizes = read_effects("fleet_resize")
+    return int(resizes[-1]["count"]) if resizes else BASE_FLEET
+
+
+@agent_tool(args_schema=ResizeFleetArgs, side_effects=True, idempotent=True)
+def resize_fleet(count: int) -> dict[str, Any]:
+    """Resize the worker fleet to `count` instances. Changes production capacity."""
+    before = _fleet_size()
+    recorded = record_effect("fleet_resize", {"count": count, "before": before})
+    return {"before": recorded["before"], "count": recorded["count"], "status": "resized"}
+
+
+@agent_tool(args_schema=NoArgs, side_effects=False)
+def get_fleet_status() -> dict[str, Any]:
+    """Current number of worker instances in the fleet."""
+    return {"instances": _fleet_size()}
+
+
+@agent_tool(args_schema=QueueArgs, side_effects=False)
+def check_queue_depth(queue: str) -> dict[str, Any]:
+    """Messages waiting in a queue and whether it is draining at the current fleet size."""
+    if queue not in QUEUES:
+        raise ValueError(f"Unknown queue {queue!r}; known queues: {', '.join(sorted(QUEUES))}")
+    size = _fleet_size()
+    depth = max(QUEUES[queue] - (size - BASE_FLEET) * 100, 0)
+    return {"queue": queue, "depth": depth, "draining": size > BASE_FLEET}
+
+
+@agent_tool(args_schema=SectionArgs, side_effects=False)
+def read_runbook(section: str) -> dict[str, Any]:
+    """Read a runbook section (the latest update, or the original text)."""
+    updates = [e for e in read_effects("runbook_update") if e["section"] == section]
+    text = updates[-1]["text"] if updates else f"Original {section} section: fleet of 10."
+    return {"section": section, "text": text}
+
+
+@agent_tool(args_schema=RunbookArgs, side_effects=True, idempotent=True)
+def update_runbook(section: str, text: str) -> dict[str, Any]:
+    """Replace a section of the operations runbook. Visible to the whole on-call team."""
+    recorded = record_effect("runbook_update", {"section": section, "text": text})
+    return {"section": recorded["section"], "status": "updated"}
+
+
+def fleet_tools() -> list[BaseTool]:
+    """The fleet toolset, read-only tools first."""
+    return [get_fleet_status, check_queue_depth, read_runbook, resize_fleet, update_runbook]
+
+
+FLEET_REQUEST = (
+    "Resize the worker fleet from 10 to 20 instances, verify the queue drains, and update the "
+    "runbook."
+)
+"""The seeds' pattern-12 request."""
+
+FLEET_PLAN: dict[str, Any] = {
+    "goal": "Fleet at 20 instances, jobs queue draining, runbook up to date",
+    "steps": [
+        {
+            "id": "fleet",
+            "description": "Read the current fleet size",
+            "tool": "get_fleet_status",
+            "inputs": {},
+            "expected_outcome": "10 instances",
+        },
+        {
+            "id": "queue_before",
+            "description": "Measure the jobs queue before resizing",
+            "tool": "check_queue_depth",
+            "inputs": {"queue": "jobs"},
+            "expected_outcome": "a backlog",
+        },
+        {
+            "id": "runbook",
+            "description": "Read the scaling section of the runbook",
+            "tool": "read_runbook",
+            "inputs": {"section": "scaling"},
+            "expected_outcome": "the current text",
+        },
+        {
+            "id": "resize",
+            "description": "Resize the fleet to 20 instances",
+            "tool": "resize_fleet",
+            "inputs": {"count": 20},
+            "expected_outcome": "20 instances",
+            "depends_on": ["fleet", "queue_before"],
+        },
+        {
+            "id": "queue_after",
+            "description": "Verify the jobs queue drains",
+            "tool": "check_queue_depth",
+            "inputs": {"queue": "jobs"},
+            "expected_outcome": "draining",
+            "depends_on": ["resize"],
+        },
+        {
+            "id": "update_runbook",
+            "description": "Record the new fleet size in the runbook",
+            "tool": "update_runbook",
+            "inputs": {"section": "scaling", "text": "The worker fleet runs 20 instances."},
+            "expected_outcome": "section updated",
+            "depends_on": ["runbook", "resize"],
+        },
+    ],
+}
+"""A plan a planner would write for `FLEET_REQUEST` (used by scripted planners in demos)."""
