@@ -12,6 +12,7 @@ from graphs.hitl import build_hitl_graph
 from graphs.memory_agent import build_memory_agent_graph
 from graphs.plan_execute import build_plan_execute_graph
 from graphs.react import build_react_graph
+from graphs.reflexion import build_reflexion_graph
 from graphs.router import build_router_graph
 from graphs.supervisor import build_supervisor_graph
 from graphs.swarm import build_swarm_graph
@@ -23,6 +24,7 @@ GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]]
     "hitl": build_hitl_graph,
     "critique": build_critique_graph,
     "memory_agent": build_memory_agent_graph,
+    "reflexion": build_reflexion_graph,
     "plan_execute": build_plan_execute_graph,
     "router": build_router_graph,
     "supervisor": build_supervisor_graph,

@@ -1,0 +1,348 @@
+"""Reflexion: attempt, check externally, reflect on the failure, retry with the reflections.
+
+For a coding task the external check is the task's tests, run against the generated code in a
+separate, limited process (`tools.sandbox`; the code is never executed in-process). Each
+failure becomes a written reflection the next attempt sees. Lessons are kept in episodic
+memory (`memory.episodic`, in ``runtime.store`` when the graph has a store), so a later run
+of the same or a similar task starts from them.
+
+    recall_lessons ──(no task)──────────────────────────────► finish ─► record_lesson ─► END
+          │                                                      ▲
+          ▼                                                      │(passed / out of attempts)
+       attempt ─► evaluate ──(failed)──► reflect ──(attempts left)──► attempt
+                     └──────(passed)──────────────────────────────► finish
+
+The task comes from the latest user message: either a JSON object
+``{"task": ..., "tests": ..., "tests_description": ...}`` (tests: a module of ``test_*``
+functions importing from ``solution``), or a message naming a shipped scenario
+(`SCENARIOS`, e.g. "slugify").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
+from pydantic import ValidationError
+
+from graphs._compile import compile_pattern
+from memory.episodic import EpisodicMemory
+from nodes.context import AgentNode, context_as
+from nodes.model_call import model_for_spec
+from nodes.retry import MODEL_RETRY, TRANSIENT_RETRY
+from state.agent import AgentInput
+from state.reflexion import Attempt, CodeTask, Reflection, ReflexionContext, ReflexionState
+from tools.sandbox import run_in_sandbox
+
+__all__ = [
+    "DEFAULT_RECURSION_LIMIT",
+    "SCENARIOS",
+    "build_reflexion_graph",
+    "extract_code",
+    "graph",
+    "parse_task",
+    "route_after_evaluate",
+    "route_after_reflect",
+]
+
+DEFAULT_RECURSION_LIMIT = 40
+"""Super-steps per run: three per attempt (attempt, evaluate, reflect) plus four; 10 fit."""
+
+REPLY_NAME = "reflexion"
+
+SCENARIOS: dict[str, CodeTask] = {
+    "slugify": CodeTask(
+        task="Implement `slugify(text: str) -> str` in Python: lower-case the text, turn every "
+        "run of characters other than ASCII letters and digits into a single '-', and strip "
+        "'-' from both ends.",
+        tests_description="'Hello, World!' -> 'hello-world'; '  A  b ' -> 'a-b'; "
+        "'--x--' -> 'x'; '' -> ''; 'Déjà vu' -> 'd-j-vu' (non-ASCII letters are separators).",
+        tests=(
+            "from solution import slugify\n\n\n"
+            "def test_words():\n"
+            "    assert slugify('Hello, World!') == 'hello-world'\n\n\n"
+            "def test_spaces_collapse():\n"
+            "    assert slugify('  A  b ') == 'a-b'\n\n\n"
+            "def test_strips_dashes():\n"
+            "    assert slugify('--x--') == 'x'\n\n\n"
+            "def test_empty():\n"
+            "    assert slugify('') == ''\n\n\n"
+            "def test_non_ascii_is_a_separator():\n"
+            "    assert slugify('Déjà vu') == 'd-j-vu'\n"
+        ),
+    ),
+}
+"""Coding tasks shipped with the pattern, selected by naming them in the request."""
+
+_FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def parse_task(text: str) -> CodeTask | None:
+    """The coding task a request describes: task JSON, or a scenario named in it, or None."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            return CodeTask.model_validate(json.loads(stripped))
+        except (json.JSONDecodeError, ValidationError):
+            return None
+    lowered = stripped.lower()
+    return next((task for name, task in SCENARIOS.items() if name in lowered), None)
+
+
+def extract_code(text: str) -> str:
+    """The code in a model reply: the first fenced block, else the whole text."""
+    match = _FENCE.search(text)
+    return (match.group(1) if match else text).strip() + "\n"
+
+
+def _latest_request(messages: Sequence[AnyMessage]) -> str:
+    return next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+
+
+def _memory_key(task: CodeTask, context: ReflexionContext) -> str:
+    return context.task_id or task.task
+
+
+def _model(model: BaseChatModel | None, context: ReflexionContext) -> BaseChatModel:
+    return model if model is not None else model_for_spec(context.model)
+
+
+def _attempt_prompt(state: ReflexionState, task: CodeTask) -> str:
+    parts = [f"Task:\n{task.task}"]
+    if task.tests_description:
+        parts.append(f"The tests check:\n{task.tests_description}")
+    parts.append(f"Tests (test_solution.py; your module is solution.py):\n{task.tests}")
+    if state.get("lessons"):
+        parts.append(
+            "Lessons from earlier runs of this or a similar task:\n"
+            + "\n".join(f"- {lesson}" for lesson in state["lessons"])
+        )
+    if state.get("reflections"):
+        parts.append(
+            "Reflections on your failed attempts so far:\n"
+            + "\n".join(f"- attempt {r['trial']}: {r['lesson']}" for r in state["reflections"])
+        )
+    return "\n\n".join(parts)
+
+
+# -- nodes -----------------------------------------------------------------------------------
+
+
+def recall_lessons(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict[str, Any]:
+    """Read the task from the request; recall episodic lessons for it (if a store is present)."""
+    context = context_as(runtime, ReflexionContext)
+    task = parse_task(_latest_request(state["messages"]))
+    lessons: list[str] = []
+    if task is not None and runtime.store is not None:
+        memory = EpisodicMemory(runtime.store, context.owner)
+        key = _memory_key(task, context)
+        found = memory.recall(key, limit=context.lesson_limit, same_task=bool(context.task_id))
+        lessons = list(dict.fromkeys(lesson.lesson for lesson in found))
+    return {
+        "task": task.model_dump(mode="json") if task else None,
+        "lessons": lessons,
+        "attempts": [],
+        "evaluations": [],
+        "reflections": [],
+        "succeeded": False,
+    }
+
+
+def make_attempt(model: BaseChatModel | None) -> AgentNode:
+    """Build the node where the model writes code for the task."""
+
+    def attempt(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict[str, Any]:
+        """Write the next attempt from the task, lessons and reflections so far."""
+        context = context_as(runtime, ReflexionContext)
+        task = CodeTask.model_validate(state["task"])
+        reply = _model(model, context).invoke(
+            [SystemMessage(context.system_prompt), HumanMessage(_attempt_prompt(state, task))]
+        )
+        text = reply.text if isinstance(reply, AIMessage) else str(reply)
+        trial = len(state.get("attempts", [])) + 1
+        record = Attempt(trial=trial, code=extract_code(text)).model_dump(mode="json")
+        return {"attempts": [*state.get("attempts", []), record]}
+
+    return attempt
+
+
+def evaluate(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict[str, Any]:
+    """Run the task's tests against the latest attempt in the sandbox (a separate process)."""
+    context = context_as(runtime, ReflexionContext)
+    task = CodeTask.model_validate(state["task"])
+    latest = state["attempts"][-1]
+    result = run_in_sandbox(latest["code"], task.tests, time_limit_s=context.time_limit_s)
+    entry = {"trial": latest["trial"], "summary": result.summary(), **result.to_dict()}
+    return {
+        "evaluations": [*state.get("evaluations", []), entry],
+        "succeeded": result.passed,
+    }
+
+
+def make_reflect(model: BaseChatModel | None) -> AgentNode:
+    """Build the node where the model turns a failure into a lesson."""
+
+    def reflect(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict[str, Any]:
+        """Reflect on the latest failed attempt."""
+        context = context_as(runtime, ReflexionContext)
+        task = CodeTask.model_validate(state["task"])
+        latest, result = state["attempts"][-1], state["evaluations"][-1]
+        reply = _model(model, context).invoke(
+            [
+                SystemMessage(context.reflect_prompt),
+                HumanMessage(
+                    f"Task:\n{task.task}\n\nAttempt {latest['trial']}:\n```python\n"
+                    f"{latest['code']}```\n\nTest result:\n{result['summary']}"
+                ),
+            ]
+        )
+        text = (reply.text if isinstance(reply, AIMessage) else str(reply)).strip()
+        lesson = text or result["summary"]
+        record = Reflection(trial=latest["trial"], lesson=lesson).model_dump(mode="json")
+        return {"reflections": [*state.get("reflections", []), record]}
+
+    return reflect
+
+
+def finish(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict[str, Any]:
+    """Say whether an attempt succeeded, with the final code."""
+    context = context_as(runtime, ReflexionContext)
+    if state.get("task") is None:
+        names = ", ".join(sorted(SCENARIOS))
+        text = (
+            'No coding task found. Send a JSON object {"task": ..., "tests": ...} (tests: '
+            f"test_* functions importing from `solution`) or name a scenario: {names}."
+        )
+        return {"messages": [AIMessage(text, name=REPLY_NAME)], "succeeded": False}
+    attempts = state.get("attempts", [])
+    code = attempts[-1]["code"] if attempts else ""
+    if state.get("succeeded"):
+        head = f"Succeeded on attempt {len(attempts)} of {context.max_attempts}."
+    else:
+        last = state["evaluations"][-1]["summary"] if state.get("evaluations") else ""
+        head = (
+            f"Did not succeed: {len(attempts)} of {context.max_attempts} attempts failed the "
+            f"tests. Last result: {last}"
+        )
+    text = f"{head}\n\nFinal code:\n```python\n{code}```"
+    return {"messages": [AIMessage(text, name=REPLY_NAME)]}
+
+
+def record_lesson(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict[str, Any]:
+    """Store this run's lessons in episodic memory (each reflection; a success summary)."""
+    if runtime.store is None or state.get("task") is None:
+        return {}
+    context = context_as(runtime, ReflexionContext)
+    task = CodeTask.model_validate(state["task"])
+    memory = EpisodicMemory(runtime.store, context.owner)
+    key = _memory_key(task, context)
+    for reflection in state.get("reflections", []):
+        memory.record(
+            key,
+            reflection["lesson"],
+            success=False,
+            trial=reflection["trial"],
+            source="reflexion.reflect",
+        )
+    if state.get("succeeded") and state.get("reflections"):
+        fixes = " ".join(r["lesson"] for r in state["reflections"])
+        memory.record(
+            key,
+            f"Passed on attempt {len(state['attempts'])} after applying: {fixes}",
+            success=True,
+            trial=len(state["attempts"]),
+            source="reflexion.finish",
+        )
+    return {}
+
+
+# -- routers ---------------------------------------------------------------------------------
+
+
+def route_after_recall(state: ReflexionState) -> Literal["attempt", "finish"]:
+    """Attempt the task, or finish at once when the request held none."""
+    return "attempt" if state.get("task") is not None else "finish"
+
+
+def route_after_evaluate(state: ReflexionState) -> Literal["reflect", "finish"]:
+    """Finish when the tests passed, else reflect on the failure."""
+    return "finish" if state.get("succeeded") else "reflect"
+
+
+def route_after_reflect(
+    state: ReflexionState, *, runtime: Runtime[ReflexionContext]
+) -> Literal["attempt", "finish"]:
+    """Try again while attempts are left."""
+    context = context_as(runtime, ReflexionContext)
+    return "attempt" if len(state.get("attempts", [])) < context.max_attempts else "finish"
+
+
+# -- graph -----------------------------------------------------------------------------------
+
+
+def build_reflexion_graph(
+    model: BaseChatModel | None = None,
+    *,
+    checkpointer: BaseCheckpointSaver | None = None,
+    store: BaseStore | None = None,
+    name: str = "reflexion",
+    recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+) -> CompiledStateGraph[ReflexionState, ReflexionContext, AgentInput, ReflexionState]:
+    """Build the reflexion graph.
+
+    Args:
+        model: chat model writing the code and the reflections; None resolves
+            ``context.model`` per run. The offline demo model is not an LLM and cannot write
+            code: use a real model or `models.ScriptedChatModel`.
+        checkpointer: saver for durable threads; None for stateless runs or under a server.
+        store: where episodic lessons live (``runtime.store``); None disables them (the
+            server provides its store to the module-level `graph`).
+        name: graph name.
+        recursion_limit: hard cap on super-steps per run, on top of ``context.max_attempts``.
+
+    Returns:
+        The compiled graph. Input ``{"messages": [...]}``; context `ReflexionContext`; the
+        result holds ``succeeded``, ``attempts``, ``evaluations`` and ``reflections``.
+    """
+    builder = StateGraph(
+        ReflexionState,
+        context_schema=ReflexionContext,
+        input_schema=AgentInput,
+        output_schema=ReflexionState,
+    )
+    builder.add_node("recall_lessons", recall_lessons, retry_policy=TRANSIENT_RETRY)
+    builder.add_node("attempt", make_attempt(model), retry_policy=MODEL_RETRY)
+    builder.add_node("evaluate", evaluate)
+    builder.add_node("reflect", make_reflect(model), retry_policy=MODEL_RETRY)
+    builder.add_node("finish", finish)
+    builder.add_node("record_lesson", record_lesson, retry_policy=TRANSIENT_RETRY)
+    builder.add_edge(START, "recall_lessons")
+    builder.add_conditional_edges("recall_lessons", route_after_recall)
+    builder.add_edge("attempt", "evaluate")
+    builder.add_conditional_edges("evaluate", route_after_evaluate)
+    builder.add_conditional_edges("reflect", route_after_reflect)
+    builder.add_edge("finish", "record_lesson")
+    builder.add_edge("record_lesson", END)
+    return compile_pattern(
+        builder,
+        checkpointer=checkpointer,
+        store=store,
+        name=name,
+        recursion_limit=recursion_limit,
+    )
+
+
+graph = build_reflexion_graph()
+"""The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""
