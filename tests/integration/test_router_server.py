@@ -9,36 +9,18 @@ offline demo model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.conftest import fresh_database
-from tests.integration.devserver import DevServer, running_dev_server
+from tests.integration.devserver import DevServer
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 QUESTION = "My order A-1001 arrived broken, please refund it."
 REVIEWER = "router-server-test"
-
-
-@pytest.fixture(scope="module")
-def server_database() -> Iterator[str]:
-    """One database for this module's server."""
-    with fresh_database("ap_router") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def dev_server(
-    server_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DevServer]:
-    """`langgraph dev` serving the project's graphs, checkpointing to `server_database`."""
-    with running_dev_server(server_database, tmp_path_factory.mktemp("router-dev")) as server:
-        yield server
 
 
 async def _ask_until_billing_gate(server: DevServer, client: LangGraphClient) -> str:

@@ -10,37 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.conftest import fresh_database
-from tests.integration.devserver import PROJECT_ROOT, DevServer, running_dev_server
+from tests.integration.devserver import PROJECT_ROOT, DevServer
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.slow]
 
 GRAPH = "supervisor"
 REQUEST = "Research our refund policy for damaged items and write a summary"
 REVIEWER = "supervisor-server-test"
-
-
-@pytest.fixture(scope="module")
-def server_database() -> Iterator[str]:
-    """One database for this module's server."""
-    with fresh_database("ap_supervisor") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def dev_server(
-    server_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DevServer]:
-    """`langgraph dev` on a free port, checkpointing to `server_database`."""
-    with running_dev_server(server_database, tmp_path_factory.mktemp("supervisor-dev")) as server:
-        yield server
 
 
 def _summaries(server: DevServer) -> list[dict[str, Any]]:

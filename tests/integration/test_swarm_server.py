@@ -11,37 +11,19 @@ tests skip with a notice (under ``CI=true`` they fail).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.conftest import fresh_database
-from tests.integration.devserver import DevServer, running_dev_server
+from tests.integration.devserver import DevServer
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 GRAPH = "swarm"
 QUESTION = "My order A-1001 arrived broken, please refund it."
 REVIEWER = "swarm-server-test"
-
-
-@pytest.fixture(scope="module")
-def server_database() -> Iterator[str]:
-    """One database for this module's server."""
-    with fresh_database("ap_swarm_server") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def dev_server(
-    server_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DevServer]:
-    """`langgraph dev` on a free port, checkpointing to `server_database`."""
-    with running_dev_server(server_database, tmp_path_factory.mktemp("swarm-dev")) as server:
-        yield server
 
 
 async def _require_swarm(client: LangGraphClient) -> None:
