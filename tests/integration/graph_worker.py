@@ -65,6 +65,24 @@ def pause_after_recording(record_effect: Any) -> Any:
     return wrapper
 
 
+def report_result(final: Any, saver: Any, thread: str, **extra: Any) -> None:
+    """Print ``RESULT <json>``: what must match between an interrupted and a clean run."""
+    result = {
+        "messages": [summarise(m) for m in final.values["messages"]],
+        "approvals": [
+            {k: v for k, v in r.items() if k not in ("decided_at", "requested_at")}
+            for r in final.values["approvals"]
+        ],
+        "next": list(final.next),
+        "ledger": [
+            {"tool": e.tool, "status": e.status, "tool_call_id": e.tool_call_id}
+            for e in default_ledger(saver).entries(thread)
+        ],
+        **extra,
+    }
+    print("RESULT " + json.dumps(result, sort_keys=True), flush=True)
+
+
 def accept_all(interrupts: Any) -> Command:
     return Command(resume={i.id: {"type": "accept", "reviewer": "worker"} for i in interrupts})
 
@@ -111,20 +129,7 @@ def main() -> int:
             if args.pause_at_gate:
                 pause()
             payload = accept_all(state.interrupts)
-        final = graph.get_state(config)
-        result = {
-            "messages": [summarise(m) for m in final.values["messages"]],
-            "approvals": [
-                {k: v for k, v in r.items() if k not in ("decided_at", "requested_at")}
-                for r in final.values["approvals"]
-            ],
-            "next": list(final.next),
-            "ledger": [
-                {"tool": e.tool, "status": e.status, "tool_call_id": e.tool_call_id}
-                for e in default_ledger(saver).entries(args.thread)
-            ],
-        }
-        print("RESULT " + json.dumps(result, sort_keys=True), flush=True)
+        report_result(graph.get_state(config), saver, args.thread)
     return 0
 
 

@@ -29,13 +29,13 @@ from typing import Any  # noqa: E402
 
 import tools.orders  # noqa: E402
 from checkpointers.factory import open_checkpointer  # noqa: E402
-from checkpointers.ledger import default_ledger  # noqa: E402
 from graphs.registry import GRAPH_BUILDERS  # noqa: E402
 from graphs.swarm import build_swarm_graph  # noqa: E402
 from tests.integration.graph_worker import (  # noqa: E402
     accept_all,
     pause,
     pause_after_recording,
+    report_result,
     summarise,
 )
 
@@ -97,21 +97,14 @@ def main() -> int:
                 pause()
             payload = accept_all(state.interrupts)
         final = graph.get_state(config)
-        result = {
-            "messages": [summarise(m) | {"name": m.name} for m in final.values["messages"]],
-            "handoffs": final.values["handoffs"],
-            "active_agent": final.values["active_agent"],
-            "approvals": [
-                {k: v for k, v in r.items() if k not in ("decided_at", "requested_at")}
-                for r in final.values["approvals"]
-            ],
-            "next": list(final.next),
-            "ledger": [
-                {"tool": e.tool, "status": e.status, "tool_call_id": e.tool_call_id}
-                for e in default_ledger(saver).entries(args.thread)
-            ],
-        }
-        print("RESULT " + json.dumps(result, sort_keys=True), flush=True)
+        report_result(
+            final,
+            saver,
+            args.thread,
+            messages=[summarise(m) | {"name": m.name} for m in final.values["messages"]],
+            handoffs=final.values["handoffs"],
+            active_agent=final.values["active_agent"],
+        )
     return 0
 
 
