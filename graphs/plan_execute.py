@@ -1,11 +1,12 @@
 """Plan-and-execute: a planner writes a typed plan (a DAG), an executor runs its steps.
 
     plan ─┬─(approve_plan)─► approve_plan (the shared gate) ─► review_plan ─┬─(rejected)─► END
-          │                                                                └────────┐
-          └──────────────────────────────────────────────────────────────► dispatch ◄┘
-    dispatch ──(ready steps: one Send each)──► execute_step ─► dispatch
-        └──(nothing ready)──► replan ──(revised)──► dispatch
-                                 └──(finished / replans used up)──► END
+          │                                                                └───────┐
+          ├──────────────────────────────────────────────────────────────► execute ◄┘
+          └─(no valid plan)─► END
+    execute (one task per step, each starts when its own dependencies are done) ─► replan
+    replan ──(revised steps)──► execute
+        └──(finished / replans used up)──► END
 
 The planner returns a `Plan` (structured output); a planner that produces no valid plan ends
 the run with a message saying so. With the offline demo model (keyword heuristics, not an
@@ -17,11 +18,13 @@ With ``context.approve_plan`` the whole plan goes to the one approval gate
 schema is `Plan`: an edit is validated like any tool edit (unique ids, known dependencies, no
 cycles); ``ignore`` or ``response`` reject the plan.
 
-``dispatch`` marks steps that depend on a failed or skipped step as ``skipped`` (with the
-reason) and sends one ``execute_step`` task per ready step (every dependency done). Ready steps
-of one super-step run in parallel; LangGraph runs super-steps in lock-step, so a step starts
-in the super-step after its last dependency finished. ``execute_step`` runs the executor (a
-ReAct graph, `build_react_graph`) inside the node on the step's description and inputs.
+``execute`` runs every step without a result through `nodes.plan_steps`: one LangGraph task
+(``execute_step``) per step, each waiting only for its own dependencies, so independent
+branches never wait for each other (one ``Send`` per step would: LangGraph's super-steps are
+lock-step). Each finished step is saved as its task's result at once; a run resumed after a
+crash or an approval does not run it again. A step whose dependency failed or was skipped is
+``skipped``, with the reason. A step runs the executor (a ReAct graph, `build_react_graph`) on
+its description, inputs and its dependencies' results.
 
 Approval of steps (a choice, documented): approving the plan approves its shape, not each
 action. Side-effecting tool calls inside steps still pass the executor's own approval gate
@@ -65,7 +68,6 @@ from langgraph.runtime import Runtime, get_runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import Send
 from pydantic import ValidationError
-from typing_extensions import TypedDict
 
 from checkpointers.ledger import EffectLedger, default_ledger
 from graphs._compile import compile_pattern
@@ -75,6 +77,7 @@ from models.scripted import ScriptedChatModel
 from nodes.approval_gate import gate_sends, make_approval_gate
 from nodes.context import context_as
 from nodes.model_call import model_for_spec
+from nodes.plan_steps import arun_plan_steps, run_plan_steps
 from nodes.retry import MODEL_RETRY
 from state.agent import AgentInput, AgentOutput
 from state.context import AgentContext
@@ -112,13 +115,6 @@ CALL_MARKER = "CALL "
 def execute_plan(goal: str, steps: list[Any]) -> str:
     """Run this plan: its steps are executed in dependency order, independent ones in parallel."""
     return goal  # pseudo-tool: only presented at the approval gate, never called
-
-
-class StepTask(TypedDict):
-    """What ``dispatch`` sends to one ``execute_step`` task."""
-
-    step: dict[str, Any]
-    prompt: str
 
 
 def _describe_tools(tools: Sequence[BaseTool]) -> str:
@@ -186,21 +182,6 @@ def _demo_planner(request: str, tools: Sequence[BaseTool]) -> BaseChatModel:
 
 def _plan_of(state: Mapping[str, Any]) -> Plan:
     return Plan.model_validate(state["plan"])
-
-
-def _statuses(state: Mapping[str, Any]) -> dict[str, str]:
-    return {k: v["status"] for k, v in (state.get("step_results") or {}).items()}
-
-
-def _ready_steps(state: Mapping[str, Any]) -> list[PlanStep]:
-    if not state.get("plan") or state.get("status") != "executing":
-        return []
-    statuses = _statuses(state)
-    return [
-        step
-        for step in _plan_of(state).steps
-        if step.id not in statuses and all(statuses.get(d) == "done" for d in step.depends_on)
-    ]
 
 
 def _request(messages: Sequence[AnyMessage]) -> str:
@@ -338,7 +319,7 @@ def build_plan_execute_graph(
         if state.get("status") != "executing":
             return END
         if not context.approve_plan:
-            return "dispatch"
+            return "execute"
         digest = hashlib.sha256(json.dumps(state["plan"], sort_keys=True).encode()).hexdigest()
         call = ToolCall(name=EXECUTE_PLAN, args=dict(state["plan"] or {}), id=f"plan_{digest[:12]}")
         return gate_sends([call], context, node="approve_plan", policy="approve_plan")
@@ -355,76 +336,72 @@ def build_plan_execute_graph(
         text = f"The plan was rejected by {record['reviewer']}: {reason}. Nothing was executed."
         return {"status": "rejected", "messages": [AIMessage(text, name=name)]}
 
-    def dispatch(state: PlanExecuteState) -> dict[str, Any]:
-        """Mark steps whose dependencies failed (or were skipped) as skipped, with the reason."""
-        statuses = _statuses(state)
-        skipped: dict[str, dict[str, Any]] = {}
-        changed = True
-        while changed:
-            changed = False
-            for step in _plan_of(state).steps:
-                if step.id in statuses:
-                    continue
-                blocked = [d for d in step.depends_on if statuses.get(d) in ("failed", "skipped")]
-                if blocked:
-                    error = f"not run: depends on {', '.join(blocked)} which did not succeed"
-                    skipped[step.id] = {"status": "skipped", "output": "", "error": error}
-                    statuses[step.id] = "skipped"
-                    changed = True
-        return {"step_results": skipped} if skipped else {}
-
-    def route_dispatch(state: PlanExecuteState) -> str | list[Send]:
-        ready = _ready_steps(state)
-        if not ready:
-            return "replan"
-        results = state.get("step_results") or {}
-        return [
-            Send(
-                "execute_step",
-                {"step": s.model_dump(mode="json"), "prompt": _step_prompt(s, results)},
-            )
-            for s in ready
-        ]
-
     def _executor_context() -> dict[str, Any]:
         context = context_as(get_runtime(PlanExecuteContext), PlanExecuteContext)
         fields = AgentContext.__dataclass_fields__
         return {k: v for k, v in vars(context).items() if k in fields}
 
+    def _prepare(
+        step: PlanStep, deps: Mapping[str, Mapping[str, Any]]
+    ) -> tuple[dict[str, Any] | None, str]:
+        """The step's result if a dependency did not succeed (skipped), else its prompt."""
+        blocked = [d for d in step.depends_on if deps[d]["status"] != "done"]
+        if blocked:
+            error = f"not run: depends on {', '.join(blocked)} which did not succeed"
+            return {"result": {"status": "skipped", "output": "", "error": error}}, ""
+        return None, _step_prompt(step, deps)
+
     def _finished(step: PlanStep, result: Mapping[str, Any]) -> dict[str, Any]:
         produced = [m for m in result.get("messages", []) if not isinstance(m, HumanMessage)]
         approvals = [{**r, "step": step.id} for r in result.get("approvals", [])]
-        return {"step_results": {step.id: _step_outcome(step, produced)}, "approvals": approvals}
+        return {"result": _step_outcome(step, produced), "approvals": approvals}
 
-    def _failed(step: PlanStep, exc: Exception) -> dict[str, Any]:
+    def _failed(exc: Exception) -> dict[str, Any]:
         error = f"executor failed: {type(exc).__name__}: {exc}"
-        return {"step_results": {step.id: {"status": "failed", "output": "", "error": error}}}
+        return {"result": {"status": "failed", "output": "", "error": error}}
 
-    def run_step(payload: StepTask) -> dict[str, Any]:
-        """Run the executor on one step and record its result or failure."""
-        step = PlanStep.model_validate(payload["step"])
-        try:
-            result = _executor().invoke(
-                {"messages": [HumanMessage(payload["prompt"])]}, context=_executor_context()
-            )
-        except GraphBubbleUp:
-            raise  # an approval inside the executor pauses the whole run
-        except Exception as exc:  # noqa: BLE001 - a failed step is data for the replanner
-            return _failed(step, exc)
-        return _finished(step, result)
+    def _update(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        approvals = [record for run in runs.values() for record in run.get("approvals", [])]
+        results = {step_id: run["result"] for step_id, run in runs.items()}
+        return {"step_results": results, "approvals": approvals}
 
-    async def arun_step(payload: StepTask) -> dict[str, Any]:
-        """Async twin of `run_step`."""
-        step = PlanStep.model_validate(payload["step"])
-        try:
-            result = await _executor().ainvoke(
-                {"messages": [HumanMessage(payload["prompt"])]}, context=_executor_context()
-            )
-        except GraphBubbleUp:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            return _failed(step, exc)
-        return _finished(step, result)
+    def execute(state: PlanExecuteState) -> dict[str, Any]:
+        """Run every step without a result, each as soon as its own dependencies are done."""
+        worker, context = _executor(), _executor_context()
+
+        def run_step(step: PlanStep, deps: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+            skipped, prompt = _prepare(step, deps)
+            if skipped is not None:
+                return skipped
+            try:
+                result = worker.invoke({"messages": [HumanMessage(prompt)]}, context=context)
+            except GraphBubbleUp:
+                raise  # an approval inside the executor pauses the whole run
+            except Exception as exc:  # noqa: BLE001 - a failed step is data for the replanner
+                return _failed(exc)
+            return _finished(step, result)
+
+        steps = _plan_of(state).steps
+        return _update(run_plan_steps(steps, state.get("step_results") or {}, run_step))
+
+    async def aexecute(state: PlanExecuteState) -> dict[str, Any]:
+        """Async twin of `execute`."""
+        worker, context = _executor(), _executor_context()
+
+        async def run_step(step: PlanStep, deps: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+            skipped, prompt = _prepare(step, deps)
+            if skipped is not None:
+                return skipped
+            try:
+                result = await worker.ainvoke({"messages": [HumanMessage(prompt)]}, context=context)
+            except GraphBubbleUp:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                return _failed(exc)
+            return _finished(step, result)
+
+        steps = _plan_of(state).steps
+        return _update(await arun_plan_steps(steps, state.get("step_results") or {}, run_step))
 
     def replan(state: PlanExecuteState, *, runtime: Runtime[PlanExecuteContext]) -> dict[str, Any]:
         """Read the results; finish with an answer or revise the steps not done yet."""
@@ -470,10 +447,10 @@ def build_plan_execute_graph(
         return {"status": "finished", "messages": [AIMessage(text, name=name)]}
 
     def route_after_replan(state: PlanExecuteState) -> str:
-        return END if state.get("status") == "finished" else "dispatch"
+        return END if state.get("status") == "finished" else "execute"
 
     def route_after_review(state: PlanExecuteState) -> str:
-        return END if state.get("status") == "rejected" else "dispatch"
+        return END if state.get("status") == "rejected" else "execute"
 
     builder = StateGraph(
         PlanExecuteState,
@@ -484,16 +461,14 @@ def build_plan_execute_graph(
     builder.add_node("plan", plan, retry_policy=MODEL_RETRY)
     builder.add_node("approve_plan", make_approval_gate({EXECUTE_PLAN: execute_plan}))
     builder.add_node("review_plan", review_plan)
-    builder.add_node("dispatch", dispatch)
-    builder.add_node("execute_step", RunnableLambda(run_step, afunc=arun_step, name="execute_step"))
+    builder.add_node("execute", RunnableLambda(execute, afunc=aexecute, name="execute"))
     builder.add_node("replan", replan, retry_policy=MODEL_RETRY)
     builder.add_edge(START, "plan")
-    builder.add_conditional_edges("plan", route_after_plan, ["approve_plan", "dispatch", END])
+    builder.add_conditional_edges("plan", route_after_plan, ["approve_plan", "execute", END])
     builder.add_edge("approve_plan", "review_plan")
-    builder.add_conditional_edges("review_plan", route_after_review, ["dispatch", END])
-    builder.add_conditional_edges("dispatch", route_dispatch, ["execute_step", "replan"])
-    builder.add_edge("execute_step", "dispatch")
-    builder.add_conditional_edges("replan", route_after_replan, ["dispatch", END])
+    builder.add_conditional_edges("review_plan", route_after_review, ["execute", END])
+    builder.add_edge("execute", "replan")
+    builder.add_conditional_edges("replan", route_after_replan, ["execute", END])
     return compile_pattern(
         builder,
         checkpointer=checkpointer,

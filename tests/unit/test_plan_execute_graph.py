@@ -20,7 +20,7 @@ from models import ScriptedChatModel
 from state.plan import Plan, PlanStep, Replan, merge_step_results
 from tests.snapshots import assert_matches_snapshot
 from tools.effects import read_effects
-from tools.fleet import FLEET_PLAN, FLEET_REQUEST
+from tools.fleet import FLEET_PLAN, FLEET_REQUEST, fleet_tools
 from tools.registry import agent_tool
 
 FINISHED = Replan(finished=True, answer="The fleet runs 20 instances and the queue drains.")
@@ -131,6 +131,168 @@ def test_independent_steps_run_concurrently() -> None:
     statuses = {k: v["status"] for k, v in results(compiled, config).items()}
     assert statuses == {"a": "done", "b": "done", "c": "done", "join": "done"}
     assert not barrier.broken
+
+
+def _unequal_branches() -> tuple[dict[str, Any], list[Any], threading.Event, list[str]]:
+    """A slow step that only finishes once a step of another, longer branch has run."""
+    released = threading.Event()
+    ran: list[str] = []
+
+    class Args(BaseModel):
+        name: str
+
+    @agent_tool(args_schema=Args, side_effects=False)
+    def slow(name: str) -> str:
+        """Wait until the other branch's last step ran (it never does under lock-step)."""
+        ran.append(f"{name} started")
+        outcome = "released" if released.wait(timeout=10) else "still waiting"
+        ran.append(f"{name} {outcome}")
+        return outcome
+
+    @agent_tool(args_schema=Args, side_effects=False)
+    def quick(name: str) -> str:
+        """Run at once; the branch's last step releases the slow one."""
+        ran.append(name)
+        if name == "b3":
+            released.set()
+        return name
+
+    def step(step_id: str, tool: str, *deps: str) -> dict[str, Any]:
+        return {
+            "id": step_id,
+            "description": step_id,
+            "tool": tool,
+            "inputs": {"name": step_id},
+            "depends_on": list(deps),
+        }
+
+    plan = {
+        "goal": "a slow branch next to a long one",
+        "steps": [
+            step("a1", "slow"),
+            step("b1", "quick"),
+            step("b2", "quick", "b1"),
+            step("b3", "quick", "b2"),
+            step("join", "quick", "a1", "b3"),
+        ],
+    }
+    return plan, [slow, quick], released, ran
+
+
+def test_a_branch_does_not_wait_for_a_slow_independent_step() -> None:
+    """b2 and b3 start while a1 is still running: no round waits for its slowest step."""
+    plan, tools, _, ran = _unequal_branches()
+    compiled, _, _ = build(plan, tools=tools)
+    config = thread()
+
+    start(compiled, config, NO_GATES)
+
+    assert results(compiled, config)["a1"]["output"] == "released"
+    assert ran.index("b3") < ran.index("a1 released") and ran[-1] == "join"
+    assert {r["status"] for r in results(compiled, config).values()} == {"done"}
+
+
+async def test_a_branch_does_not_wait_for_a_slow_independent_step_async() -> None:
+    plan, tools, _, ran = _unequal_branches()
+    compiled, _, _ = build(plan, tools=tools)
+    config = thread()
+
+    await compiled.ainvoke({"messages": [HumanMessage(FLEET_REQUEST)]}, config, context=NO_GATES)
+
+    values = (await compiled.aget_state(config)).values
+    assert values["step_results"]["a1"]["output"] == "released"
+    assert ran.index("b3") < ran.index("a1 released") and ran[-1] == "join"
+
+
+def test_a_plan_wider_than_the_thread_pool_still_finishes() -> None:
+    """Waiting steps hold threads under invoke; shallow steps are called first, so no deadlock."""
+    calls: list[str] = []
+
+    class Args(BaseModel):
+        name: str
+
+    @agent_tool(args_schema=Args, side_effects=False)
+    def note(name: str) -> str:
+        """Record that a step ran."""
+        calls.append(name)
+        return name
+
+    steps = [
+        {
+            "id": f"{chain}{n}",
+            "description": f"{chain}{n}",
+            "tool": "note",
+            "inputs": {"name": f"{chain}{n}"},
+            "depends_on": [f"{chain}{n - 1}"] if n > 1 else [],
+        }
+        for chain in "abc"
+        for n in range(1, 5)
+    ]
+    compiled, _, _ = build({"goal": "three chains of four", "steps": steps}, tools=[note])
+    config = {**thread(), "max_concurrency": 2}
+
+    compiled.invoke({"messages": [HumanMessage("go")]}, config, context=NO_GATES)
+
+    assert sorted(calls) == sorted(s["id"] for s in steps)
+    for chain in "abc":
+        assert [c for c in calls if c.startswith(chain)] == [f"{chain}{n}" for n in range(1, 5)]
+
+
+def test_steps_finished_while_another_waits_for_approval_do_not_run_again() -> None:
+    """resize pauses at the executor's gate; the independent branch finishes and is saved."""
+    ran: list[str] = []
+
+    class Args(BaseModel):
+        name: str
+
+    @agent_tool(args_schema=Args, side_effects=False)
+    def note(name: str) -> str:
+        """Record that a step ran."""
+        ran.append(name)
+        return name
+
+    plan = {
+        "goal": "resize while reading",
+        "steps": [
+            {
+                "id": "resize",
+                "description": "resize",
+                "tool": "resize_fleet",
+                "inputs": {"count": 20},
+            },
+            {"id": "read", "description": "read", "tool": "note", "inputs": {"name": "read"}},
+            {
+                "id": "after_read",
+                "description": "after read",
+                "tool": "note",
+                "inputs": {"name": "after_read"},
+                "depends_on": ["read"],
+            },
+            {
+                "id": "after_resize",
+                "description": "after resize",
+                "tool": "note",
+                "inputs": {"name": "after_resize"},
+                "depends_on": ["resize"],
+            },
+        ],
+    }
+    tools = [t for t in fleet_tools() if t.name == "resize_fleet"] + [note]
+    compiled, _, _ = build(plan, tools=tools)
+    config = thread()
+    context = {"approve_plan": False}
+
+    start(compiled, config, context)
+
+    assert ran == ["read", "after_read"]  # after_resize waits for the paused step
+    (pending,) = compiled.get_state(config).interrupts
+    assert pending.value[0]["action_request"]["action"] == "resize_fleet"
+
+    answer(compiled, config, {"type": "accept", "reviewer": "ops"}, context)
+
+    assert ran == ["read", "after_read", "after_resize"]  # the finished steps did not run again
+    assert {r["status"] for r in results(compiled, config).values()} == {"done"}
+    assert len(read_effects("fleet_resize")) == 1
 
 
 def test_a_dependent_step_waits_for_its_dependency() -> None:
