@@ -50,7 +50,8 @@ STEP_TASK = "execute_step"
 """Name of every step's task (in streamed ``tasks`` and ``updates`` events)."""
 
 StepRun = dict[str, Any]
-"""What running one step returns: ``{"result": {...}, ...}``, JSON-safe (it is checkpointed)."""
+"""What running one step returns: ``{"result": {...}, ...}``, JSON-safe (it is checkpointed);
+its task adds ``"step"``, the step's id."""
 
 
 class DependencyPaused(GraphBubbleUp):
@@ -145,7 +146,7 @@ def run_plan_steps(
 
     def execute_step(payload: dict[str, Any]) -> StepRun:
         step = PlanStep.model_validate(payload["step"])
-        return run_step(step, dependency_results(step))
+        return {**run_step(step, dependency_results(step)), "step": step.id}
 
     call = _as_task(execute_step)
     for step in order:
@@ -182,7 +183,7 @@ async def arun_plan_steps(
 
     async def execute_step(payload: dict[str, Any]) -> StepRun:
         step = PlanStep.model_validate(payload["step"])
-        return await run_step(step, await dependency_results(step))
+        return {**await run_step(step, await dependency_results(step)), "step": step.id}
 
     call = _as_task(execute_step)
     for step in order:

@@ -1,13 +1,19 @@
 """Runs the plan-and-execute fleet scenario in its own process so crash tests can SIGKILL it.
 
 Usage: python -m tests.integration.plan_execute_worker --url URL --thread ID --steps-log PATH
-[--pause-before-task N | --pause-in-effect]
+[--pause-before-task N | --pause-in-step STEP --after STEP,... | --pause-in-effect]
 
 Models are scripted and stateless (the same plan, the step-following executor, a replanner
 that finishes), so a resumed process decides exactly as an uninterrupted one. The worker
 accepts every approval request itself (the plan, then each side-effecting step), logs each
-completed task (with the plan step it ran) to ``--steps-log``, prints ``PAUSED`` and blocks at
-the pause point, and at the end prints ``RESULT <json>``.
+completed graph node, each executor model call and each step the executor finished (its
+final model call, reporting the tool's result) to ``--steps-log``,
+prints ``PAUSED`` and blocks at the pause point, and at the end prints ``RESULT <json>``.
+
+Pause points: before the N-th graph node starts (plan steps not counted); inside a step, at
+its executor's first model call, once the ``--after`` steps' results are saved in the
+checkpointer (so the kill lands while that step runs and those are finished); or inside
+``resize_fleet`` right after the fleet recorded the resize.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ os.environ.pop("OPENAI_API_KEY", None)
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
-from langchain_core.messages import BaseMessage, HumanMessage  # noqa: E402
+from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage  # noqa: E402
 
 import tools.fleet  # noqa: E402
 from checkpointers.factory import open_checkpointer  # noqa: E402
@@ -33,23 +41,61 @@ from graphs.plan_execute import (  # noqa: E402
     step_follower_model,
 )
 from models import ScriptedChatModel  # noqa: E402
+from nodes.plan_steps import STEP_TASK  # noqa: E402
 from state.plan import Replan  # noqa: E402
 from tests.integration.graph_worker import accept_all, pause, pause_after_recording  # noqa: E402
 from tools.fleet import FLEET_PLAN, FLEET_REQUEST  # noqa: E402
 
+RETURN = "__return__"
+"""Channel of a LangGraph task's saved result (``langgraph._internal._constants.RETURN``)."""
 
-def logging_executor(steps_log: str) -> ScriptedChatModel:
+
+def no_pause(step: str) -> None:
+    """Pause nowhere."""
+
+
+def logging_executor(
+    steps_log: str, on_call: Callable[[str], None] = no_pause
+) -> ScriptedChatModel:
     """The step-following executor, logging each model call with the step it works on."""
     follow = step_follower_model().replies[0]
 
     def logged(messages: list[BaseMessage]) -> Any:
         task = next(m for m in reversed(messages) if isinstance(m, HumanMessage)).text
         step = json.loads(task.rsplit(CALL_MARKER, 1)[1])["step"]
+        entries = [{"pid": os.getpid(), "model_call": step}]
+        if isinstance(messages[-1], ToolMessage):  # the step's report: the step is finished
+            entries.append({"pid": os.getpid(), "finished_step": step})
+        on_call(step)
+        reply = follow(messages)
         with open(steps_log, "a", encoding="utf-8") as log:
-            log.write(json.dumps({"pid": os.getpid(), "model_call": step}) + "\n")
-        return follow(messages)
+            log.writelines(json.dumps(entry) + "\n" for entry in entries)
+        return reply
 
     return ScriptedChatModel(replies=[logged], cycle=True)
+
+
+def saved_steps(saver: Any, config: Any) -> set[str]:
+    """Plan steps whose task results are saved in the thread's latest checkpoint."""
+    saved = saver.get_tuple(config)
+    writes = saved.pending_writes if saved else []
+    return {value["step"] for _, channel, value in writes if channel == RETURN}
+
+
+def pause_in_step(step: str, after: set[str], saver: Any, config: Any) -> Callable[[str], None]:
+    """Pause at `step`'s first model call once the `after` steps are saved (30 s at most)."""
+
+    def on_call(called: str) -> None:
+        if called != step:
+            return
+        deadline = time.monotonic() + 30
+        while not after <= saved_steps(saver, config):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{sorted(after)} were not saved while {step} ran")
+            time.sleep(0.05)
+        pause()
+
+    return on_call
 
 
 ANSWER = "The fleet runs 20 instances, the jobs queue drains and the runbook says so."
@@ -62,21 +108,27 @@ def main() -> int:
     parser.add_argument("--thread", required=True)
     parser.add_argument("--steps-log", required=True)
     parser.add_argument("--pause-before-task", type=int, default=0)
+    parser.add_argument("--pause-in-step", default="")
+    parser.add_argument("--after", default="")
     parser.add_argument("--pause-in-effect", action="store_true")
     args = parser.parse_args()
     if args.pause_in_effect:
         tools.fleet.record_effect = pause_after_recording(tools.fleet.record_effect)
 
     with open_checkpointer(args.url) as saver:
+        config: Any = {"configurable": {"thread_id": args.thread}}
+        on_call = no_pause
+        if args.pause_in_step:
+            after = set(filter(None, args.after.split(",")))
+            on_call = pause_in_step(args.pause_in_step, after, saver, config)
         graph = build_plan_execute_graph(
             planner_model=ScriptedChatModel(replies=[FLEET_PLAN], cycle=True),
             replanner_model=ScriptedChatModel(
                 replies=[Replan(finished=True, answer=ANSWER)], cycle=True
             ),
-            executor_model=logging_executor(args.steps_log),
+            executor_model=logging_executor(args.steps_log, on_call),
             checkpointer=saver,
         )
-        config: Any = {"configurable": {"thread_id": args.thread}}
         state = graph.get_state(config)
         payload: Any
         if not state.values.get("messages"):
@@ -88,20 +140,17 @@ def main() -> int:
         else:
             payload = "done"
         started = 0
-        steps: dict[str, str] = {}
         while payload != "done":
             for event in graph.stream(payload, config, stream_mode="tasks", durability="sync"):
                 if "input" in event:
-                    started += 1
-                    task_input = event["input"]
-                    if event["name"] == "execute_step":
-                        steps[event["id"]] = task_input["step"]["id"]
+                    if event["name"] != STEP_TASK:
+                        started += 1
                     if started == args.pause_before_task:
                         pause()
                 elif event.get("error") is None and not event.get("interrupts"):
                     entry = {"pid": os.getpid(), "name": event["name"]}
-                    if event["id"] in steps:
-                        entry["step"] = steps[event["id"]]
+                    if event["name"] == STEP_TASK:
+                        entry["step"] = event["result"][RETURN]["step"]
                     with open(args.steps_log, "a", encoding="utf-8") as log:
                         log.write(json.dumps(entry) + "\n")
             state = graph.get_state(config)

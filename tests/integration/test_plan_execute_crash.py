@@ -1,11 +1,12 @@
 """Kill a process in the middle of a plan on Postgres; a new process resumes the thread.
 
 The fleet plan (six steps: three independent reads, a resize, then a verification and a
-runbook update in parallel) runs in `plan_execute_worker`, which is SIGKILLed at super-step
-boundaries of execution and inside the resize right after the fleet recorded it. A new process
-resumes. Each case asserts: the result equals an uninterrupted run, every plan step completed
-exactly once across the two processes, the executor never worked again on a step the first
-process finished, and each side effect (resize, runbook update) happened once.
+runbook update in parallel) runs in `plan_execute_worker`, which is SIGKILLed before each graph
+node, in the middle of execution (a step running while others have finished and are saved) and
+inside the resize right after the fleet recorded it. A new process resumes. Each case asserts:
+the result equals an uninterrupted run, every plan step completed exactly once across the two
+processes, the executor never worked again on a step the first process finished, and each side
+effect (resize, runbook update) happened once.
 """
 
 from __future__ import annotations
@@ -23,12 +24,18 @@ from tools.fleet import FLEET_PLAN
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 STEPS = sorted(step["id"] for step in FLEET_PLAN["steps"])
-# Tasks an uninterrupted run starts: plan, approve_plan (interrupted), approve_plan, review_plan,
-# dispatch, 3 x execute_step, dispatch, execute_step resize (interrupted at its own gate), resize,
-# dispatch, queue_after + update_runbook (interrupted), update_runbook, dispatch, replan.
-TASKS = 17
-# Kill points where no other task is running: before these tasks start.
-BOUNDARIES = [2, 5, 9, 10, 12, 16, 17]
+# Graph nodes an uninterrupted run starts: plan, approve_plan (interrupted), approve_plan,
+# review_plan, execute (the reads run, resize pauses at the executor's gate), execute (resize,
+# queue_after; update_runbook pauses at the gate), execute (update_runbook), replan.
+# Kill points before each node after the first:
+BOUNDARIES = [2, 3, 4, 5, 6, 7, 8]
+# Kill points inside a running step, once the other steps named finished and were saved:
+# a read while the two other reads are saved (first execute), and the runbook update while
+# the verification is saved (second execute, the reads and the resize saved before it).
+IN_STEP = {"runbook": "fleet,queue_before", "update_runbook": "queue_after"}
+KILL_POINTS = (
+    [f"before-node-{n}" for n in BOUNDARIES] + [f"in-step-{s}" for s in IN_STEP] + ["in-effect"]
+)
 
 
 def _worker(url: str, tmp: Path, *extra: str) -> subprocess.Popen[str]:
@@ -43,28 +50,28 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     log = read_jsonl(tmp / "steps.jsonl")
     assert result["status"] == "finished"
     assert {r["status"] for r in result["step_results"].values()} == {"done"}
-    assert sorted(e["step"] for e in log if e.get("name") == "execute_step") == STEPS
+    assert sorted(_completed_steps(log)) == STEPS
     return result
 
 
 def _completed_steps(log: list[dict[str, Any]], pid: int | None = None) -> list[str]:
-    return [
-        e["step"]
-        for e in log
-        if e.get("name") == "execute_step" and (pid is None or e["pid"] == pid)
-    ]
+    return [e["finished_step"] for e in log if "finished_step" in e and pid in (None, e["pid"])]
 
 
-@pytest.mark.parametrize("kill_point", [f"before-task-{n}" for n in BOUNDARIES] + ["in-effect"])
+def _pause_args(kill_point: str) -> list[str]:
+    if kill_point == "in-effect":
+        return ["--pause-in-effect"]
+    if kill_point.startswith("in-step-"):
+        step = kill_point.removeprefix("in-step-")
+        return ["--pause-in-step", step, "--after", IN_STEP[step]]
+    return ["--pause-before-task", kill_point.rsplit("-", 1)[1]]
+
+
+@pytest.mark.parametrize("kill_point", KILL_POINTS)
 def test_killed_plan_resumes_without_rerunning_finished_steps(
     kill_point: str, postgres_url: str, tmp_path: Path, clean_run: dict[str, Any]
 ) -> None:
-    extra = (
-        ["--pause-in-effect"]
-        if kill_point == "in-effect"
-        else ["--pause-before-task", kill_point.rsplit("-", 1)[1]]
-    )
-    first = _worker(postgres_url, tmp_path, *extra)
+    first = _worker(postgres_url, tmp_path, *_pause_args(kill_point))
     kill_when_paused(first)
 
     resumed = finish(_worker(postgres_url, tmp_path))
@@ -79,12 +86,25 @@ def test_killed_plan_resumes_without_rerunning_finished_steps(
     assert effects == {"fleet_resize": 1, "runbook_update": 1}
 
 
-def test_kill_points_split_the_work(postgres_url: str, tmp_path: Path) -> None:
-    """Killed after the three reads: they are not redone, the rest runs in the new process."""
-    first = _worker(postgres_url, tmp_path, "--pause-before-task", "10")
+def test_a_kill_mid_execution_keeps_the_finished_steps(postgres_url: str, tmp_path: Path) -> None:
+    """Killed while the runbook read runs: the two finished reads are not redone."""
+    first = _worker(postgres_url, tmp_path, *_pause_args("in-step-runbook"))
     kill_when_paused(first)
     finish(_worker(postgres_url, tmp_path))
     log = read_jsonl(tmp_path / "steps.jsonl")
-    assert sorted(_completed_steps(log, first.pid)) == ["fleet", "queue_before", "runbook"]
+    assert sorted(_completed_steps(log, first.pid)) == ["fleet", "queue_before"]
     second = Counter(e["model_call"] for e in log if "model_call" in e and e["pid"] != first.pid)
-    assert set(second) == {"resize", "queue_after", "update_runbook"}
+    assert set(second) == {"runbook", "resize", "queue_after", "update_runbook"}
+
+
+def test_a_kill_in_a_later_execution_keeps_every_earlier_step(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Killed in the runbook update: the reads, the resize and the verification are kept."""
+    first = _worker(postgres_url, tmp_path, *_pause_args("in-step-update_runbook"))
+    kill_when_paused(first)
+    finish(_worker(postgres_url, tmp_path))
+    log = read_jsonl(tmp_path / "steps.jsonl")
+    assert set(_completed_steps(log, first.pid)) == set(STEPS) - {"update_runbook"}
+    second = Counter(e["model_call"] for e in log if "model_call" in e and e["pid"] != first.pid)
+    assert set(second) == {"update_runbook"}
