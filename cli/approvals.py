@@ -26,7 +26,7 @@ from langgraph.types import Command
 
 from checkpointers.factory import DEFAULT_CHECKPOINTER_URL, open_checkpointer
 from checkpointers.ledger import InMemoryLedger, default_ledger
-from cli.render import StepPrinter
+from cli.render import STREAM_MODES, StepPrinter
 from graphs.registry import build_graph
 from nodes.approval_gate import EXPIRE_MARKER
 from state.approval import InvalidDecisionError, parse_decision
@@ -147,7 +147,7 @@ def _resume(graph: Any, config: RunnableConfig, resume: dict[str, Any], out: Tex
     for namespace, mode, event in graph.stream(
         Command(resume=resume),
         config,
-        stream_mode=["updates", "messages"],
+        stream_mode=STREAM_MODES,
         subgraphs=True,
         durability="sync",
     ):

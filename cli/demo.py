@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from checkpointers.factory import DEFAULT_CHECKPOINTER_URL, open_checkpointer
-from cli.render import StepPrinter, describe_interrupt
+from cli.render import STREAM_MODES, StepPrinter, describe_interrupt
 from graphs.registry import GRAPH_BUILDERS, build_graph
 
 __all__ = ["DEFAULT_QUESTION", "add_demo_arguments", "run_demo"]
@@ -144,7 +144,7 @@ def run_demo(
                     payload,
                     config,
                     context=context,
-                    stream_mode=["updates", "messages"],
+                    stream_mode=STREAM_MODES,
                     subgraphs=True,
                     durability="sync",
                 ):

@@ -6,8 +6,12 @@ import json
 from typing import Any, TextIO
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from langgraph.types import StreamMode
 
-__all__ = ["StepPrinter", "describe_interrupt"]
+__all__ = ["STREAM_MODES", "StepPrinter", "describe_interrupt"]
+
+STREAM_MODES: list[StreamMode] = ["updates", "messages", "tasks"]
+"""What `StepPrinter` reads: node updates, model tokens, and task starts (to name plan steps)."""
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -40,13 +44,22 @@ class StepPrinter:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
-        self._streaming_text = False
+        self._streaming: tuple[str, ...] | None = None
         self._inner: set[str] = set()
+        self._names: dict[str, str] = {}
 
     def _end_text(self) -> None:
-        if self._streaming_text:
+        if self._streaming is not None:
             self.out.write("\n")
-            self._streaming_text = False
+            self._streaming = None
+
+    def _remember_task(self, task: dict[str, Any]) -> None:
+        """Name a plan step's task after its step: ``execute_step[resize]``."""
+        args = task.get("input")
+        first = args[0][0] if isinstance(args, tuple) and args and args[0] else None
+        step = first.get("step") if isinstance(first, dict) else None
+        if isinstance(step, dict) and "id" in step:
+            self._names[f"{task['name']}:{task['id']}"] = f"{task['name']}[{step['id']}]"
 
     def on_event(self, mode: str, payload: Any, namespace: tuple[str, ...] = ()) -> None:
         """Handle one event from `graph.stream` (with `subgraphs=True`, pass its namespace).
@@ -54,16 +67,22 @@ class StepPrinter:
         Steps inside a sub-agent are labelled with its path (``billing/run_tools``); the parent's
         summary update for that sub-agent is then not repeated, and an interrupt is shown once.
         """
-        path = [part.split(":", 1)[0] for part in namespace]
+        path = [self._names.get(part, part.split(":", 1)[0]) for part in namespace]
         if path:
             self._inner.add(path[0])
+        if mode == "tasks":
+            if isinstance(payload, dict) and "input" in payload:
+                self._remember_task(payload)
+            return
         if mode == "messages":
             chunk, metadata = payload
             if isinstance(chunk, AIMessageChunk) and chunk.text:
-                if not self._streaming_text:
+                source = (*namespace, metadata.get("langgraph_node", "model"))
+                if self._streaming != source:  # concurrent steps: one labelled line each
+                    self._end_text()
                     label = "/".join([*path, metadata.get("langgraph_node", "model")])
                     self.out.write(f"[{label}] answer: ")
-                    self._streaming_text = True
+                    self._streaming = source
                 self.out.write(chunk.text)
                 self.out.flush()
             return
@@ -82,7 +101,8 @@ class StepPrinter:
             if not path and node in self._inner:
                 self.out.write(f"[{node}] done\n")
                 continue
-            label = "/".join([*path, node])
+            step = (update or {}).get("step") if isinstance(update, dict) else None
+            label = "/".join([*path, f"{node}[{step}]" if isinstance(step, str) else node])
             for line in self._describe_update(node, update or {}):
                 self.out.write(f"[{label}] {line}\n")
         self.out.flush()
@@ -111,8 +131,12 @@ class StepPrinter:
 
 
 def _describe_pattern_fields(update: dict[str, Any]) -> list[str]:
-    """Lines for the state the patterns add: memories, routes, handoffs, delegations."""
+    """Lines for the state the patterns add: step outcomes, memories, routes, handoffs..."""
     lines = []
+    result = update.get("result")
+    if isinstance(result, dict) and "status" in result:  # a plan step's outcome
+        detail = result.get("error") or result.get("output") or ""
+        lines.append(f"{result['status']}" + (f": {_short(detail)}" if detail else ""))
     recalled = update.get("recalled_memories")
     if recalled is not None:
         texts = [str(m.get("text")) for m in recalled]

@@ -151,3 +151,20 @@ def test_memory_agent_remembers_a_user_across_processes(tmp_path: Path) -> None:
     assert "[remember_facts] remembered: I prefer email over phone calls." in first.stdout
     assert "recalled 1 memories: I prefer email over phone calls." in again.stdout
     assert "[recall_memories] recalled 0 memories" in other.stdout
+
+
+def test_plan_steps_are_labelled_with_their_step(tmp_path: Path) -> None:
+    request = "Resize the worker fleet to 20, verify the queue drains, update the runbook."
+    result = demo(
+        tmp_path, "--graph", "plan_execute", "--approve", "auto", "--reviewer", "ops", request
+    )
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[execute/execute_step[resize]/approval_gate] accept by ops: resize_fleet" in out
+    assert '[execute_step[queue_after]] done: {"queue": "jobs", "depth": 200' in out
+    for step in ("fleet", "queue_before", "runbook", "resize", "queue_after", "update_runbook"):
+        assert f"[execute_step[{step}]] done" in out, step
+    answers = [line for line in out.splitlines() if "] answer: " in line]
+    assert answers and all(line.count("Done:") == 1 for line in answers), answers
+    assert out.count("waiting for a person") == 3  # the plan, the resize, the runbook update
