@@ -1,4 +1,4 @@
-"""Fixtures shared by the integration tests: a Postgres-backed `langgraph dev` per module."""
+"""Fixtures shared by the integration tests: one Postgres-backed `langgraph dev` per session."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from tests.conftest import fresh_database
 from tests.integration.devserver import DevServer, running_dev_server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server_database() -> Iterator[str]:
-    """A database for this module's server (conftest's `postgres_url` is per test)."""
+    """A database for the shared server (conftest's `postgres_url` is per test)."""
     with fresh_database("ap_server") as url:
         yield url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dev_server(
     server_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DevServer]:
