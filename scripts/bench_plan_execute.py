@@ -1,12 +1,22 @@
-"""Benchmark (not a test): plan_execute with parallel branches against the same plan in sequence.
+"""Benchmark (not a test): plan_execute's parallel steps against lock-step rounds and a chain.
 
-A 6-step plan of 3 independent branches (read the fleet size then resize; measure the queue
-then measure it again; read the runbook then update it). Every model call (planner, each
-executor call, replanner) sleeps ``--delay`` seconds (default 0.2) to stand in for model
-latency; tools are instant. The same six steps are then re-wired into one chain (each step
-depends on the previous) and run through the same graph. The ratio is parallel / sequential
-wall time (lower is better; the ideal here is (2 + 2 * 2) / (2 + 6 * 2) = 6 / 14 ≈ 0.43 in
-units of model calls, since each step costs two executor calls).
+Every model call (planner, each executor call, replanner) sleeps to stand in for model
+latency (``--delay``, default 0.2 s); tools are instant; each step costs two executor calls.
+Every plan is also run in two other shapes, through the same graph in the same run:
+
+- ``chain``: the same steps re-wired into one chain (each depends on the one before);
+- ``rounds``: each step made to depend on every step one level shallower, which is how the
+  steps would run if a round had to finish before the next started (LangGraph super-steps,
+  one ``Send`` per ready step: the previous design of this graph).
+
+Plans (6 steps, 3 independent branches each):
+
+- ``equal``: three 2-step branches (fleet then resize, queue then queue, runbook then update).
+  Ideal parallel / chain = (2 + 2 * 2) / (2 + 6 * 2) = 6 / 14 ≈ 0.43 in model calls; rounds
+  cost nothing here, since every round's steps take equally long.
+- ``unequal``: one slow step (its model calls take 3 x the delay) beside a 3-step chain and a
+  2-step chain. Ideal: parallel = 2 + 6 = 8 calls, rounds = 2 + 6 + 2 + 2 = 12 calls,
+  chain = 2 + 6 + 6 + 4 = 18 calls: parallel / rounds = 0.67, parallel / chain = 0.44.
 
     python scripts/bench_plan_execute.py [--delay 0.2] [--repeat 3] [--json out.json]
 """
@@ -30,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from langchain_core.messages import BaseMessage, HumanMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
-from graphs.plan_execute import build_plan_execute_graph, step_follower_model  # noqa: E402
+from graphs.plan_execute import CALL_MARKER, build_plan_execute_graph, step_follower_model  # noqa: E402
 from models import ScriptedChatModel  # noqa: E402
 from state.plan import Replan  # noqa: E402
 from tools.effects import clear_effects  # noqa: E402
@@ -77,6 +87,31 @@ BRANCHES: dict[str, Any] = {
 }
 
 
+def _step(step_id: str, tool: str, inputs: dict[str, Any], *deps: str) -> dict[str, Any]:
+    return {
+        "id": step_id,
+        "description": step_id,
+        "tool": tool,
+        "inputs": inputs,
+        "depends_on": list(deps),
+    }
+
+
+UNEQUAL: dict[str, Any] = {
+    "goal": "A slow step beside two chains",
+    "steps": [
+        _step("slow_read", "read_runbook", {"section": "scaling"}),
+        _step("b1", "check_queue_depth", {"queue": "jobs"}),
+        _step("b2", "check_queue_depth", {"queue": "jobs"}, "b1"),
+        _step("b3", "check_queue_depth", {"queue": "jobs"}, "b2"),
+        _step("c1", "get_fleet_status", {}),
+        _step("c2", "check_queue_depth", {"queue": "emails"}, "c1"),
+    ],
+}
+SLOW_STEPS = {"slow_read": 3.0}
+"""Steps whose executor model calls take this many times the delay."""
+
+
 def in_sequence(plan: dict[str, Any]) -> dict[str, Any]:
     """The same steps as one chain: each depends on the one before."""
     chained = copy.deepcopy(plan)
@@ -84,6 +119,31 @@ def in_sequence(plan: dict[str, Any]) -> dict[str, Any]:
         step["depends_on"] = [before["id"]]
     chained["steps"][0]["depends_on"] = []
     return chained
+
+
+def in_rounds(plan: dict[str, Any]) -> dict[str, Any]:
+    """The same steps, each also waiting for every step one level shallower (lock-step)."""
+    rounded = copy.deepcopy(plan)
+    level: dict[str, int] = {}
+    for step in rounded["steps"]:  # the plans here list dependencies first
+        level[step["id"]] = 1 + max((level[d] for d in step.get("depends_on", [])), default=-1)
+    for step in rounded["steps"]:
+        shallower = [s for s, n in level.items() if n == level[step["id"]] - 1]
+        step["depends_on"] = sorted(set(step.get("depends_on", [])) | set(shallower))
+    return rounded
+
+
+def paced_executor(delay_s: float) -> ScriptedChatModel:
+    """The step-following executor, sleeping `delay_s` per call (x `SLOW_STEPS` for slow ones)."""
+    follow = step_follower_model().replies[0]
+
+    def answer(messages: list[BaseMessage]) -> Any:
+        task = next(m for m in reversed(messages) if isinstance(m, HumanMessage)).text
+        step = json.loads(task.rsplit(CALL_MARKER, 1)[1])["step"]
+        time.sleep(delay_s * SLOW_STEPS.get(step, 1.0))
+        return follow(messages)
+
+    return ScriptedChatModel(replies=[answer], cycle=True)
 
 
 def slow(reply: Any, delay_s: float) -> ScriptedChatModel:
@@ -99,7 +159,7 @@ def slow(reply: Any, delay_s: float) -> ScriptedChatModel:
 def run(plan: dict[str, Any], delay_s: float) -> tuple[float, int]:
     """Wall time of one run of `plan` and the number of executor model calls."""
     clear_effects()
-    executor = step_follower_model(delay_s=delay_s)
+    executor = paced_executor(delay_s)
     graph = build_plan_execute_graph(
         planner_model=slow(plan, delay_s),
         replanner_model=slow(Replan(finished=True, answer="Done."), delay_s),
@@ -116,8 +176,12 @@ def run(plan: dict[str, Any], delay_s: float) -> tuple[float, int]:
     return elapsed, len(executor.calls)
 
 
+SHAPES = {"parallel": lambda plan: plan, "rounds": in_rounds, "chain": in_sequence}
+PLANS = {"equal": BRANCHES, "unequal": UNEQUAL}
+
+
 def main() -> int:
-    """Run both shapes `--repeat` times and print median wall times and their ratio."""
+    """Run every plan in every shape `--repeat` times; print median wall times and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=0.2, help="seconds per model call")
     parser.add_argument("--repeat", type=int, default=3)
@@ -125,27 +189,35 @@ def main() -> int:
     args = parser.parse_args()
 
     run(BRANCHES, 0.0)  # warm-up: imports, first compile
-    times: dict[str, list[float]] = {"parallel": [], "sequential": []}
-    calls: dict[str, int] = {}
-    for _ in range(args.repeat):
-        for label, plan in (("parallel", BRANCHES), ("sequential", in_sequence(BRANCHES))):
-            elapsed, executor_calls = run(plan, args.delay)
-            times[label].append(elapsed)
-            calls[label] = executor_calls
-    parallel = statistics.median(times["parallel"])
-    sequential = statistics.median(times["sequential"])
-    report = {
-        "delay_s": args.delay,
-        "repeat": args.repeat,
-        "parallel_s": round(parallel, 3),
-        "sequential_s": round(sequential, 3),
-        "ratio": round(parallel / sequential, 3),
-        "executor_model_calls": calls,
-    }
-    print(f"6-step plan, 3 branches, {args.delay * 1000:.0f} ms per model call")
-    print(f"  parallel (3 branches): {parallel:.3f} s")
-    print(f"  sequential (1 chain):  {sequential:.3f} s")
-    print(f"  ratio parallel/sequential: {parallel / sequential:.2f}")
+    times: dict[str, dict[str, list[float]]] = {p: {s: [] for s in SHAPES} for p in PLANS}
+    calls: dict[str, dict[str, int]] = {p: {} for p in PLANS}
+    for _ in range(args.repeat):  # interleaved, so machine noise hits every shape alike
+        for plan_name, plan in PLANS.items():
+            for shape, reshape in SHAPES.items():
+                elapsed, executor_calls = run(reshape(plan), args.delay)
+                times[plan_name][shape].append(elapsed)
+                calls[plan_name][shape] = executor_calls
+    report: dict[str, Any] = {"delay_s": args.delay, "repeat": args.repeat, "plans": {}}
+    print(
+        f"6-step plans of 3 branches, {args.delay * 1000:.0f} ms per model call, median of "
+        f"{args.repeat}"
+    )
+    for plan_name in PLANS:
+        median = {shape: statistics.median(times[plan_name][shape]) for shape in SHAPES}
+        ratios = {
+            "parallel/rounds": median["parallel"] / median["rounds"],
+            "parallel/chain": median["parallel"] / median["chain"],
+        }
+        report["plans"][plan_name] = {
+            **{f"{shape}_s": round(value, 3) for shape, value in median.items()},
+            **{name: round(value, 3) for name, value in ratios.items()},
+            "executor_model_calls": calls[plan_name],
+        }
+        print(f"  {plan_name}:")
+        for shape, value in median.items():
+            print(f"    {shape:<8} {value:.3f} s")
+        for name, value in ratios.items():
+            print(f"    {name:<16} {value:.2f}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
