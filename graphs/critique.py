@@ -17,6 +17,10 @@ draft is *accepted* when the judge says ``passed`` and its score reaches
                   └─────────────────────────(single)── revise ─► finish
 
 Generator and judge may be different models: pass ``judge=`` or set ``context.judge_model``.
+
+On the offline demo model (keyword heuristics, not an LLM) the writer and the judge are
+scripted stand-ins for replies to customers (`graphs._critique_demo`): a rubric checked in
+code, and a writer fixing two of its issues per revision.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
 from graphs._compile import compile_pattern
+from graphs._critique_demo import demo_judge, demo_writer
+from models.demo import HeuristicDemoModel
 from nodes.context import AgentNode, context_as
 from nodes.model_call import model_for_spec
 from nodes.retry import MODEL_RETRY
@@ -74,18 +80,27 @@ def _latest_request(messages: Sequence[AnyMessage]) -> str:
     return next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
 
 
-def _generator(model: BaseChatModel | None, context: CritiqueContext) -> BaseChatModel:
+def _resolved(model: BaseChatModel | None, context: CritiqueContext) -> BaseChatModel:
     return model if model is not None else model_for_spec(context.model)
+
+
+def _generator(model: BaseChatModel | None, context: CritiqueContext) -> BaseChatModel:
+    """The writer; the offline stand-in (`graphs._critique_demo`) for the demo model."""
+    chosen = _resolved(model, context)
+    return demo_writer() if isinstance(chosen, HeuristicDemoModel) else chosen
 
 
 def _judge(
     judge: BaseChatModel | None, model: BaseChatModel | None, context: CritiqueContext
 ) -> BaseChatModel:
+    """The judge: as given, else ``context.judge_model``, else the writer's model."""
     if judge is not None:
-        return judge
-    if context.judge_model:
-        return model_for_spec(context.judge_model)
-    return _generator(model, context)
+        chosen = judge
+    elif context.judge_model:
+        chosen = model_for_spec(context.judge_model)
+    else:
+        chosen = _resolved(model, context)
+    return demo_judge() if isinstance(chosen, HeuristicDemoModel) else chosen
 
 
 def _draft_text(reply: Any) -> str:
@@ -266,7 +281,8 @@ def build_critique_graph(
 
     Args:
         model: the generator; None resolves ``context.model`` per run (the offline demo
-            model when no API key is configured).
+            model when no API key is configured; a run on it plays the stand-ins of
+            `graphs._critique_demo`).
         judge: the judge, asked for a `Verdict` through ``with_structured_output``; None
             uses ``context.judge_model``, or the generator when that is empty.
         checkpointer: saver for durable threads; None for stateless runs or under a server.

@@ -16,6 +16,10 @@ The task comes from the latest user message: either a JSON object
 ``{"task": ..., "tests": ..., "tests_description": ...}`` (tests: a module of ``test_*``
 functions importing from ``solution``), or a message naming a shipped scenario
 (`SCENARIOS`, e.g. "slugify").
+
+On the offline demo model (keyword heuristics, not an LLM) the coder and reflector are
+scripted stand-ins that know the ``slugify`` scenario (`graphs._reflexion_demo`): the run
+fails twice, learns, and passes; a later run that recalls the lessons passes at once.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ from langgraph.store.base import BaseStore
 from pydantic import ValidationError
 
 from graphs._compile import compile_pattern
+from graphs._reflexion_demo import demo_coder, demo_reflector
 from memory.episodic import EpisodicMemory
+from models.demo import HeuristicDemoModel
 from nodes.context import AgentNode, context_as
 from nodes.model_call import model_for_spec
 from nodes.retry import MODEL_RETRY, TRANSIENT_RETRY
@@ -115,8 +121,14 @@ def _memory_key(task: CodeTask, context: ReflexionContext) -> str:
     return context.task_id or task.task
 
 
-def _model(model: BaseChatModel | None, context: ReflexionContext) -> BaseChatModel:
-    return model if model is not None else model_for_spec(context.model)
+def _model(
+    model: BaseChatModel | None, context: ReflexionContext, role: Literal["coder", "reflector"]
+) -> BaseChatModel:
+    """The model for a role; the offline stand-in (`graphs._reflexion_demo`) for the demo."""
+    chosen = model if model is not None else model_for_spec(context.model)
+    if isinstance(chosen, HeuristicDemoModel):  # keyword heuristics cannot write code
+        return demo_coder() if role == "coder" else demo_reflector()
+    return chosen
 
 
 def _attempt_prompt(state: ReflexionState, task: CodeTask) -> str:
@@ -167,7 +179,7 @@ def make_attempt(model: BaseChatModel | None) -> AgentNode:
         """Write the next attempt from the task, lessons and reflections so far."""
         context = context_as(runtime, ReflexionContext)
         task = CodeTask.model_validate(state["task"])
-        reply = _model(model, context).invoke(
+        reply = _model(model, context, "coder").invoke(
             [SystemMessage(context.system_prompt), HumanMessage(_attempt_prompt(state, task))]
         )
         text = reply.text if isinstance(reply, AIMessage) else str(reply)
@@ -199,7 +211,7 @@ def make_reflect(model: BaseChatModel | None) -> AgentNode:
         context = context_as(runtime, ReflexionContext)
         task = CodeTask.model_validate(state["task"])
         latest, result = state["attempts"][-1], state["evaluations"][-1]
-        reply = _model(model, context).invoke(
+        reply = _model(model, context, "reflector").invoke(
             [
                 SystemMessage(context.reflect_prompt),
                 HumanMessage(
@@ -305,7 +317,8 @@ def build_reflexion_graph(
     Args:
         model: chat model writing the code and the reflections; None resolves
             ``context.model`` per run. The offline demo model is not an LLM and cannot write
-            code: use a real model or `models.ScriptedChatModel`.
+            code: a run on it plays scripted stand-ins for the shipped ``slugify`` scenario
+            (`graphs._reflexion_demo`; the tests still run in the sandbox).
         checkpointer: saver for durable threads; None for stateless runs or under a server.
         store: where episodic lessons live (``runtime.store``); None disables them (the
             server provides its store to the module-level `graph`).

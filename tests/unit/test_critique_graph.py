@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from graphs._critique_demo import review
 from graphs.critique import build_critique_graph
 from models import ScriptedChatModel
 from state.critique import CritiqueContext, Verdict
@@ -176,14 +177,41 @@ def test_judge_model_from_the_context_is_a_different_model() -> None:
     assert all(c.structured_output is None for c in writer.calls)
 
 
-def test_offline_demo_runs_and_reaches_the_round_limit() -> None:
+def test_offline_demo_stand_ins_improve_to_pass_on_round_3() -> None:
+    """On the demo model the writer and the rubric judge play the loop offline."""
+    request = "My order A-1001 arrived broken. Can you refund it?"
     result = build_critique_graph().invoke(
-        {"messages": [("user", f"{REQUEST} Use only these facts:\n- it ships Friday")]},
-        context={"model": "demo"},
+        {"messages": [("user", request)]}, context={"model": "demo"}
     )
 
-    assert result["outcome"]["status"] == "limit" and result["outcome"]["round"] == 1
-    assert "- it ships Friday" in result["outcome"]["draft"]
+    assert [v["score"] for v in result["verdicts"]] == [0.25, 0.75, 1.0]
+    assert result["outcome"]["status"] == "passed" and result["outcome"]["round"] == 3
+    assert result["verdicts"][0]["issues"][0].startswith("Order: name the order (A-1001)")
+    final = result["outcome"]["draft"]
+    assert "A-1001" in final and "sorry" in final and "Next step:" in final
+
+
+def test_the_rubric_judges_what_the_request_calls_for() -> None:
+    plain = review("What are your opening hours?", "Hello,\nWe open at nine.")
+    assert plain.issues == ["Next step: say what happens next and when."]
+    assert plain.score == 0.75 and not plain.passed
+
+    late = review(f"{REQUEST} And A-1003 too.", "Sorry! Order A-1002. Next step: a refund.")
+    assert [i.split(":")[0] for i in late.issues] == ["Order"] and "A-1003" in late.issues[0]
+
+    long = review("Hi", "Next step: " + "word " * 130)
+    assert [i.split(":")[0] for i in long.issues] == ["Length"]
+    assert review("Hi", "Next step: we call you.").passed
+
+
+def test_a_real_judge_is_not_replaced_by_the_rubric() -> None:
+    judge = ScriptedChatModel(replies=[verdict(0.9, True)])
+    result = build_critique_graph(judge=judge).invoke(
+        {"messages": [("user", REQUEST)]}, context={"model": "demo"}
+    )
+
+    assert result["outcome"]["status"] == "passed" and len(judge.calls) == 1
+    assert result["drafts"][0]["text"].startswith("Hello,")  # the demo writer drafted it
 
 
 @pytest.mark.parametrize(

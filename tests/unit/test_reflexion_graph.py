@@ -137,3 +137,24 @@ def test_lessons_are_per_owner_and_per_task_id() -> None:
     assert "Lessons from earlier runs" not in bob.calls[0].last_text
     _, alice = run([GOOD], store=store, owner="alice", task_id="slug")
     assert LESSON_1 in alice.calls[0].last_text
+
+
+def test_offline_demo_stand_ins_fail_twice_learn_and_pass() -> None:
+    """On the demo model the scripted coder learns from each reflection; the tests are real."""
+    store = InMemoryStore()
+    graph = build_reflexion_graph(checkpointer=InMemorySaver(), store=store)
+
+    def ask() -> dict[str, Any]:
+        config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        return graph.invoke({"messages": [("user", "slugify")]}, config, context={"model": "demo"})
+
+    first = ask()
+    assert first["succeeded"] is True and len(first["attempts"]) == 3
+    assert [e["passed"] for e in first["evaluations"]] == [False, False, True]
+    assert "test_words" in first["evaluations"][0]["summary"]
+    assert "Punctuation is a separator" in first["reflections"][0]["lesson"]
+    assert "\\w also matches accented letters" in first["reflections"][1]["lesson"]
+
+    second = ask()  # recalls the stored lessons, so it starts from what the first run learnt
+    assert second["lessons"] and second["succeeded"] is True
+    assert len(second["attempts"]) == 1 and second["reflections"] == []
