@@ -137,6 +137,18 @@ def _describe_pattern_fields(update: dict[str, Any]) -> list[str]:
     if isinstance(result, dict) and "status" in result:  # a plan step's outcome
         detail = result.get("error") or result.get("output") or ""
         lines.append(f"{result['status']}" + (f": {_short(detail)}" if detail else ""))
+    verdicts = update.get("verdicts")
+    if isinstance(verdicts, list) and verdicts:  # critique: the judge's latest verdict
+        verdict = verdicts[-1]
+        judged = "passed" if verdict.get("passed") else "not passed"
+        lines.append(
+            f"round {verdict.get('round')}: score {float(verdict.get('score', 0)):.2f}, {judged}"
+        )
+        lines.extend(f"  issue: {_short(issue)}" for issue in verdict.get("issues", []))
+    evaluations = update.get("evaluations")
+    if isinstance(evaluations, list) and evaluations:  # reflexion: the latest test run
+        latest = evaluations[-1]
+        lines.append(f"attempt {latest.get('trial')}: {_short(latest.get('summary', ''), 300)}")
     recalled = update.get("recalled_memories")
     if recalled is not None:
         texts = [str(m.get("text")) for m in recalled]

@@ -43,3 +43,18 @@ def test_a_plan_step_task_is_named_after_its_step() -> None:
         "[execute/execute_step[resize]/call_model] answer: Done",
         "[execute_step[resize]] failed: Error: fleet locked",
     ]
+
+
+def test_a_verdict_and_a_test_run_are_shown() -> None:
+    out = io.StringIO()
+    printer = StepPrinter(out)
+    verdict = {"round": 2, "score": 0.75, "passed": False, "issues": ["Next step: say it."]}
+    printer.on_event("updates", {"judge": {"verdicts": [{"round": 1}, verdict]}}, ())
+    run = {"trial": 1, "summary": "1 of 5 tests failed:\n- test_words: AssertionError"}
+    printer.on_event("updates", {"evaluate": {"evaluations": [run]}}, ())
+
+    assert out.getvalue().splitlines() == [
+        "[judge] round 2: score 0.75, not passed",
+        "[judge]   issue: Next step: say it.",
+        "[evaluate] attempt 1: 1 of 5 tests failed: - test_words: AssertionError",
+    ]
