@@ -28,13 +28,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
+from pydantic import ValidationError
 
 from graphs._compile import compile_pattern
 from graphs._critique_demo import demo_judge, demo_writer
@@ -107,6 +110,27 @@ def _draft_text(reply: Any) -> str:
     return reply.text if isinstance(reply, AIMessage) else str(reply)
 
 
+_INVALID = (ValidationError, OutputParserException)
+"""What a judge's unusable verdict raises (a score off the scale, missing fields, no call)."""
+
+
+def _describe(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {' '.join(lines[:3])}"
+
+
+def _ask_verdict(llm: Runnable[Any, Any], prompt: list[AnyMessage]) -> Verdict:
+    """The judge's verdict; an invalid one is asked for again once, with the error."""
+    try:
+        return Verdict.model_validate(llm.invoke(prompt))
+    except _INVALID as exc:
+        retry = HumanMessage(
+            f"Your verdict was invalid ({_describe(exc)}). Answer again with a valid verdict: "
+            "score between 0 and 1, passed true or false, issues a list of strings."
+        )
+        return Verdict.model_validate(llm.invoke([*prompt, retry]))
+
+
 # -- nodes -----------------------------------------------------------------------------------
 
 
@@ -127,6 +151,7 @@ def make_generate(model: BaseChatModel | None) -> AgentNode:
             "round": 1,
             "best": None,
             "outcome": {},
+            "judge_error": None,
         }
 
     return generate
@@ -140,13 +165,15 @@ def make_judge_draft(judge: BaseChatModel | None, model: BaseChatModel | None) -
         context = context_as(runtime, CritiqueContext)
         draft = state["drafts"][-1]
         llm = _judge(judge, model, context).with_structured_output(Verdict)
-        result = llm.invoke(
-            [
-                SystemMessage(context.judge_prompt),
-                HumanMessage(f"Request:\n{state.get('request', '')}\n\nDraft:\n{draft['text']}"),
-            ]
-        )
-        verdict = Verdict.model_validate(result).model_dump(mode="json")
+        prompt: list[AnyMessage] = [
+            SystemMessage(context.judge_prompt),
+            HumanMessage(f"Request:\n{state.get('request', '')}\n\nDraft:\n{draft['text']}"),
+        ]
+        try:
+            parsed = _ask_verdict(llm, prompt)
+        except _INVALID as exc:  # asked again once with the error; still no valid verdict
+            return {"judge_error": _describe(exc)}
+        verdict = parsed.model_dump(mode="json")
         entry = {"round": draft["round"], "draft": draft["text"], "verdict": verdict}
         best = state.get("best")
         if best is None or _rank(entry) > _rank(best):
@@ -199,6 +226,8 @@ def finish(state: CritiqueState, *, runtime: Runtime[CritiqueContext]) -> dict[s
     last_draft = state["drafts"][-1]
     verdicts = state.get("verdicts", [])
     last_verdict = verdicts[-1] if verdicts else None
+    if state.get("judge_error"):
+        return _finish_without_verdict(state, context, last_draft)
     if last_verdict is not None and last_verdict["round"] == last_draft["round"]:
         if is_accepted(last_verdict, context.threshold):
             status: Literal["passed", "revised", "limit"] = "passed"
@@ -239,14 +268,45 @@ def finish(state: CritiqueState, *, runtime: Runtime[CritiqueContext]) -> dict[s
     return {"outcome": outcome, "messages": [message]}
 
 
+def _finish_without_verdict(
+    state: CritiqueState, context: CritiqueContext, last_draft: dict[str, Any]
+) -> dict[str, Any]:
+    """Finish after an invalid verdict: the best judged draft, else the unjudged latest one."""
+    best = state.get("best")
+    round_ = last_draft["round"]
+    error = f"the judge's verdict on round {round_} was invalid ({state['judge_error']})"
+    if best is not None:
+        chosen, verdict = {"round": best["round"], "draft": best["draft"]}, best["verdict"]
+        note = f"Stopped: {error}; returning the best judged draft, round {best['round']} "
+        note += f"(score {verdict['score']:.2f})."
+    else:
+        chosen, verdict = {"round": last_draft["round"], "draft": last_draft["text"]}, None
+        note = f"Stopped: {error}; returning round {last_draft['round']}, which nobody reviewed."
+    outcome = {
+        "status": "judge_error",
+        "round": chosen["round"],
+        "rounds": state["round"],
+        "score": verdict["score"] if verdict else None,
+        "passed": is_accepted(verdict, context.threshold) if verdict else None,
+        "draft": chosen["draft"],
+    }
+    message = AIMessage(content=f"{chosen['draft']}\n\n({note})", name=REPLY_NAME)
+    return {"outcome": outcome, "messages": [message]}
+
+
 # -- routing ---------------------------------------------------------------------------------
 
 
 def route_after_judge(
     state: CritiqueState, *, runtime: Runtime[CritiqueContext]
 ) -> Literal["revise", "finish"]:
-    """Finish when accepted, out of rounds or steps, or after the single review; else revise."""
+    """Finish when accepted, out of rounds or steps, or after the single review; else revise.
+
+    An invalid verdict (``judge_error``) finishes too.
+    """
     context = context_as(runtime, CritiqueContext)
+    if state.get("judge_error"):
+        return "finish"
     if is_accepted(state["verdicts"][-1], context.threshold):
         return "finish"
     if context.mode == "single":

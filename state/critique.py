@@ -59,7 +59,10 @@ class CritiqueState(AgentState, total=False):
             not passed, then the higher score; ties keep the earlier draft.
         outcome: how the run ended, ``{"status", "round", "score", "passed", "draft"}`` with
             status ``passed`` (accepted), ``revised`` (single mode: revised once, the
-            revision not judged again) or ``limit`` (out of rounds: the best draft returned).
+            revision not judged again), ``limit`` (out of rounds: the best draft returned) or
+            ``judge_error`` (the judge's verdict was invalid even when asked again: the best
+            judged draft, else the unjudged latest one, returned).
+        judge_error: why the judge's verdict on the latest draft was unusable, or None.
     """
 
     request: str
@@ -68,6 +71,7 @@ class CritiqueState(AgentState, total=False):
     round: int
     best: dict[str, Any] | None
     outcome: dict[str, Any]
+    judge_error: str | None
 
 
 @dataclass(kw_only=True)

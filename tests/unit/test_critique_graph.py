@@ -214,6 +214,53 @@ def test_a_real_judge_is_not_replaced_by_the_rubric() -> None:
     assert result["drafts"][0]["text"].startswith("Hello,")  # the demo writer drafted it
 
 
+OFF_SCALE = {"score": 7, "passed": True, "issues": []}
+"""A verdict that does not fit `Verdict` (the score is on a 0..10 scale)."""
+
+
+def test_an_invalid_verdict_is_asked_again_with_the_error() -> None:
+    result, _, judge = run(["draft one"], [OFF_SCALE, verdict(0.9, True)])
+
+    assert result["outcome"]["status"] == "passed" and len(judge.calls) == 2
+    assert "Your verdict was invalid (ValidationError" in judge.calls[1].last_text
+    assert result.get("judge_error") is None
+
+
+def test_a_judge_invalid_twice_ends_cleanly_with_the_best_judged_draft() -> None:
+    result, writer, judge = run(
+        ["draft one", "draft two"],
+        [verdict(0.5, False, "too vague"), OFF_SCALE, OFF_SCALE],
+        max_rounds=3,
+    )
+
+    outcome = result["outcome"]
+    assert outcome["status"] == "judge_error" and outcome["round"] == 1
+    assert outcome["draft"] == "draft one" and outcome["score"] == 0.5
+    assert "ValidationError" in result["judge_error"]
+    text = result["messages"][-1].text
+    assert "verdict on round 2 was invalid" in text and "best judged draft, round 1" in text
+    assert len(writer.calls) == 2 and len(judge.calls) == 3  # no third draft after the error
+
+
+def test_a_first_verdict_invalid_twice_returns_the_unjudged_draft_and_says_so() -> None:
+    result, _, _ = run(["draft one"], [OFF_SCALE, OFF_SCALE])
+
+    assert result["outcome"]["status"] == "judge_error" and result["outcome"]["score"] is None
+    assert "returning round 1, which nobody reviewed" in result["messages"][-1].text
+
+
+def test_a_new_request_clears_the_judge_error() -> None:
+    writer = ScriptedChatModel(replies=["draft one", "draft again"])
+    judge = ScriptedChatModel(replies=[OFF_SCALE, OFF_SCALE, verdict(0.9, True)])
+    graph = build_critique_graph(writer, judge, checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    graph.invoke({"messages": [("user", REQUEST)]}, config)
+
+    again = graph.invoke({"messages": [("user", REQUEST)]}, config)
+
+    assert again["outcome"]["status"] == "passed" and again["judge_error"] is None
+
+
 @pytest.mark.parametrize(
     "bad", [{"mode": "loop"}, {"threshold": 1.5}, {"max_rounds": 0}, {"max_rounds": 11}]
 )
