@@ -32,6 +32,7 @@ from typing import Any, Literal
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
@@ -260,12 +261,14 @@ def record_lesson(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) 
     task = CodeTask.model_validate(state["task"])
     memory = EpisodicMemory(runtime.store, context.owner)
     key = _memory_key(task, context)
+    thread_id = get_config().get("configurable", {}).get("thread_id")
     for reflection in state.get("reflections", []):
         memory.record(
             key,
             reflection["lesson"],
             success=False,
             trial=reflection["trial"],
+            thread_id=thread_id,
             source="reflexion.reflect",
         )
     if state.get("succeeded") and state.get("reflections"):
@@ -275,6 +278,7 @@ def record_lesson(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) 
             f"Passed on attempt {len(state['attempts'])} after applying: {fixes}",
             success=True,
             trial=len(state["attempts"]),
+            thread_id=thread_id,
             source="reflexion.finish",
         )
     return {}

@@ -39,7 +39,7 @@ def run(
     result = graph.invoke(
         {"messages": [("user", "Please do the slugify task.")]}, config, context=context or None
     )
-    return result, model
+    return {**result, "thread_id": config["configurable"]["thread_id"]}, model
 
 
 def test_graph_structure_snapshot() -> None:
@@ -121,6 +121,7 @@ def test_a_second_run_starts_from_the_stored_lesson() -> None:
     lessons = EpisodicMemory(store, "reflexion").recall(SCENARIOS["slugify"].task, same_task=True)
     assert {lesson.lesson for lesson in lessons if not lesson.success} == {LESSON_1}
     assert any(lesson.success for lesson in lessons)
+    assert {lesson.thread_id for lesson in lessons} == {first["thread_id"]}  # provenance
 
     second, model = run([GOOD], store=store)
     assert second["succeeded"] is True
