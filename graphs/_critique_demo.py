@@ -8,9 +8,10 @@ offline, a run on the demo model plays these scripted roles instead, for replies
   like ``A-1001``), apologises when the request reports a problem, says what happens next
   (a ``Next step:`` sentence) and keeps to 120 words. The score is the share of the rubric
   met; the draft passes when all of it is. Each issue starts with the rubric item it is about;
-- the writer's first draft is a bare acknowledgement; each revision fixes the first two
-  issues the judge listed. So the CLI's default request ("My order A-1001 arrived broken.
-  Can you refund it?") scores 0.25, then 0.75, and passes in round 3.
+- the writer's first draft is an acknowledgement plus the facts the request lists (its
+  ``- ...`` lines), nothing else; each revision fixes the first two issues the judge listed.
+  So the CLI's default request ("My order A-1001 arrived broken. Can you refund it?") scores
+  0.25, then 0.75, and passes in round 3.
 """
 
 from __future__ import annotations
@@ -95,12 +96,13 @@ def _revise(request: str, previous: list[str], issues: list[str]) -> list[str]:
 
 
 def demo_writer() -> ScriptedChatModel:
-    """The writer: a bare first draft; then revisions fixing two listed issues at a time."""
+    """The writer: a first draft of the request's facts; then revisions fixing two issues."""
 
     def write(messages: list[BaseMessage]) -> str:
         prompt = _last_prompt(messages)
         if "Reviewer's issues to fix:" not in prompt:
-            body = [FIRST_DRAFT]
+            facts = [line[2:].strip() for line in prompt.splitlines() if line.startswith("- ")]
+            body = [FIRST_DRAFT, *(f"{fact[:1].upper()}{fact[1:]}." for fact in facts)]
         else:
             request = prompt.split("\n\nPrevious draft (round", 1)[0]
             previous = [line[2:] for line in prompt.splitlines() if line.startswith("> ")]
