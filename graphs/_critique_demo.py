@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 
 from models.scripted import ScriptedChatModel
+from nodes.messages import latest_human_text
 from state.critique import Verdict
 
 __all__ = ["MAX_WORDS", "demo_judge", "demo_writer", "review"]
@@ -65,15 +66,11 @@ def review(request: str, draft: str) -> Verdict:
     return Verdict(score=score, passed=not issues, issues=issues)
 
 
-def _last_prompt(messages: list[BaseMessage]) -> str:
-    return next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-
-
 def demo_judge() -> ScriptedChatModel:
     """The judge: `review` of the draft in the judge's prompt, as a `Verdict`."""
 
     def judge(messages: list[BaseMessage]) -> Verdict:
-        prompt = _last_prompt(messages)
+        prompt = latest_human_text(messages)
         head, _, draft = prompt.partition("\n\nDraft:\n")
         return review(head.removeprefix("Request:\n"), draft)
 
@@ -99,7 +96,7 @@ def demo_writer() -> ScriptedChatModel:
     """The writer: a first draft of the request's facts; then revisions fixing two issues."""
 
     def write(messages: list[BaseMessage]) -> str:
-        prompt = _last_prompt(messages)
+        prompt = latest_human_text(messages)
         if "Reviewer's issues to fix:" not in prompt:
             facts = [line[2:].strip() for line in prompt.splitlines() if line.startswith("- ")]
             body = [FIRST_DRAFT, *(f"{fact[:1].upper()}{fact[1:]}." for fact in facts)]

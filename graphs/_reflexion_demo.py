@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 
 from models.scripted import ScriptedChatModel
+from nodes.messages import latest_human_text
 
 __all__ = ["SLUGIFY_ATTEMPTS", "demo_coder", "demo_reflector"]
 
@@ -52,10 +53,6 @@ NOT_AN_LLM = "offline demo coder (not an LLM)"
 _FAILED_TEST = re.compile(r"^- (test_\w+):", re.MULTILINE)
 
 
-def _prompt(messages: list[BaseMessage]) -> str:
-    return next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-
-
 def _learnt(prompt: str) -> int:
     """Lessons and reflections listed in an attempt prompt (lines ``- ...`` under them)."""
     count = 0
@@ -69,7 +66,7 @@ def demo_coder() -> ScriptedChatModel:
     """The coder: the next ``slugify`` attempt for what it has learnt so far."""
 
     def write(messages: list[BaseMessage]) -> str:
-        prompt = _prompt(messages)
+        prompt = latest_human_text(messages)
         if "slugify(text: str)" not in prompt:
             return f"# {NOT_AN_LLM}: it only knows the shipped scenario 'slugify'.\n"
         attempt = SLUGIFY_ATTEMPTS[min(_learnt(prompt), len(SLUGIFY_ATTEMPTS) - 1)]
@@ -82,7 +79,7 @@ def demo_reflector() -> ScriptedChatModel:
     """The reflector: lessons from the failing tests the sandbox reported."""
 
     def reflect(messages: list[BaseMessage]) -> str:
-        report = _prompt(messages).split("Test result:\n", 1)[-1]
+        report = latest_human_text(messages).split("Test result:\n", 1)[-1]
         failed = _FAILED_TEST.findall(report)
         lessons = [LESSONS[test] for test in failed if test in LESSONS]
         if lessons:

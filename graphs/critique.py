@@ -25,7 +25,6 @@ code, and a writer fixing two of its issues per revision.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.exceptions import OutputParserException
@@ -43,6 +42,7 @@ from graphs._compile import compile_pattern
 from graphs._critique_demo import demo_judge, demo_writer
 from models.demo import HeuristicDemoModel
 from nodes.context import AgentNode, context_as
+from nodes.messages import latest_human_text
 from nodes.model_call import model_for_spec
 from nodes.retry import MODEL_RETRY
 from state.agent import AgentInput
@@ -79,10 +79,6 @@ def _rank(entry: dict[str, Any]) -> tuple[bool, float]:
     return bool(verdict.get("passed")), float(verdict.get("score", 0.0))
 
 
-def _latest_request(messages: Sequence[AnyMessage]) -> str:
-    return next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-
-
 def _resolved(model: BaseChatModel | None, context: CritiqueContext) -> BaseChatModel:
     return model if model is not None else model_for_spec(context.model)
 
@@ -104,10 +100,6 @@ def _judge(
     else:
         chosen = _resolved(model, context)
     return demo_judge() if isinstance(chosen, HeuristicDemoModel) else chosen
-
-
-def _draft_text(reply: Any) -> str:
-    return reply.text if isinstance(reply, AIMessage) else str(reply)
 
 
 _INVALID = (ValidationError, OutputParserException)
@@ -140,13 +132,13 @@ def make_generate(model: BaseChatModel | None) -> AgentNode:
     def generate(state: CritiqueState, *, runtime: Runtime[CritiqueContext]) -> dict[str, Any]:
         """Write draft 1; start this request's history afresh."""
         context = context_as(runtime, CritiqueContext)
-        request = _latest_request(state["messages"])
+        request = latest_human_text(state["messages"])
         reply = _generator(model, context).invoke(
             [SystemMessage(context.system_prompt), HumanMessage(request)]
         )
         return {
             "request": request,
-            "drafts": [{"round": 1, "text": _draft_text(reply)}],
+            "drafts": [{"round": 1, "text": reply.text}],
             "verdicts": [],
             "round": 1,
             "best": None,
@@ -209,7 +201,7 @@ def make_revise(model: BaseChatModel | None) -> AgentNode:
         )
         number = state["round"] + 1
         return {
-            "drafts": [*state["drafts"], {"round": number, "text": _draft_text(reply)}],
+            "drafts": [*state["drafts"], {"round": number, "text": reply.text}],
             "round": number,
         }
 

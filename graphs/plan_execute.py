@@ -76,6 +76,7 @@ from models.demo import HeuristicDemoModel
 from models.scripted import ScriptedChatModel
 from nodes.approval_gate import gate_sends, make_approval_gate
 from nodes.context import context_as
+from nodes.messages import latest_human_text
 from nodes.model_call import model_for_spec
 from nodes.plan_steps import arun_plan_steps, run_plan_steps
 from nodes.retry import MODEL_RETRY
@@ -148,7 +149,7 @@ def step_follower_model(delay_s: float = 0.0) -> ScriptedChatModel:
         if isinstance(last, ToolMessage):
             verdict = "Failed" if last.status == "error" else "Done"
             return f"{verdict}: {last.text}"
-        task = next(m for m in reversed(messages) if isinstance(m, HumanMessage)).text
+        task = latest_human_text(messages)
         spec = json.loads(task.rsplit(CALL_MARKER, 1)[1])
         if not spec.get("tool"):
             return f"Done: {task.splitlines()[0]}"
@@ -182,11 +183,6 @@ def _demo_planner(request: str, tools: Sequence[BaseTool]) -> BaseChatModel:
 
 def _plan_of(state: Mapping[str, Any]) -> Plan:
     return Plan.model_validate(state["plan"])
-
-
-def _request(messages: Sequence[AnyMessage]) -> str:
-    human = [m for m in messages if isinstance(m, HumanMessage)]
-    return human[-1].text if human else ""
 
 
 def _step_outcome(step: PlanStep, produced: Sequence[AnyMessage]) -> dict[str, Any]:
@@ -293,11 +289,11 @@ def build_plan_execute_graph(
         context = context_as(runtime, PlanExecuteContext)
         chat_model = chat(planner_model, context)
         if isinstance(chat_model, HeuristicDemoModel):
-            chat_model = _demo_planner(_request(state["messages"]), tool_list)
+            chat_model = _demo_planner(latest_human_text(state["messages"]), tool_list)
         planner = chat_model.with_structured_output(Plan)
         prompt = [
             SystemMessage(PLANNER_PROMPT + _describe_tools(tool_list)),
-            HumanMessage(_request(state["messages"])),
+            HumanMessage(latest_human_text(state["messages"])),
         ]
         try:
             result = planner.invoke(prompt)
@@ -420,9 +416,10 @@ def build_plan_execute_graph(
         if isinstance(chat_model, HeuristicDemoModel):
             chat_model = ScriptedChatModel(replies=[DEMO_REPLAN], cycle=True)
         replanner = chat_model.with_structured_output(Replan)
+        request = latest_human_text(state["messages"])
         prompt = [
             SystemMessage(REPLANNER_PROMPT + "\n\nTools:\n" + _describe_tools(tool_list)),
-            HumanMessage(f"Request: {_request(state['messages'])}\n\nPlan and results: {report}"),
+            HumanMessage(f"Request: {request}\n\nPlan and results: {report}"),
         ]
         raw = replanner.invoke(prompt)
         decision = raw if isinstance(raw, Replan) else Replan.model_validate(raw)

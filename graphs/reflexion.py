@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
@@ -44,6 +43,7 @@ from graphs._reflexion_demo import demo_coder, demo_reflector
 from memory.episodic import EpisodicMemory
 from models.demo import HeuristicDemoModel
 from nodes.context import AgentNode, context_as
+from nodes.messages import latest_human_text
 from nodes.model_call import model_for_spec
 from nodes.retry import MODEL_RETRY, TRANSIENT_RETRY
 from state.agent import AgentInput
@@ -114,10 +114,6 @@ def extract_code(text: str) -> str:
     return (match.group(1) if match else text).strip() + "\n"
 
 
-def _latest_request(messages: Sequence[AnyMessage]) -> str:
-    return next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-
-
 def _memory_key(task: CodeTask, context: ReflexionContext) -> str:
     return context.task_id or task.task
 
@@ -156,7 +152,7 @@ def _attempt_prompt(state: ReflexionState, task: CodeTask) -> str:
 def recall_lessons(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict[str, Any]:
     """Read the task from the request; recall episodic lessons for it (if a store is present)."""
     context = context_as(runtime, ReflexionContext)
-    task = parse_task(_latest_request(state["messages"]))
+    task = parse_task(latest_human_text(state["messages"]))
     lessons: list[str] = []
     if task is not None and runtime.store is not None:
         memory = EpisodicMemory(runtime.store, context.owner)
@@ -183,7 +179,7 @@ def make_attempt(model: BaseChatModel | None) -> AgentNode:
         reply = _model(model, context, "coder").invoke(
             [SystemMessage(context.system_prompt), HumanMessage(_attempt_prompt(state, task))]
         )
-        text = reply.text if isinstance(reply, AIMessage) else str(reply)
+        text = reply.text
         trial = len(state.get("attempts", [])) + 1
         record = Attempt(trial=trial, code=extract_code(text)).model_dump(mode="json")
         return {"attempts": [*state.get("attempts", []), record]}
@@ -221,7 +217,7 @@ def make_reflect(model: BaseChatModel | None) -> AgentNode:
                 ),
             ]
         )
-        text = (reply.text if isinstance(reply, AIMessage) else str(reply)).strip()
+        text = reply.text.strip()
         lesson = text or result["summary"]
         record = Reflection(trial=latest["trial"], lesson=lesson).model_dump(mode="json")
         return {"reflections": [*state.get("reflections", []), record]}

@@ -29,6 +29,7 @@ from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from nodes.context import context_as
+from nodes.messages import latest_human_text
 from state.routing import RouteDecision, RouterContext, RouterState
 
 __all__ = [
@@ -240,10 +241,7 @@ class HybridRouter:
 
 def latest_request(state: Mapping[str, Any]) -> str:
     """Text of the latest human message (what the router routes)."""
-    for message in reversed(state.get("messages") or []):
-        if isinstance(message, HumanMessage):
-            return message.text
-    return ""
+    return latest_human_text(state.get("messages") or [])
 
 
 def make_route_request(
