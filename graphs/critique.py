@@ -40,10 +40,9 @@ from pydantic import ValidationError
 
 from graphs._compile import compile_pattern
 from graphs._critique_demo import demo_judge, demo_writer
-from models.demo import HeuristicDemoModel
 from nodes.context import AgentNode, context_as
 from nodes.messages import latest_human_text
-from nodes.model_call import model_for_spec
+from nodes.model_call import resolve_model
 from nodes.retry import MODEL_RETRY
 from state.agent import AgentInput
 from state.critique import CritiqueContext, CritiqueState, Verdict
@@ -79,27 +78,18 @@ def _rank(entry: dict[str, Any]) -> tuple[bool, float]:
     return bool(verdict.get("passed")), float(verdict.get("score", 0.0))
 
 
-def _resolved(model: BaseChatModel | None, context: CritiqueContext) -> BaseChatModel:
-    return model if model is not None else model_for_spec(context.model)
-
-
 def _generator(model: BaseChatModel | None, context: CritiqueContext) -> BaseChatModel:
     """The writer; the offline stand-in (`graphs._critique_demo`) for the demo model."""
-    chosen = _resolved(model, context)
-    return demo_writer() if isinstance(chosen, HeuristicDemoModel) else chosen
+    return resolve_model(model, context.model, offline=demo_writer)
 
 
 def _judge(
     judge: BaseChatModel | None, model: BaseChatModel | None, context: CritiqueContext
 ) -> BaseChatModel:
     """The judge: as given, else ``context.judge_model``, else the writer's model."""
-    if judge is not None:
-        chosen = judge
-    elif context.judge_model:
-        chosen = model_for_spec(context.judge_model)
-    else:
-        chosen = _resolved(model, context)
-    return demo_judge() if isinstance(chosen, HeuristicDemoModel) else chosen
+    if judge is not None or context.judge_model:
+        return resolve_model(judge, context.judge_model, offline=demo_judge)
+    return resolve_model(model, context.model, offline=demo_judge)
 
 
 _INVALID = (ValidationError, OutputParserException)

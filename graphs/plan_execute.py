@@ -77,7 +77,7 @@ from models.scripted import ScriptedChatModel
 from nodes.approval_gate import gate_sends, make_approval_gate
 from nodes.context import context_as
 from nodes.messages import latest_human_text
-from nodes.model_call import model_for_spec
+from nodes.model_call import model_for_spec, resolve_model
 from nodes.plan_steps import arun_plan_steps, run_plan_steps
 from nodes.retry import MODEL_RETRY
 from state.agent import AgentInput, AgentOutput
@@ -166,6 +166,11 @@ DEMO_REPLAN = Replan(
     finished=True,
     answer="Offline demo (not an LLM): the plan ran as written; see each step's result.",
 )
+
+
+def _demo_replanner() -> BaseChatModel:
+    """Offline stand-in for the replanner on the demo model: the plan ran as written."""
+    return ScriptedChatModel(replies=[DEMO_REPLAN], cycle=True)
 
 
 def _demo_planner(request: str, tools: Sequence[BaseTool]) -> BaseChatModel:
@@ -280,20 +285,19 @@ def build_plan_execute_graph(
                 return demo_bound
         return bound
 
-    def chat(explicit: BaseChatModel | None, context: AgentContext) -> BaseChatModel:
-        chosen = explicit or model
-        return chosen if chosen is not None else model_for_spec(context.model)
-
     def plan(state: PlanExecuteState, *, runtime: Runtime[PlanExecuteContext]) -> dict[str, Any]:
         """Ask the planner for a typed plan of the user's request."""
         context = context_as(runtime, PlanExecuteContext)
-        chat_model = chat(planner_model, context)
-        if isinstance(chat_model, HeuristicDemoModel):
-            chat_model = _demo_planner(latest_human_text(state["messages"]), tool_list)
+        request = latest_human_text(state["messages"])
+        chat_model = resolve_model(
+            planner_model or model,
+            context.model,
+            offline=lambda: _demo_planner(request, tool_list),
+        )
         planner = chat_model.with_structured_output(Plan)
         prompt = [
             SystemMessage(PLANNER_PROMPT + _describe_tools(tool_list)),
-            HumanMessage(latest_human_text(state["messages"])),
+            HumanMessage(request),
         ]
         try:
             result = planner.invoke(prompt)
@@ -412,9 +416,7 @@ def build_plan_execute_graph(
         report = json.dumps(
             {"plan": current.model_dump(mode="json"), "results": results}, sort_keys=True
         )
-        chat_model = chat(replanner_model, context)
-        if isinstance(chat_model, HeuristicDemoModel):
-            chat_model = ScriptedChatModel(replies=[DEMO_REPLAN], cycle=True)
+        chat_model = resolve_model(replanner_model or model, context.model, offline=_demo_replanner)
         replanner = chat_model.with_structured_output(Replan)
         request = latest_human_text(state["messages"])
         prompt = [

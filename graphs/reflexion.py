@@ -41,10 +41,9 @@ from pydantic import ValidationError
 from graphs._compile import compile_pattern
 from graphs._reflexion_demo import demo_coder, demo_reflector
 from memory.episodic import EpisodicMemory
-from models.demo import HeuristicDemoModel
 from nodes.context import AgentNode, context_as
 from nodes.messages import latest_human_text
-from nodes.model_call import model_for_spec
+from nodes.model_call import resolve_model
 from nodes.retry import MODEL_RETRY, TRANSIENT_RETRY
 from state.agent import AgentInput
 from state.reflexion import Attempt, CodeTask, Reflection, ReflexionContext, ReflexionState
@@ -122,10 +121,8 @@ def _model(
     model: BaseChatModel | None, context: ReflexionContext, role: Literal["coder", "reflector"]
 ) -> BaseChatModel:
     """The model for a role; the offline stand-in (`graphs._reflexion_demo`) for the demo."""
-    chosen = model if model is not None else model_for_spec(context.model)
-    if isinstance(chosen, HeuristicDemoModel):  # keyword heuristics cannot write code
-        return demo_coder() if role == "coder" else demo_reflector()
-    return chosen
+    stand_in = demo_coder if role == "coder" else demo_reflector
+    return resolve_model(model, context.model, offline=stand_in)
 
 
 def _attempt_prompt(state: ReflexionState, task: CodeTask) -> str:

@@ -34,7 +34,7 @@ from graphs._compile import compile_pattern
 from graphs.react import build_react_graph
 from memory.embeddings import create_embeddings
 from nodes.context import AgentNode
-from nodes.model_call import model_for_spec
+from nodes.model_call import resolve_model
 from nodes.retry import MODEL_RETRY
 from nodes.routers import (
     TRIAGE,
@@ -216,7 +216,7 @@ def build_router_graph(
         if strategy in ("embeddings", "hybrid") and examples:
             chosen.append(EmbeddingRouter(examples, create_embeddings(embeddings)))
         if strategy in ("model", "hybrid"):
-            chat_model = model if model is not None else model_for_spec(model_spec)
+            chat_model = resolve_model(model, model_spec)
             chosen.append(ModelRouter(chat_model, descriptions))
         return chosen[0] if strategy != "hybrid" else HybridRouter(chosen, threshold)
 

@@ -46,7 +46,7 @@ from langgraph.store.base import PutOp
 from pydantic import ValidationError
 
 from nodes.context import AgentNode, context_as
-from nodes.model_call import make_call_model, model_for_spec
+from nodes.model_call import make_call_model, resolve_model
 from state.memory import ExtractedFacts, MemoryAgentState, MemoryContext
 
 __all__ = [
@@ -252,7 +252,7 @@ def make_remember_facts(
             "source_message_id": source.id,
             "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        chat_model = model if model is not None else model_for_spec(context.model)
+        chat_model = resolve_model(model, context.model)
         extractor: Any = chat_model.with_structured_output(ExtractedFacts)
         try:
             extracted = extractor.invoke([SystemMessage(EXTRACTION_PROMPT), *request])

@@ -29,7 +29,7 @@ from langgraph.types import Send
 
 from nodes.approval_gate import gate_sends
 from nodes.context import AgentNode, context_as
-from nodes.model_call import model_for_spec
+from nodes.model_call import resolve_model
 from nodes.retry import call_with_retries
 from state.approval import ApprovalRecord
 from state.refund import RefundContext, RefundRecommendation, RefundState
@@ -68,7 +68,7 @@ REPLY_SYSTEM_PROMPT = (
 
 
 def _model(model: BaseChatModel | None, context: RefundContext) -> BaseChatModel:
-    return model if model is not None else model_for_spec(context.model)
+    return resolve_model(model, context.model)
 
 
 def _reply(text: str) -> AIMessage:
