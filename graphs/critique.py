@@ -202,28 +202,11 @@ def finish(state: CritiqueState, *, runtime: Runtime[CritiqueContext]) -> dict[s
     """Choose the draft to return and answer with it, saying how it was judged.
 
     Accepted: the accepted draft. Single mode after a revision: the revision (not judged).
-    Otherwise (out of rounds, or out of steps): the best judged draft, not the last one.
+    Otherwise (out of rounds, or out of steps): the best judged draft, not the last one. After
+    an invalid verdict: the best judged draft, else the latest one, unreviewed.
     """
     context = context_as(runtime, CritiqueContext)
-    last_draft = state["drafts"][-1]
-    verdicts = state.get("verdicts", [])
-    last_verdict = verdicts[-1] if verdicts else None
-    if state.get("judge_error"):
-        return _finish_without_verdict(state, context, last_draft)
-    if last_verdict is not None and last_verdict["round"] == last_draft["round"]:
-        if is_accepted(last_verdict, context.threshold):
-            status: Literal["passed", "revised", "limit"] = "passed"
-            chosen = {"round": last_draft["round"], "draft": last_draft["text"]}
-            verdict: dict[str, Any] | None = last_verdict
-        else:
-            status = "limit"
-            best = state.get("best") or {}
-            chosen = {"round": best["round"], "draft": best["draft"]}
-            verdict = best["verdict"]
-    else:  # single mode: the revision was not judged again
-        status = "revised"
-        chosen = {"round": last_draft["round"], "draft": last_draft["text"]}
-        verdict = None
+    status, chosen, verdict, note = _choose(state, context)
     outcome = {
         "status": status,
         "round": chosen["round"],
@@ -232,48 +215,50 @@ def finish(state: CritiqueState, *, runtime: Runtime[CritiqueContext]) -> dict[s
         "passed": is_accepted(verdict, context.threshold) if verdict else None,
         "draft": chosen["draft"],
     }
-    if status == "passed":
-        note = f"Passed review in round {chosen['round']} (score {outcome['score']:.2f})."
-    elif status == "revised":
-        first = verdicts[-1]
+    message = AIMessage(content=f"{chosen['draft']}\n\n({note})", name=REPLY_NAME)
+    return {"outcome": outcome, "messages": [message]}
+
+
+_Choice = tuple[
+    Literal["passed", "revised", "limit", "judge_error"], dict[str, Any], dict[str, Any] | None, str
+]
+"""How a run ends: its status, the chosen ``{"round", "draft"}``, its verdict, and a note."""
+
+
+def _choose(state: CritiqueState, context: CritiqueContext) -> _Choice:
+    """The draft a finished run returns, the verdict it got and why it was chosen."""
+    last_draft = state["drafts"][-1]
+    latest = {"round": last_draft["round"], "draft": last_draft["text"]}
+    verdicts = state.get("verdicts", [])
+    best = state.get("best")
+    best_choice = {"round": best["round"], "draft": best["draft"]} if best else latest
+    if state.get("judge_error"):
+        error = f"the judge's verdict on round {latest['round']} was invalid "
+        error += f"({state['judge_error']})"
+        if best is None:
+            note = f"Stopped: {error}; returning round {latest['round']}, which nobody reviewed."
+            return "judge_error", latest, None, note
+        note = f"Stopped: {error}; returning the best judged draft, round {best['round']} "
+        note += f"(score {best['verdict']['score']:.2f})."
+        return "judge_error", best_choice, best["verdict"], note
+    last_verdict = verdicts[-1] if verdicts else None
+    if last_verdict is None or last_verdict["round"] != latest["round"]:
+        first = verdicts[-1]  # single mode: the revision was not judged again
         note = (
             f"Revised once after review (round {first['round']} scored {first['score']:.2f}, "
-            f"not passed); the revision (round {chosen['round']}) was not reviewed again."
+            f"not passed); the revision (round {latest['round']}) was not reviewed again."
         )
-    else:
-        note = (
-            f"No draft passed review in {state['round']} round(s) (threshold "
-            f"{context.threshold:.2f}); returning the best, round {chosen['round']} "
-            f"(score {outcome['score']:.2f})."
-        )
-    message = AIMessage(content=f"{chosen['draft']}\n\n({note})", name=REPLY_NAME)
-    return {"outcome": outcome, "messages": [message]}
-
-
-def _finish_without_verdict(
-    state: CritiqueState, context: CritiqueContext, last_draft: dict[str, Any]
-) -> dict[str, Any]:
-    """Finish after an invalid verdict: the best judged draft, else the unjudged latest one."""
-    best = state.get("best")
-    round_ = last_draft["round"]
-    error = f"the judge's verdict on round {round_} was invalid ({state['judge_error']})"
-    if best is not None:
-        chosen, verdict = {"round": best["round"], "draft": best["draft"]}, best["verdict"]
-        note = f"Stopped: {error}; returning the best judged draft, round {best['round']} "
-        note += f"(score {verdict['score']:.2f})."
-    else:
-        chosen, verdict = {"round": last_draft["round"], "draft": last_draft["text"]}, None
-        note = f"Stopped: {error}; returning round {last_draft['round']}, which nobody reviewed."
-    outcome = {
-        "status": "judge_error",
-        "round": chosen["round"],
-        "rounds": state["round"],
-        "score": verdict["score"] if verdict else None,
-        "passed": is_accepted(verdict, context.threshold) if verdict else None,
-        "draft": chosen["draft"],
-    }
-    message = AIMessage(content=f"{chosen['draft']}\n\n({note})", name=REPLY_NAME)
-    return {"outcome": outcome, "messages": [message]}
+        return "revised", latest, None, note
+    if is_accepted(last_verdict, context.threshold):
+        note = f"Passed review in round {latest['round']} (score {last_verdict['score']:.2f})."
+        return "passed", latest, last_verdict, note
+    assert best is not None  # the latest draft was judged, so a best one exists
+    note = (
+        f"No draft passed review in {state['round']} round(s) (threshold "
+        f"{context.threshold:.2f}); returning the best, round {best['round']} "
+        f"(score {best['verdict']['score']:.2f})."
+    )
+    return "limit", best_choice, best["verdict"], note
 
 
 # -- routing ---------------------------------------------------------------------------------
