@@ -257,25 +257,24 @@ def build_plan_execute_graph(
         The compiled graph. Input ``{"messages": [...]}``; context `PlanExecuteContext`.
     """
     tool_list = list(fleet_tools() if tools is None else tools)
-    worker = executor or build_react_graph(
-        executor_model or model,
-        tool_list,
-        checkpointer=checkpointer,
-        name="executor",
-        ledger=ledger if ledger is not None else default_ledger(checkpointer),
-        system_prompt=EXECUTOR_PROMPT,
-    )
-    bound: Any = worker.with_config(metadata={"lc_agent_name": "executor"})
-    demo_bound: Any = None
-    if executor is None and (executor_model or model) is None:  # resolved per run
-        demo_bound = build_react_graph(
-            step_follower_model(),
+
+    def react_executor(chat_model: BaseChatModel | None) -> Pregel[Any, Any]:
+        return build_react_graph(
+            chat_model,
             tool_list,
             checkpointer=checkpointer,
             name="executor",
             ledger=ledger if ledger is not None else default_ledger(checkpointer),
             system_prompt=EXECUTOR_PROMPT,
-        ).with_config(metadata={"lc_agent_name": "executor"})
+        )
+
+    worker = executor or react_executor(executor_model or model)
+    bound: Any = worker.with_config(metadata={"lc_agent_name": "executor"})
+    demo_bound: Any = None
+    if executor is None and (executor_model or model) is None:  # resolved per run
+        demo_bound = react_executor(step_follower_model()).with_config(
+            metadata={"lc_agent_name": "executor"}
+        )
 
     def _executor() -> Any:
         """The executor; the offline stand-in when the run resolves to the demo model."""
