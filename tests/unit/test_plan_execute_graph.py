@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
+from langchain_core.tools import BaseTool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
@@ -72,6 +73,33 @@ def results(
     compiled: CompiledStateGraph[Any, Any, Any, Any], config: dict[str, Any]
 ) -> dict[str, Any]:
     return dict(compiled.get_state(config).values["step_results"])
+
+
+class NameArgs(BaseModel):
+    name: str
+
+
+def recording_note(log: list[str]) -> BaseTool:
+    """A read-only tool ``note(name)`` that appends `name` to `log`."""
+
+    @agent_tool(args_schema=NameArgs, side_effects=False)
+    def note(name: str) -> str:
+        """Record that a step ran."""
+        log.append(name)
+        return name
+
+    return note
+
+
+def plan_step(step_id: str, tool: str, *deps: str) -> dict[str, Any]:
+    """A plan step calling `tool` with ``name=step_id``, after `deps`."""
+    return {
+        "id": step_id,
+        "description": step_id,
+        "tool": tool,
+        "inputs": {"name": step_id},
+        "depends_on": list(deps),
+    }
 
 
 def test_structure_matches_snapshot() -> None:
@@ -138,10 +166,7 @@ def _unequal_branches() -> tuple[dict[str, Any], list[Any], threading.Event, lis
     released = threading.Event()
     ran: list[str] = []
 
-    class Args(BaseModel):
-        name: str
-
-    @agent_tool(args_schema=Args, side_effects=False)
+    @agent_tool(args_schema=NameArgs, side_effects=False)
     def slow(name: str) -> str:
         """Wait until the other branch's last step ran (it never does under lock-step)."""
         ran.append(f"{name} started")
@@ -149,7 +174,7 @@ def _unequal_branches() -> tuple[dict[str, Any], list[Any], threading.Event, lis
         ran.append(f"{name} {outcome}")
         return outcome
 
-    @agent_tool(args_schema=Args, side_effects=False)
+    @agent_tool(args_schema=NameArgs, side_effects=False)
     def quick(name: str) -> str:
         """Run at once; the branch's last step releases the slow one."""
         ran.append(name)
@@ -157,23 +182,14 @@ def _unequal_branches() -> tuple[dict[str, Any], list[Any], threading.Event, lis
             released.set()
         return name
 
-    def step(step_id: str, tool: str, *deps: str) -> dict[str, Any]:
-        return {
-            "id": step_id,
-            "description": step_id,
-            "tool": tool,
-            "inputs": {"name": step_id},
-            "depends_on": list(deps),
-        }
-
     plan = {
         "goal": "a slow branch next to a long one",
         "steps": [
-            step("a1", "slow"),
-            step("b1", "quick"),
-            step("b2", "quick", "b1"),
-            step("b3", "quick", "b2"),
-            step("join", "quick", "a1", "b3"),
+            plan_step("a1", "slow"),
+            plan_step("b1", "quick"),
+            plan_step("b2", "quick", "b1"),
+            plan_step("b3", "quick", "b2"),
+            plan_step("join", "quick", "a1", "b3"),
         ],
     }
     return plan, [slow, quick], released, ran
@@ -207,28 +223,13 @@ async def test_a_branch_does_not_wait_for_a_slow_independent_step_async() -> Non
 def test_a_plan_wider_than_the_thread_pool_still_finishes() -> None:
     """Waiting steps hold threads under invoke; shallow steps are called first, so no deadlock."""
     calls: list[str] = []
-
-    class Args(BaseModel):
-        name: str
-
-    @agent_tool(args_schema=Args, side_effects=False)
-    def note(name: str) -> str:
-        """Record that a step ran."""
-        calls.append(name)
-        return name
-
     steps = [
-        {
-            "id": f"{chain}{n}",
-            "description": f"{chain}{n}",
-            "tool": "note",
-            "inputs": {"name": f"{chain}{n}"},
-            "depends_on": [f"{chain}{n - 1}"] if n > 1 else [],
-        }
+        plan_step(f"{chain}{n}", "note", *([f"{chain}{n - 1}"] if n > 1 else []))
         for chain in "abc"
         for n in range(1, 5)
     ]
-    compiled, _, _ = build({"goal": "three chains of four", "steps": steps}, tools=[note])
+    plan = {"goal": "three chains of four", "steps": steps}
+    compiled, _, _ = build(plan, tools=[recording_note(calls)])
     config = {**thread(), "max_concurrency": 2}
 
     compiled.invoke({"messages": [HumanMessage("go")]}, config, context=NO_GATES)
@@ -241,43 +242,17 @@ def test_a_plan_wider_than_the_thread_pool_still_finishes() -> None:
 def test_steps_finished_while_another_waits_for_approval_do_not_run_again() -> None:
     """resize pauses at the executor's gate; the independent branch finishes and is saved."""
     ran: list[str] = []
-
-    class Args(BaseModel):
-        name: str
-
-    @agent_tool(args_schema=Args, side_effects=False)
-    def note(name: str) -> str:
-        """Record that a step ran."""
-        ran.append(name)
-        return name
-
+    resize = {"id": "resize", "description": "resize", "tool": "resize_fleet"}
     plan = {
         "goal": "resize while reading",
         "steps": [
-            {
-                "id": "resize",
-                "description": "resize",
-                "tool": "resize_fleet",
-                "inputs": {"count": 20},
-            },
-            {"id": "read", "description": "read", "tool": "note", "inputs": {"name": "read"}},
-            {
-                "id": "after_read",
-                "description": "after read",
-                "tool": "note",
-                "inputs": {"name": "after_read"},
-                "depends_on": ["read"],
-            },
-            {
-                "id": "after_resize",
-                "description": "after resize",
-                "tool": "note",
-                "inputs": {"name": "after_resize"},
-                "depends_on": ["resize"],
-            },
+            {**resize, "inputs": {"count": 20}},
+            plan_step("read", "note"),
+            plan_step("after_read", "note", "read"),
+            plan_step("after_resize", "note", "resize"),
         ],
     }
-    tools = [t for t in fleet_tools() if t.name == "resize_fleet"] + [note]
+    tools = [t for t in fleet_tools() if t.name == "resize_fleet"] + [recording_note(ran)]
     compiled, _, _ = build(plan, tools=tools)
     config = thread()
     context = {"approve_plan": False}
@@ -297,30 +272,11 @@ def test_steps_finished_while_another_waits_for_approval_do_not_run_again() -> N
 
 def test_a_dependent_step_waits_for_its_dependency() -> None:
     order: list[str] = []
-
-    class Args(BaseModel):
-        name: str
-
-    @agent_tool(args_schema=Args, side_effects=False)
-    def note(name: str) -> str:
-        """Record that a step ran."""
-        order.append(name)
-        return name
-
     plan = {
         "goal": "chain",
-        "steps": [
-            {
-                "id": "second",
-                "description": "2",
-                "tool": "note",
-                "inputs": {"name": "second"},
-                "depends_on": ["first"],
-            },
-            {"id": "first", "description": "1", "tool": "note", "inputs": {"name": "first"}},
-        ],
+        "steps": [plan_step("second", "note", "first"), plan_step("first", "note")],
     }
-    compiled, _, _ = build(plan, tools=[note])
+    compiled, _, _ = build(plan, tools=[recording_note(order)])
     start(compiled, thread(), NO_GATES)
     assert order == ["first", "second"]
 
