@@ -23,6 +23,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage  # noqa: E402
@@ -87,6 +88,103 @@ def accept_all(interrupts: Any) -> Command:
     return Command(resume={i.id: {"type": "accept", "reviewer": "worker"} for i in interrupts})
 
 
+def log_entry(steps_log: str, **entry: Any) -> None:
+    """Append ``{"pid": <this process>, **entry}`` to the steps log, one JSON line."""
+    with open(steps_log, "a", encoding="utf-8") as log:
+        log.write(json.dumps({"pid": os.getpid(), **entry}) + "\n")
+
+
+TaskHandler = Callable[[tuple[str, ...], dict[str, Any]], None]
+"""Sees each streamed task event with its namespace (``()`` for the graph's own tasks)."""
+
+
+def log_tasks(
+    steps_log: str,
+    pause_before_task: int = 0,
+    *,
+    counted: Callable[[str], bool] = lambda name: True,
+    details: Callable[[dict[str, Any]], dict[str, Any]] = lambda event: {},
+) -> TaskHandler:
+    """Log every task that completed; pause when the N-th counted task starts.
+
+    Args:
+        steps_log: where completed tasks are logged (``{"pid", "name", **details}``).
+        pause_before_task: pause (print ``PAUSED``, wait to be killed) at this start; 0: never.
+        counted: which task names count as starts.
+        details: more fields for a completed task's log line, from its event.
+    """
+    started = 0
+
+    def on_task(namespace: tuple[str, ...], event: dict[str, Any]) -> None:
+        nonlocal started
+        if "input" in event:
+            if counted(event["name"]):
+                started += 1
+                if started == pause_before_task:
+                    pause()
+        elif event.get("error") is None and not event.get("interrupts"):
+            log_entry(steps_log, name=event["name"], **details(event))
+
+    return on_task
+
+
+DURABILITY = "sync"
+"""Each step is saved before the next starts, so a kill loses at most the running step."""
+
+
+def drive(
+    graph: Any,
+    config: Any,
+    request: Any,
+    on_task: TaskHandler,
+    *,
+    pause_at_gate: bool = False,
+    subgraphs: bool = False,
+    context: Any = None,
+) -> None:
+    """Run the thread to its end, accepting every approval it asks for.
+
+    A new thread starts with `request`; a thread already in the checkpointer continues: its
+    pending approvals are accepted, an interrupted step resumes, a finished one is left alone.
+
+    Args:
+        graph: the compiled graph, on the checkpointer under test.
+        config: the thread's config.
+        request: the input of a new thread.
+        on_task: sees every streamed task event (`log_tasks`, or a worker's own).
+        pause_at_gate: pause (wait to be killed) each time the run waits for an approval.
+        subgraphs: stream the tasks of subgraphs too (namespaces name their path).
+        context: the run's context.
+    """
+    state = graph.get_state(config)
+    payload: Any
+    if not state.values.get("messages"):
+        payload = request
+    elif state.interrupts:
+        payload = accept_all(state.interrupts)
+    elif state.next:
+        payload = None
+    else:
+        return
+    while True:
+        for item in graph.stream(
+            payload,
+            config,
+            context=context,
+            stream_mode="tasks",
+            subgraphs=subgraphs,
+            durability=DURABILITY,
+        ):
+            namespace, event = item if subgraphs else ((), item)
+            on_task(namespace, event)
+        state = graph.get_state(config)
+        if not state.interrupts:
+            return
+        if pause_at_gate:
+            pause()
+        payload = accept_all(state.interrupts)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--graph", default="react", choices=sorted(QUESTIONS))
@@ -103,32 +201,9 @@ def main() -> int:
     with open_checkpointer(args.url) as saver:
         graph = build_graph(args.graph, checkpointer=saver)
         config = {"configurable": {"thread_id": args.thread}}
-        started = 0
-        state = graph.get_state(config)
-        payload: Any
-        if not state.values.get("messages"):
-            payload = {"messages": [("user", QUESTIONS[args.graph])]}
-        elif state.interrupts:
-            payload = accept_all(state.interrupts)
-        elif state.next:
-            payload = None
-        else:
-            payload = "done"
-        while payload != "done":
-            for event in graph.stream(payload, config, stream_mode="tasks", durability="sync"):
-                if "input" in event:
-                    started += 1
-                    if started == args.pause_before_task:
-                        pause()
-                elif event.get("error") is None and not event.get("interrupts"):
-                    with open(args.steps_log, "a", encoding="utf-8") as log:
-                        log.write(json.dumps({"pid": os.getpid(), "name": event["name"]}) + "\n")
-            state = graph.get_state(config)
-            if not state.interrupts:
-                break
-            if args.pause_at_gate:
-                pause()
-            payload = accept_all(state.interrupts)
+        request = {"messages": [("user", QUESTIONS[args.graph])]}
+        on_task = log_tasks(args.steps_log, args.pause_before_task)
+        drive(graph, config, request, on_task, pause_at_gate=args.pause_at_gate)
         report_result(graph.get_state(config), saver, args.thread)
     return 0
 

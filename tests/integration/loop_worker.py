@@ -55,8 +55,9 @@ from graphs.critique import build_critique_graph  # noqa: E402
 from graphs.reflexion import build_reflexion_graph, extract_code  # noqa: E402
 from memory.episodic import LESSONS_NAMESPACE  # noqa: E402
 from models import ScriptedChatModel  # noqa: E402
+from nodes.messages import latest_human_text  # noqa: E402
 from state.critique import Verdict  # noqa: E402
-from tests.integration.graph_worker import pause, summarise  # noqa: E402
+from tests.integration.graph_worker import drive, log_entry, log_tasks, summarise  # noqa: E402
 from tools.sandbox import SandboxResult  # noqa: E402
 
 # -- the scenarios ---------------------------------------------------------------------------
@@ -95,17 +96,6 @@ _REFLECTED_ATTEMPT = re.compile(r"^Attempt (\d+):$", re.MULTILINE)
 # -- logging ---------------------------------------------------------------------------------
 
 
-def log_entry(steps_log: str, **entry: Any) -> None:
-    """Append ``{"pid": <this process>, **entry}`` to the steps log."""
-    with open(steps_log, "a", encoding="utf-8") as log:
-        log.write(json.dumps({"pid": os.getpid(), **entry}) + "\n")
-
-
-def _prompt(messages: list[BaseMessage]) -> str:
-    """The text of the latest human message: the prompt the node built."""
-    return next(m.text for m in reversed(messages) if isinstance(m, HumanMessage))
-
-
 def logged_model(steps_log: str, decide: Callable[[str], tuple[str, Any]]) -> ScriptedChatModel:
     """A stateless scripted model: `decide` maps the prompt to (call label, reply).
 
@@ -113,7 +103,7 @@ def logged_model(steps_log: str, decide: Callable[[str], tuple[str, Any]]) -> Sc
     """
 
     def reply(messages: list[BaseMessage]) -> Any:
-        label, answer = decide(_prompt(messages))
+        label, answer = decide(latest_human_text(messages))
         log_entry(steps_log, model_call=label)
         return answer
 
@@ -210,21 +200,10 @@ def main() -> int:
 
     store = InMemoryStore()
     with open_checkpointer(args.url) as saver:
-        graph, request = build(args.graph, saver, store, args.steps_log)
+        graph, request_text = build(args.graph, saver, store, args.steps_log)
         config: Any = {"configurable": {"thread_id": args.thread}}
-        state = graph.get_state(config)
-        payload: Any = None
-        if not state.values.get("messages"):
-            payload = {"messages": [HumanMessage(request, id="request")]}
-        if payload is not None or state.next:
-            started = 0
-            for event in graph.stream(payload, config, stream_mode="tasks", durability="sync"):
-                if "input" in event:
-                    started += 1
-                    if started == args.pause_before_task:
-                        pause()
-                elif event.get("error") is None:
-                    log_entry(args.steps_log, name=event["name"])
+        request = {"messages": [HumanMessage(request_text, id="request")]}
+        drive(graph, config, request, log_tasks(args.steps_log, args.pause_before_task))
         final = graph.get_state(config)
         assert not final.next, f"the run stopped before the end, at {final.next}"
         result = result_of(args.graph, final.values, store)

@@ -41,9 +41,16 @@ from graphs.plan_execute import (  # noqa: E402
     step_follower_model,
 )
 from models import ScriptedChatModel  # noqa: E402
+from nodes.messages import latest_human_text  # noqa: E402
 from nodes.plan_steps import STEP_TASK  # noqa: E402
 from state.plan import Replan  # noqa: E402
-from tests.integration.graph_worker import accept_all, pause, pause_after_recording  # noqa: E402
+from tests.integration.graph_worker import (  # noqa: E402
+    drive,
+    log_entry,
+    log_tasks,
+    pause,
+    pause_after_recording,
+)
 from tools.fleet import FLEET_PLAN, FLEET_REQUEST  # noqa: E402
 
 RETURN = "__return__"
@@ -61,15 +68,13 @@ def logging_executor(
     follow = step_follower_model().replies[0]
 
     def logged(messages: list[BaseMessage]) -> Any:
-        task = next(m for m in reversed(messages) if isinstance(m, HumanMessage)).text
+        task = latest_human_text(messages)
         step = json.loads(task.rsplit(CALL_MARKER, 1)[1])["step"]
-        entries = [{"pid": os.getpid(), "model_call": step}]
-        if isinstance(messages[-1], ToolMessage):  # the step's report: the step is finished
-            entries.append({"pid": os.getpid(), "finished_step": step})
         on_call(step)
         reply = follow(messages)
-        with open(steps_log, "a", encoding="utf-8") as log:
-            log.writelines(json.dumps(entry) + "\n" for entry in entries)
+        log_entry(steps_log, model_call=step)
+        if isinstance(messages[-1], ToolMessage):  # the step's report: the step is finished
+            log_entry(steps_log, finished_step=step)
         return reply
 
     return ScriptedChatModel(replies=[logged], cycle=True)
@@ -129,34 +134,16 @@ def main() -> int:
             executor_model=logging_executor(args.steps_log, on_call),
             checkpointer=saver,
         )
-        state = graph.get_state(config)
-        payload: Any
-        if not state.values.get("messages"):
-            payload = {"messages": [HumanMessage(FLEET_REQUEST, id="request")]}
-        elif state.interrupts:
-            payload = accept_all(state.interrupts)
-        elif state.next:
-            payload = None
-        else:
-            payload = "done"
-        started = 0
-        while payload != "done":
-            for event in graph.stream(payload, config, stream_mode="tasks", durability="sync"):
-                if "input" in event:
-                    if event["name"] != STEP_TASK:
-                        started += 1
-                    if started == args.pause_before_task:
-                        pause()
-                elif event.get("error") is None and not event.get("interrupts"):
-                    entry = {"pid": os.getpid(), "name": event["name"]}
-                    if event["name"] == STEP_TASK:
-                        entry["step"] = event["result"][RETURN]["step"]
-                    with open(args.steps_log, "a", encoding="utf-8") as log:
-                        log.write(json.dumps(entry) + "\n")
-            state = graph.get_state(config)
-            if not state.interrupts:
-                break
-            payload = accept_all(state.interrupts)
+        on_task = log_tasks(
+            args.steps_log,
+            args.pause_before_task,
+            counted=lambda name: name != STEP_TASK,  # graph nodes, not plan steps
+            details=lambda event: (
+                {"step": event["result"][RETURN]["step"]} if event["name"] == STEP_TASK else {}
+            ),
+        )
+        request = {"messages": [HumanMessage(FLEET_REQUEST, id="request")]}
+        drive(graph, config, request, on_task)
         final = graph.get_state(config).values
         result = {
             "answer": final["messages"][-1].text,

@@ -23,7 +23,6 @@ os.environ["LANGSMITH_TRACING"] = "false"
 os.environ.pop("OPENAI_API_KEY", None)
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -32,7 +31,8 @@ from checkpointers.factory import open_checkpointer  # noqa: E402
 from graphs.registry import GRAPH_BUILDERS  # noqa: E402
 from graphs.swarm import build_swarm_graph  # noqa: E402
 from tests.integration.graph_worker import (  # noqa: E402
-    accept_all,
+    drive,
+    log_entry,
     pause,
     pause_after_recording,
     report_result,
@@ -64,38 +64,25 @@ def main() -> int:
     with open_checkpointer(args.url) as saver:
         graph = build(checkpointer=saver)
         config = {"configurable": {"thread_id": args.thread}}
-        state = graph.get_state(config)
-        payload: Any
-        if not state.values.get("messages"):
-            payload = {"messages": [("user", QUESTION)]}
-        elif state.interrupts:
-            payload = accept_all(state.interrupts)
-        elif state.next:
-            payload = None
-        else:
-            payload = "done"
-        while payload != "done":
-            for namespace, event in graph.stream(
-                payload,
-                config,
-                context=CONTEXT,
-                stream_mode="tasks",
-                subgraphs=True,
-                durability="sync",
-            ):
-                path = task_path(namespace, event["name"])
-                if "input" in event:
-                    if path == args.pause_before:
-                        pause()
-                elif event.get("error") is None and not event.get("interrupts"):
-                    with open(args.steps_log, "a", encoding="utf-8") as log:
-                        log.write(json.dumps({"pid": os.getpid(), "name": path}) + "\n")
-            state = graph.get_state(config)
-            if not state.interrupts:
-                break
-            if args.pause_at_gate:
-                pause()
-            payload = accept_all(state.interrupts)
+
+        def on_task(namespace: tuple[str, ...], event: dict[str, Any]) -> None:
+            path = task_path(namespace, event["name"])
+            if "input" in event:
+                if path == args.pause_before:
+                    pause()
+            elif event.get("error") is None and not event.get("interrupts"):
+                log_entry(args.steps_log, name=path)
+
+        request = {"messages": [("user", QUESTION)]}
+        drive(
+            graph,
+            config,
+            request,
+            on_task,
+            pause_at_gate=args.pause_at_gate,
+            subgraphs=True,
+            context=CONTEXT,
+        )
         final = graph.get_state(config)
         report_result(
             final,
