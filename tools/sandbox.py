@@ -279,8 +279,7 @@ def run_in_sandbox(
             duration = time.monotonic() - start
             stdout, stderr = _tail(out, _REPORT_CHARS), _tail(err, _TAIL_CHARS)
     returncode = process.returncode
-    if returncode in (-signal.SIGXCPU, -signal.SIGKILL) and not timed_out:
-        timed_out = returncode == -signal.SIGXCPU
+    timed_out = timed_out or returncode == -signal.SIGXCPU  # out of CPU seconds
     return _result(stdout, stderr, marker, returncode, timed_out, duration)
 
 
