@@ -41,18 +41,17 @@ class PlanStep(BaseModel):
     )
 
 
-def _check_dag(steps: list[PlanStep], known: set[str] | None = None) -> None:
+def _check_dag(steps: list[PlanStep]) -> None:
     """Raise ValueError on duplicate ids, unknown dependencies or a cycle."""
     ids = [step.id for step in steps]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ValueError(f"duplicate step ids: {', '.join(duplicates)}")
-    available = set(ids) | (known or set())
     for step in steps:
-        missing = [d for d in step.depends_on if d not in available]
+        missing = [d for d in step.depends_on if d not in ids]
         if missing:
             raise ValueError(f"step {step.id} depends on unknown steps: {', '.join(missing)}")
-    deps = {step.id: [d for d in step.depends_on if d in ids] for step in steps}
+    deps = {step.id: step.depends_on for step in steps}
     state: dict[str, int] = {}  # 1: visiting, 2: done
 
     def visit(node: str, path: list[str]) -> None:
@@ -79,13 +78,6 @@ class Plan(BaseModel):
     def _valid_dag(self) -> Plan:
         _check_dag(self.steps)
         return self
-
-    def step(self, step_id: str) -> PlanStep:
-        """The step with that id (KeyError if none)."""
-        for step in self.steps:
-            if step.id == step_id:
-                return step
-        raise KeyError(step_id)
 
 
 class Replan(BaseModel):
@@ -120,7 +112,8 @@ class PlanExecuteState(AgentState):
         plan: the current `Plan` as JSON (None before planning).
         step_results: per step id ``{"status": "done"|"failed"|"skipped", "output": str,
             "error": str | None}``, merged by id (`merge_step_results`).
-        status: ``planning``, ``executing``, ``rejected``, ``finished``.
+        status: ``executing`` (planned, steps to run), ``no_plan`` (the planner produced
+            no valid plan), ``rejected`` (a reviewer rejected the plan), ``finished``.
         replans: how many times the remaining plan was revised.
     """
 
