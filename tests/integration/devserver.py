@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -65,11 +66,33 @@ def _server_env(database_url: str, effects_log: Path) -> dict[str, str]:
     return env
 
 
+def _config_in(workdir: Path) -> Path:
+    """The project's `langgraph.json`, its paths made absolute, written to `workdir`.
+
+    `langgraph dev` keeps its thread and run records in ``.langgraph_api/`` under its working
+    directory and writes them back from time to time; two servers in one directory (the
+    session's server and a test's own) overwrite each other's records, and a thread one of
+    them created goes missing. Each server runs in its own directory; a restarted server
+    reuses its predecessor's directory, so it finds the threads again.
+    """
+    config = json.loads((PROJECT_ROOT / "langgraph.json").read_text(encoding="utf-8"))
+
+    def absolute(path: str) -> str:
+        return str(PROJECT_ROOT / path) if path.startswith("./") else path
+
+    for entry in (*config["graphs"].values(), config["checkpointer"], config["store"]):
+        entry["path"] = absolute(entry["path"])
+    config["dependencies"] = [str(PROJECT_ROOT)]
+    path = workdir / "langgraph.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return path
+
+
 @contextmanager
 def running_dev_server(
     database_url: str, workdir: Path, port: int | None = None
 ) -> Iterator[DevServer]:
-    """Run `langgraph dev` from the project root, checkpointing to `database_url`.
+    """Run `langgraph dev` in `workdir` on the project's graphs, checkpointing to `database_url`.
 
     The server loads the graphs, the checkpointer and the store hooks from `langgraph.json`.
     Its tool side effects go to ``workdir/effects.jsonl``, its memories to ``workdir/chroma``
@@ -78,6 +101,7 @@ def running_dev_server(
     effects_log = workdir / "effects.jsonl"
     port = port or free_port()
     command = [str(LANGGRAPH), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1"]
+    command += ["--config", str(_config_in(workdir))]
     with running_service(
         "langgraph dev",
         [*command, "--port", str(port)],
@@ -85,6 +109,6 @@ def running_dev_server(
         health_path="/ok",
         log=workdir / "langgraph-dev.log",
         env=_server_env(database_url, effects_log),
-        cwd=PROJECT_ROOT,
+        cwd=workdir,
     ) as service:
         yield DevServer(service, effects_log)
