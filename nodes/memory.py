@@ -2,9 +2,11 @@
 
 Both use the graph's store (``runtime.store``: whatever `compile(store=...)` or the LangGraph
 server provides, `memory.ChromaStore` or LangGraph's Postgres store alike) and keep each
-user's memories in the namespace ``("memories", <user id>)``. The user id is the run
-context's `MemoryContext.user_id`, except on a LangGraph server with authentication, where the
-authenticated user wins, so a client cannot read another user's memories by naming them.
+user's memories in the namespace ``("memories", <user id>)`` (the id escaped by
+`memory.namespaces.namespace_label`, so an e-mail address is a valid label). The user id is the
+run context's `MemoryContext.user_id`, except on a LangGraph server with authentication, where
+the authenticated user always wins, so a client cannot read another user's memories by naming
+them.
 
 - `make_recall_memories`: searches the namespace with the latest request and keeps the
   memories scoring at least ``context.recall_threshold`` (at most ``context.recall_limit``)
@@ -45,7 +47,9 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import PutOp
 from pydantic import ValidationError
 
+from memory.namespaces import namespace_label
 from nodes.context import AgentNode, context_as
+from nodes.identity import authenticated_user_id
 from nodes.model_call import make_call_model, resolve_model
 from state.memory import ExtractedFacts, MemoryAgentState, MemoryContext
 
@@ -84,17 +88,30 @@ def memory_context(runtime: Runtime[Any] | None) -> MemoryContext:
 
 
 def memory_user_id(runtime: Runtime[Any] | None, config: RunnableConfig | None = None) -> str:
-    """Whose memories a run uses: the server's authenticated user, else ``context.user_id``."""
-    configurable = (config or {}).get("configurable") or {}
-    authenticated = configurable.get("langgraph_auth_user_id")
-    if authenticated and "." not in str(authenticated):
-        return str(authenticated)
-    return memory_context(runtime).user_id
+    """Whose memories a run uses: the server's authenticated user, else ``context.user_id``.
+
+    On a server with authentication the authenticated user always wins, whatever its id looks
+    like (an e-mail address included) and whatever the client put in the context; the
+    namespace escapes the id (`memory_namespace`). Outside a server (Python, the CLI) there is
+    no authenticated user and the context's ``user_id`` is used.
+
+    Example:
+        >>> memory_user_id(None, {"configurable": {"langgraph_auth_user_id": "ana@example.com"}})
+        'ana@example.com'
+        >>> memory_user_id(None, {"configurable": {}})
+        'anonymous'
+    """
+    return authenticated_user_id(config) or memory_context(runtime).user_id
 
 
 def memory_namespace(user_id: str, root: str = MEMORIES_NAMESPACE) -> tuple[str, str]:
-    """The namespace holding a user's memories."""
-    return (root, user_id)
+    """The namespace holding a user's memories: ``(root, namespace_label(user_id))``.
+
+    Example:
+        >>> memory_namespace("ana"), memory_namespace("ana@example.com")
+        (('memories', 'ana'), ('memories', 'ana@example%2Ecom'))
+    """
+    return (root, namespace_label(user_id))
 
 
 def fact_key(user_id: str, text: str) -> str:

@@ -162,6 +162,15 @@ def test_the_authenticated_server_user_wins_over_the_context() -> None:
     assert store.list_namespaces() == [("memories", "carol")]
 
 
+def test_f05_an_authenticated_email_identity_wins_over_the_context() -> None:
+    """Finding 5: an authenticated id with a '.' (an e-mail) used to fall back to the client's."""
+    store = hash_store()
+    graph, _ = build(["ok", EMAIL_FACT], store=store)
+    config = {"configurable": {"thread_id": "t", "langgraph_auth_user_id": "carol@example.com"}}
+    graph.invoke({"messages": [HumanMessage("email me")]}, config, context={"user_id": "ana"})
+    assert store.list_namespaces() == [("memories", "carol@example%2Ecom")]
+
+
 def test_tool_loop_and_approval_then_remember_runs_once() -> None:
     store = hash_store()
     refund = ("issue_refund", {"order_id": "A-1001", "amount": 89.99, "reason": "arrived broken"})
