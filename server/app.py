@@ -1,0 +1,66 @@
+"""The routes LangGraph's auth leaves open, closed: ``http.app`` in ``langgraph.json``.
+
+LangGraph applies custom auth to its API (assistants, threads, runs, crons, store, MCP,
+A2A) but not to its "meta" routes. This app adds no routes; its middleware (global: it sees
+every request before LangGraph's own) handles those:
+
+- ``/`` and ``/ok``: open, health checks for load balancers and the tests;
+- ``/info``, ``/metrics``, ``/docs``, ``/openapi.json``: need a valid bearer token (401);
+- ``/internal/...`` and ``/deploy...``: 404 always. ``langgraph dev``'s in-memory runtime
+  serves these without any auth: ``POST /internal/truncate`` wipes every thread and run,
+  ``GET /internal/debug/thread/{id}`` returns a raw thread, ``POST /deploy`` starts a
+  ``langgraph deploy`` process.
+
+CORS preflights (``OPTIONS``) pass through to LangGraph's CORS middleware.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.credentials import Credentials
+
+__all__ = ["CLOSED_PREFIXES", "OPEN_PATHS", "TOKEN_PATHS", "MetaRouteGuard", "app"]
+
+OPEN_PATHS = frozenset({"/", "/ok"})
+TOKEN_PATHS = frozenset({"/info", "/metrics", "/docs", "/openapi.json"})
+CLOSED_PREFIXES = ("/internal", "/deploy")
+
+
+class MetaRouteGuard:
+    """ASGI middleware: token checks on meta routes, 404 on the debug and deploy routes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.credentials = Credentials.from_env()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer closed and unauthenticated meta requests; pass everything else on."""
+        if scope["type"] != "http" or scope.get("method") == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", "")).rstrip("/") or "/"
+        if any(path == p or path.startswith(p + "/") for p in CLOSED_PREFIXES):
+            await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
+            return
+        if path in TOKEN_PATHS and not self._authorized(scope):
+            response = JSONResponse(
+                {"detail": "missing or invalid bearer token"},
+                status_code=401,
+                headers={"www-authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        headers = dict(scope.get("headers") or [])
+        authorization = headers.get(b"authorization")
+        value = authorization.decode("latin-1") if authorization else None
+        return self.credentials.principal(value) is not None
+
+
+app = Starlette(middleware=[Middleware(MetaRouteGuard)])
