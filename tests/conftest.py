@@ -1,8 +1,13 @@
-"""Shared fixtures: environment, Postgres databases per test, effect logs.
+"""Shared fixtures: environment, Postgres databases per test, effect logs, the test server.
 
 Postgres comes from ``DATABASE_URL`` or the local server at 127.0.0.1:5432. Each test that asks
 for `postgres_url` gets a database of its own, dropped afterwards. When no server answers the
 Postgres tests are skipped with a loud notice, except under ``CI=true``, where they fail.
+
+`dev_server` is ONE authenticated `langgraph dev` per session, shared by tests/integration and
+tests/security: Postgres checkpoints (`server_database`), the project's auth with the users of
+`tests.integration.devserver.TEST_USERS`; `.client(user)`, `.headers(user)`, `.url`, and
+`.refunds()` / `.effects_log` (the payment log of its tools).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -94,6 +100,31 @@ def postgres_url() -> Iterator[str]:
     """A fresh, empty database for this test; dropped afterwards."""
     with fresh_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def server_database() -> Iterator[str]:
+    """A database for the shared server (`postgres_url` is per test)."""
+    with fresh_database("ap_server") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def session_dev_server(
+    server_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """The session's authenticated `langgraph dev` (a `tests.integration.devserver.DevServer`)."""
+    from tests.integration.devserver import running_dev_server
+
+    with running_dev_server(server_database, tmp_path_factory.mktemp("langgraph-dev")) as server:
+        yield server
+
+
+@pytest.fixture
+def dev_server(session_dev_server: Any) -> Any:
+    """The session's server, with an empty payment log for this test (see `fresh_payment_log`)."""
+    session_dev_server.fresh_payment_log()
+    return session_dev_server
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""Start and stop a real `langgraph dev` for tests (free port, own log, own environment)."""
+"""Start and stop a real `langgraph dev` for tests (free port, own log, own environment).
+
+Every test server runs with the project's auth (`server/auth.py`) and four constant test
+users (`TEST_USERS`): alice and bob (role ``user``), rita (``reviewer``) and root
+(``admin``). `DevServer.client(user)` is an SDK client sending that user's bearer token.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,29 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
 from tests.integration.services import Service, free_port, running_service
 from tools.effects import EFFECTS_LOG_ENV
 
-__all__ = ["DevServer", "free_port", "running_dev_server"]
+__all__ = ["TEST_USERS", "DevServer", "free_port", "running_dev_server", "tokens_env_value"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LANGGRAPH = Path(sys.executable).parent / "langgraph"
+
+TEST_USERS: dict[str, tuple[str, str]] = {
+    "alice": ("test-token-alice-0123456789", "user"),
+    "bob": ("test-token-bob-0123456789", "user"),
+    "rita": ("test-token-rita-0123456789", "reviewer"),
+    "root": ("test-token-root-0123456789", "admin"),
+}
+"""user id -> (bearer token, role) of the users every test server knows."""
+
+
+def tokens_env_value() -> str:
+    """``AGENT_PATTERNS_TOKENS`` for `TEST_USERS`."""
+    return ",".join(f"{token}={user}:{role}" for user, (token, role) in TEST_USERS.items())
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,24 @@ class DevServer:
         """`message` plus the tail of the server log, for assertion messages."""
         return self.service.explain(message)
 
+    def headers(self, user: str) -> dict[str, str]:
+        """The ``Authorization`` header of a `TEST_USERS` user."""
+        return {"Authorization": f"Bearer {TEST_USERS[user][0]}"}
+
+    def client(self, user: str) -> LangGraphClient:
+        """An SDK client authenticated as `user` (use it as ``async with``)."""
+        return get_client(url=self.url, api_key=None, headers=self.headers(user))
+
+    def fresh_payment_log(self) -> None:
+        """Start an empty payment log (the old one is kept as ``effects.<n>.jsonl``).
+
+        The demo payment system refuses a second refund of an order found in its log, so
+        tests sharing one server start each with an empty log, as with a fresh server.
+        """
+        if self.effects_log.exists():
+            done = len(list(self.effects_log.parent.glob("effects.*.jsonl")))
+            self.effects_log.rename(self.effects_log.with_name(f"effects.{done + 1}.jsonl"))
+
     def refunds(self) -> list[str]:
         """Refund records the server's tools wrote."""
         if not self.effects_log.exists():
@@ -49,8 +88,10 @@ class DevServer:
         return [line for line in lines if '"kind": "refund"' in line]
 
 
-def _server_env(database_url: str, effects_log: Path) -> dict[str, str]:
-    env = dict(os.environ)
+def _server_env(
+    database_url: str, effects_log: Path, extra: dict[str, str] | None
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_PATTERNS_")}
     env.update(
         LANGGRAPH_CLI_NO_ANALYTICS="1",
         LANGGRAPH_NO_VERSION_CHECK="true",
@@ -61,6 +102,8 @@ def _server_env(database_url: str, effects_log: Path) -> dict[str, str]:
         MEMORY_EMBEDDINGS="hash",
     )
     env[EFFECTS_LOG_ENV] = str(effects_log)
+    env["AGENT_PATTERNS_TOKENS"] = tokens_env_value()
+    env.update(extra or {})
     for name in ("OPENAI_API_KEY", "AGENT_PATTERNS_MODEL", "CHECKPOINTER_URL"):
         env.pop(name, None)
     return env
@@ -82,6 +125,8 @@ def _config_in(workdir: Path) -> Path:
 
     for entry in (*config["graphs"].values(), config["checkpointer"], config["store"]):
         entry["path"] = absolute(entry["path"])
+    config["auth"]["path"] = absolute(config["auth"]["path"])
+    config["http"]["app"] = absolute(config["http"]["app"])
     config["dependencies"] = [str(PROJECT_ROOT)]
     path = workdir / "langgraph.json"
     path.write_text(json.dumps(config), encoding="utf-8")
@@ -90,13 +135,18 @@ def _config_in(workdir: Path) -> Path:
 
 @contextmanager
 def running_dev_server(
-    database_url: str, workdir: Path, port: int | None = None
+    database_url: str,
+    workdir: Path,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[DevServer]:
     """Run `langgraph dev` in `workdir` on the project's graphs, checkpointing to `database_url`.
 
     The server loads the graphs, the checkpointer and the store hooks from `langgraph.json`.
     Its tool side effects go to ``workdir/effects.jsonl``, its memories to ``workdir/chroma``
     and its output to ``workdir/langgraph-dev.log`` (appended, so a restart keeps one log).
+    It authenticates `TEST_USERS`; `env` adds or overrides server variables (an operator
+    policy, CORS origins). ``AGENT_PATTERNS_*`` variables of the test process do not leak in.
     """
     effects_log = workdir / "effects.jsonl"
     port = port or free_port()
@@ -108,7 +158,7 @@ def running_dev_server(
         url=f"http://127.0.0.1:{port}",
         health_path="/ok",
         log=workdir / "langgraph-dev.log",
-        env=_server_env(database_url, effects_log),
+        env=_server_env(database_url, effects_log, env),
         cwd=workdir,
     ) as service:
         yield DevServer(service, effects_log)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.integration.devserver import PROJECT_ROOT, DevServer
@@ -44,14 +43,14 @@ async def _run(
 
 async def test_every_graph_in_langgraph_json_is_served(dev_server: DevServer) -> None:
     listed = json.loads(Path(PROJECT_ROOT, "langgraph.json").read_text())["graphs"]
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client:
         served = {a["graph_id"] for a in await client.assistants.search(limit=100)}
     assert served == set(listed), dev_server.explain(f"served {sorted(served)}")
 
 
 async def test_critique_improves_to_pass_over_the_server(dev_server: DevServer) -> None:
     request = "My order A-1001 arrived broken. Can you refund it?"
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client:
         values, updates = await _run(client, "critique", request, {"model": "demo"})
 
     assert values["outcome"]["status"] == "passed" and values["outcome"]["round"] == 3
@@ -64,13 +63,16 @@ async def test_critique_improves_to_pass_over_the_server(dev_server: DevServer) 
 async def test_reflexion_learns_and_a_second_run_recalls_the_lessons(
     dev_server: DevServer,
 ) -> None:
+    """Lessons belong to the authenticated user (bob), whatever ``context.owner`` says."""
     context = {"model": "demo", "owner": f"server-test-{uuid.uuid4().hex[:8]}"}
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("root") as admin:  # earlier tests may have taught them
+        for user in ("bob", "alice"):
+            for item in (await admin.store.search_items(["lessons", user], limit=100))["items"]:
+                await admin.store.delete_item(item["namespace"], item["key"])
+    async with dev_server.client("bob") as client, dev_server.client("alice") as stranger_client:
         first, _ = await _run(client, "reflexion", "Do the slugify task.", context)
         second, _ = await _run(client, "reflexion", "slugify again, please", context)
-        stranger, _ = await _run(
-            client, "reflexion", "slugify", {**context, "owner": f"other-{uuid.uuid4().hex[:8]}"}
-        )
+        stranger, _ = await _run(stranger_client, "reflexion", "slugify", context)
 
     assert first["succeeded"] is True
     assert [e["passed"] for e in first["evaluations"]] == [False, False, True]
@@ -79,4 +81,4 @@ async def test_reflexion_learns_and_a_second_run_recalls_the_lessons(
 
     assert second["lessons"], "the second run recalled nothing from the server's store"
     assert second["succeeded"] is True and len(second["attempts"]) == 1
-    assert stranger["lessons"] == [] and len(stranger["attempts"]) == 3  # lessons are per owner
+    assert stranger["lessons"] == [] and len(stranger["attempts"]) == 3  # lessons are per user

@@ -166,39 +166,40 @@ async def test_langgraph_dev_serves_the_memory_agent_on_the_chroma_store(
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(problem)
         pytest.skip(problem)
-    from langgraph_sdk import get_client
-
     from tests.integration.devserver import running_dev_server
 
     monkeypatch.setenv("MEMORY_STORE_URL", str(tmp_path / "chroma"))
     monkeypatch.setenv("MEMORY_EMBEDDINGS", "hash")
     checkpoints = f"sqlite:///{tmp_path / 'checkpoints.sqlite'}"
     with running_dev_server(checkpoints, tmp_path) as server:
-        async with get_client(url=server.url, api_key=None) as client:
-            recalled: dict[str, list[str]] = {}
-            for user, text in [
-                ("ana", "I prefer email over phone calls. Where is my order A-1001?"),
-                ("ana", "Can you email me about order A-1002?"),
-                ("bob", "Can you email me about order A-1002?"),
-            ]:
+        recalled: dict[str, list[str]] = {}
+        for user, text in [
+            ("alice", "I prefer email over phone calls. Where is my order A-1001?"),
+            ("alice", "Can you email me about order A-1002?"),
+            ("bob", "Can you email me about order A-1002?"),
+        ]:
+            async with server.client(user) as client:
                 thread = await client.threads.create()
                 await client.runs.wait(
                     thread["thread_id"],
                     "memory_agent",
                     input={"messages": [{"role": "user", "content": text}]},
-                    context={"user_id": user, "model": "demo"},
+                    # the authenticated user wins over a user_id the client names
+                    context={"user_id": "alice", "model": "demo"},
                 )
                 state = await client.threads.get_state(thread["thread_id"])
-                values: Any = state["values"]
-                memories = [m["text"] for m in values.get("recalled_memories") or []]
-                recalled.setdefault(user, []).extend(memories)
-            items = await client.store.search_items(["memories", "ana"])
-            namespaces = await client.store.list_namespaces(prefix=["memories"])
+            values: Any = state["values"]
+            memories = [m["text"] for m in values.get("recalled_memories") or []]
+            recalled.setdefault(user, []).extend(memories)
+        async with server.client("alice") as client:
+            items = await client.store.search_items(["memories", "alice"])
+        async with server.client("root") as admin:
+            namespaces = await admin.store.list_namespaces(prefix=["memories"])
 
-    assert recalled == {"ana": ["I prefer email over phone calls."], "bob": []}, server.explain(
+    assert recalled == {"alice": ["I prefer email over phone calls."], "bob": []}, server.explain(
         "recall through the server"
     )
     [item] = items["items"]
     assert item["value"]["text"] == "I prefer email over phone calls."
-    assert namespaces["namespaces"] == [["memories", "ana"]]
+    assert namespaces["namespaces"] == [["memories", "alice"]]
     assert "ChromaStore" in server.service.log.read_text(), server.explain("not the Chroma store")

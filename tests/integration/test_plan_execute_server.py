@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 import pytest
-from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.integration.devserver import DevServer
@@ -22,7 +21,7 @@ from tools.fleet import FLEET_PLAN, FLEET_REQUEST
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 GRAPH = "plan_execute"
-REVIEWER = "plan-server-test"
+REVIEWER = "rita"  # the reviewer in tests.integration.devserver.TEST_USERS
 STEPS = [step["id"] for step in FLEET_PLAN["steps"]]
 
 
@@ -49,7 +48,7 @@ async def _decide(
     client: LangGraphClient, thread_id: str, interrupt: dict[str, Any], decision: str
 ) -> list[Any]:
     """Answer one interrupt; return the streamed updates (subgraphs included)."""
-    answer = {"type": decision, "reviewer": REVIEWER}
+    answer = {"type": decision}
     if decision == "ignore":
         answer["reason"] = "not this week"
     parts = []
@@ -79,21 +78,21 @@ async def _plan_waiting_for_approval(client: LangGraphClient) -> tuple[str, dict
 async def test_the_fleet_plan_runs_over_the_server_with_every_approval(
     dev_server: DevServer,
 ) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
         resizes_before = len(_effects(dev_server, "fleet_resize"))
         thread_id, plan = await _plan_waiting_for_approval(client)
 
-        streamed = await _decide(client, thread_id, plan, "accept")
+        streamed = await _decide(reviewer, thread_id, plan, "accept")
         resize = await _only_interrupt(client, thread_id)
         assert _action(resize) == "resize_fleet", resize
         state: Any = await client.threads.get_state(thread_id)
         assert state["next"] == ["execute"], state["next"]
 
-        streamed += await _decide(client, thread_id, resize, "accept")
+        streamed += await _decide(reviewer, thread_id, resize, "accept")
         runbook = await _only_interrupt(client, thread_id)
         assert _action(runbook) == "update_runbook", runbook
 
-        streamed += await _decide(client, thread_id, runbook, "accept")
+        streamed += await _decide(reviewer, thread_id, runbook, "accept")
         state = await client.threads.get_state(thread_id)
 
     assert not state.get("interrupts") and state["next"] == [], state
@@ -121,16 +120,16 @@ async def test_the_fleet_plan_runs_over_the_server_with_every_approval(
 
 
 async def test_a_rejected_plan_runs_nothing_over_the_server(dev_server: DevServer) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
         resizes_before = len(_effects(dev_server, "fleet_resize"))
         thread_id, plan = await _plan_waiting_for_approval(client)
 
-        await _decide(client, thread_id, plan, "ignore")
+        await _decide(reviewer, thread_id, plan, "ignore")
         state: Any = await client.threads.get_state(thread_id)
 
     assert not state.get("interrupts") and state["next"] == [], state
     values = state["values"]
     assert values["status"] == "rejected"
     assert values.get("step_results") in ({}, None)
-    assert "rejected by plan-server-test" in values["messages"][-1]["content"]
+    assert f"rejected by {REVIEWER}" in values["messages"][-1]["content"]
     assert len(_effects(dev_server, "fleet_resize")) == resizes_before

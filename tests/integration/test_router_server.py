@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.integration.devserver import DevServer
@@ -20,7 +19,7 @@ from tests.integration.devserver import DevServer
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 QUESTION = "My order A-1001 arrived broken, please refund it."
-REVIEWER = "router-server-test"
+REVIEWER = "rita"  # the reviewer in tests.integration.devserver.TEST_USERS
 
 
 async def _ask_until_billing_gate(server: DevServer, client: LangGraphClient) -> str:
@@ -47,15 +46,13 @@ async def _resume(client: LangGraphClient, thread_id: str, answer: dict[str, Any
 async def test_refund_inside_billing_waits_on_the_top_thread_and_runs_once_accepted(
     dev_server: DevServer,
 ) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
         assistants = await client.assistants.search(limit=100)
         assert "router" in {a["graph_id"] for a in assistants}, assistants
         thread_id = await _ask_until_billing_gate(dev_server, client)
         before = len(dev_server.refunds())
 
-        state = await _resume(
-            client, thread_id, {"type": "accept", "args": None, "reviewer": REVIEWER}
-        )
+        state = await _resume(reviewer, thread_id, {"type": "accept", "args": None})
 
     assert not state.get("interrupts") and state["next"] == [], state
     values: Any = state["values"]
@@ -68,19 +65,19 @@ async def test_refund_inside_billing_waits_on_the_top_thread_and_runs_once_accep
 
 
 async def test_rejected_refund_inside_billing_is_not_issued(dev_server: DevServer) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
         thread_id = await _ask_until_billing_gate(dev_server, client)
         before = len(dev_server.refunds())
 
         state = await _resume(
-            client,
+            reviewer,
             thread_id,
-            {"type": "ignore", "args": None, "reviewer": REVIEWER, "reason": "policy"},
+            {"type": "ignore", "args": None, "reason": "policy"},
         )
 
     assert not state.get("interrupts") and state["next"] == [], state
     values: Any = state["values"]
     answer = values["messages"][-1]["content"]
-    assert "Rejected by router-server-test" in answer and "RF-" not in answer, answer
+    assert f"Rejected by {REVIEWER}" in answer and "RF-" not in answer, answer
     assert [a["decision"] for a in values["approvals"]] == ["ignore"]
     assert len(dev_server.refunds()) == before, "a rejected refund was issued"

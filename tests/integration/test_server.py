@@ -1,12 +1,13 @@
 """End to end through a real `langgraph dev` server, the SDK and Postgres.
 
-One `langgraph dev` process serves both tests of this module. It loads the graph and the
-custom checkpointer from `langgraph.json`, and `server/checkpointer.py` points that
-checkpointer at a database this module creates (``DATABASE_URL``). The tests talk to the server
-only through `langgraph_sdk`, as Agent Inbox or Studio would: ask about a broken order, find the
-refund waiting at the approval gate, answer it, and read the outcome, the audit trail and the
-checkpoint rows in Postgres. The only stand-in is the offline demo model the graph uses when
-no API key is set.
+The session's authenticated `langgraph dev` serves both tests of this module. It loads the
+graph, the custom checkpointer and the auth from `langgraph.json`, and `server/checkpointer.py`
+points that checkpointer at the session's database (``DATABASE_URL``). The tests talk to the
+server only through `langgraph_sdk`, as Agent Inbox or Studio would: a customer (alice) asks
+about a broken order, a reviewer (rita) finds the refund waiting at the approval gate and
+answers it, and the test reads the outcome, the audit trail (which names the authenticated
+reviewer) and the checkpoint rows in Postgres. The only stand-in is the offline demo model
+the graph uses when no API key is set.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.integration.devserver import DevServer
@@ -24,7 +24,7 @@ from tests.integration.devserver import DevServer
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 QUESTION = "My order A-1001 arrived broken, please refund it."
-REVIEWER = "server-test"
+REVIEWER = "rita"  # the reviewer in tests.integration.devserver.TEST_USERS
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def _last_ai_text(values: Any) -> str:
 async def test_refund_waits_for_approval_and_runs_once_accepted(
     dev_server: DevServer, server_database: str
 ) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
         assistants = await client.assistants.search(limit=100)
         assert "react" in {a["graph_id"] for a in assistants}, assistants
 
@@ -93,10 +93,8 @@ async def test_refund_waits_for_approval_and_runs_once_accepted(
         refunds_before = len(dev_server.refunds())
         rows_at_gate = _checkpoint_rows(server_database, thread_id)
 
-        await client.runs.wait(
-            thread_id,
-            "react",
-            command={"resume": [{"type": "accept", "args": None, "reviewer": REVIEWER}]},
+        await reviewer.runs.wait(
+            thread_id, "react", command={"resume": [{"type": "accept", "args": None}]}
         )
         state = await client.threads.get_state(thread_id)
 
@@ -119,26 +117,22 @@ async def test_refund_waits_for_approval_and_runs_once_accepted(
 
 
 async def test_rejected_refund_is_not_issued(dev_server: DevServer, server_database: str) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
         thread_id = await _ask_until_gate(dev_server, server_database, client)
         refunds_before = len(dev_server.refunds())
         rows_at_gate = _checkpoint_rows(server_database, thread_id)
 
-        await client.runs.wait(
+        await reviewer.runs.wait(
             thread_id,
             "react",
-            command={
-                "resume": [
-                    {"type": "ignore", "args": None, "reviewer": REVIEWER, "reason": "policy"}
-                ]
-            },
+            command={"resume": [{"type": "ignore", "args": None, "reason": "policy"}]},
         )
         state = await client.threads.get_state(thread_id)
 
     assert _pending_interrupts(state) == [] and state["next"] == [], state
     values: Any = state["values"]
     answer = _last_ai_text(values)
-    assert "issue_refund: Rejected by server-test" in answer, answer
+    assert f"issue_refund: Rejected by {REVIEWER}" in answer, answer
     assert "policy" in answer and "RF-" not in answer, answer
 
     approvals = values["approvals"]

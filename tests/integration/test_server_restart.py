@@ -7,7 +7,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from langgraph_sdk import get_client
 
 from tests.integration.devserver import running_dev_server
 
@@ -20,7 +19,7 @@ async def test_interrupted_hitl_run_resumes_after_the_server_restarts(
     postgres_url: str, tmp_path: Path
 ) -> None:
     with running_dev_server(postgres_url, tmp_path) as first:
-        async with get_client(url=first.url, api_key=None) as client:
+        async with first.client("alice") as client:
             thread = await client.threads.create()
             thread_id = thread["thread_id"]
             await client.runs.wait(
@@ -33,24 +32,20 @@ async def test_interrupted_hitl_run_resumes_after_the_server_restarts(
     assert first.process.returncode is not None, "the first server is stopped"
 
     with running_dev_server(postgres_url, tmp_path) as second:
-        async with get_client(url=second.url, api_key=None) as client:
+        async with second.client("alice") as client, second.client("rita") as reviewer:
             after: Any = await client.threads.get_state(thread_id)
             assert [i["id"] for i in after["interrupts"]] == [pending["id"]], second.explain(
                 "the pending approval did not survive the restart"
             )
-            await client.runs.wait(
-                thread_id,
-                "hitl",
-                command={
-                    "resume": {pending["id"]: {"type": "accept", "reviewer": "after-restart"}}
-                },
+            await reviewer.runs.wait(
+                thread_id, "hitl", command={"resume": {pending["id"]: {"type": "accept"}}}
             )
             final: Any = await client.threads.get_state(thread_id)
         refunds = second.refunds()
 
     values = final["values"]
     assert final["next"] == [] and not final["interrupts"]
-    assert values["approvals"][-1]["reviewer"] == "after-restart"
+    assert values["approvals"][-1]["reviewer"] == "rita"
     assert "Refund RF-" in values["messages"][-1]["content"]
     assert len(refunds) == 1, refunds
     with psycopg.connect(postgres_url) as conn:

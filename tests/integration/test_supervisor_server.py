@@ -13,7 +13,6 @@ import os
 from typing import Any
 
 import pytest
-from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.integration.devserver import PROJECT_ROOT, DevServer
@@ -22,7 +21,7 @@ pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.slow]
 
 GRAPH = "supervisor"
 REQUEST = "Research our refund policy for damaged items and write a summary"
-REVIEWER = "supervisor-server-test"
+REVIEWER = "rita"  # the reviewer in tests.integration.devserver.TEST_USERS
 
 
 def _summaries(server: DevServer) -> list[dict[str, Any]]:
@@ -65,16 +64,16 @@ async def _run_to_writer_gate(server: DevServer, client: LangGraphClient) -> str
 
 
 async def test_approval_inside_a_worker_over_the_server(dev_server: DevServer) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
         await _require_graph(client)
         thread_id = await _run_to_writer_gate(dev_server, client)
         before = len(_summaries(dev_server))
         assert before == 0
 
-        await client.runs.wait(
+        await reviewer.runs.wait(
             thread_id,
             GRAPH,
-            command={"resume": [{"type": "accept", "args": None, "reviewer": REVIEWER}]},
+            command={"resume": [{"type": "accept", "args": None}]},
             context={"model": "demo"},
         )
         state = await client.threads.get_state(thread_id)
@@ -91,15 +90,15 @@ async def test_approval_inside_a_worker_over_the_server(dev_server: DevServer) -
 
 
 async def test_rejection_inside_a_worker_over_the_server(dev_server: DevServer) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
         await _require_graph(client)
         thread_id = await _run_to_writer_gate(dev_server, client)
         before = len(_summaries(dev_server))
 
-        await client.runs.wait(
+        await reviewer.runs.wait(
             thread_id,
             GRAPH,
-            command={"resume": {"type": "ignore", "reviewer": REVIEWER, "reason": "no"}},
+            command={"resume": {"type": "ignore", "reason": "no"}},
         )
         state = await client.threads.get_state(thread_id)
 

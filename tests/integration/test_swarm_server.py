@@ -14,7 +14,6 @@ import os
 from typing import Any
 
 import pytest
-from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.integration.devserver import DevServer
@@ -23,7 +22,7 @@ pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 GRAPH = "swarm"
 QUESTION = "My order A-1001 arrived broken, please refund it."
-REVIEWER = "swarm-server-test"
+REVIEWER = "rita"  # the reviewer in tests.integration.devserver.TEST_USERS
 
 
 async def _require_swarm(client: LangGraphClient) -> None:
@@ -70,15 +69,15 @@ async def _ask_until_billing_gate(server: DevServer, client: LangGraphClient) ->
 async def test_refund_inside_billing_waits_on_the_swarm_thread_and_runs_once_accepted(
     dev_server: DevServer,
 ) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
         await _require_swarm(client)
         thread_id = await _ask_until_billing_gate(dev_server, client)
         refunds_before = len(dev_server.refunds())
 
-        await client.runs.wait(
+        await reviewer.runs.wait(
             thread_id,
             GRAPH,
-            command={"resume": [{"type": "accept", "args": None, "reviewer": REVIEWER}]},
+            command={"resume": [{"type": "accept", "args": None}]},
         )
         state = await client.threads.get_state(thread_id)
 
@@ -94,19 +93,15 @@ async def test_refund_inside_billing_waits_on_the_swarm_thread_and_runs_once_acc
 
 
 async def test_rejected_refund_inside_billing_is_not_issued(dev_server: DevServer) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
         await _require_swarm(client)
         thread_id = await _ask_until_billing_gate(dev_server, client)
         refunds_before = len(dev_server.refunds())
 
-        await client.runs.wait(
+        await reviewer.runs.wait(
             thread_id,
             GRAPH,
-            command={
-                "resume": [
-                    {"type": "ignore", "args": None, "reviewer": REVIEWER, "reason": "policy"}
-                ]
-            },
+            command={"resume": [{"type": "ignore", "args": None, "reason": "policy"}]},
         )
         state = await client.threads.get_state(thread_id)
 
@@ -119,7 +114,7 @@ async def test_rejected_refund_inside_billing_is_not_issued(dev_server: DevServe
 
 
 async def test_subgraph_stream_carries_the_agent_name(dev_server: DevServer) -> None:
-    async with get_client(url=dev_server.url, api_key=None) as client:
+    async with dev_server.client("alice") as client:
         await _require_swarm(client)
         thread = await client.threads.create()
         question: Any = {"messages": [{"role": "user", "content": "Where is my order A-1002?"}]}
