@@ -1,4 +1,7 @@
-"""How every pattern is compiled: checkpointer, store, name, recursion limit, graph id tag."""
+"""How every pattern is compiled: checkpointer, store, name, recursion limit, tag, boundary.
+
+Every pattern runs behind the input boundary (`graphs._boundary.BoundaryGraph`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
+
+from graphs._boundary import behind_boundary
 
 __all__ = ["compile_pattern"]
 
@@ -23,7 +28,8 @@ def compile_pattern(
     """Compile with an explicit recursion limit and tag checkpoints with ``graph_id``.
 
     The tag (the same key LangGraph server writes) lets tools such as ``approvals list`` find
-    which graph a thread belongs to.
+    which graph a thread belongs to. The graph validates every top-level run's input before
+    anything is checkpointed (see `graphs._boundary`).
     """
-    compiled = builder.compile(checkpointer=checkpointer, store=store, name=name)
+    compiled = behind_boundary(builder.compile(checkpointer=checkpointer, store=store, name=name))
     return compiled.with_config(recursion_limit=recursion_limit, metadata={"graph_id": name})

@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from langgraph.managed import RemainingSteps
+from pydantic import Field
 from typing_extensions import TypedDict
 
 __all__ = ["AgentInput", "AgentOutput", "AgentState"]
 
 
 class AgentInput(TypedDict):
-    """What every graph of the project accepts: ``{"messages": [...]}``."""
+    """What every graph of the project accepts: ``{"messages": [...]}``.
+
+    Attributes:
+        messages: the new messages (checked at the input boundary: known roles, text
+            content, no NUL or lone surrogates, size limits; see `graphs.input_validation`).
+        cancel_pending: ``true`` to cancel an approval the thread is waiting on: each one
+            is recorded as ``superseded`` in the audit trail, its tool call is answered as
+            not run, then the new messages run. Without it a message sent while an approval
+            waits is refused (`graphs.errors.PendingApprovalError`). Never stored in state.
+    """
 
     messages: Annotated[list[AnyMessage], add_messages]
+    cancel_pending: NotRequired[
+        Annotated[
+            bool,
+            Field(
+                description="Cancel the approval this thread waits on (recorded as superseded, "
+                "its tool call answered as not run) and run these messages instead."
+            ),
+        ]
+    ]
 
 
 class AgentOutput(TypedDict):

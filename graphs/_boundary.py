@@ -1,0 +1,152 @@
+"""The input boundary every graph of the project runs behind: `BoundaryGraph`.
+
+LangGraph saves a run's input as a checkpoint (``source="input"``, in the loop's first tick)
+before any node runs, so a bad input is stored for good. `BoundaryGraph` is a
+`CompiledStateGraph` whose ``stream`` and ``astream`` check the input first; ``invoke``,
+``ainvoke``, ``stream_events`` and ``astream_events`` (what ``langgraph dev`` calls, on a
+``graph.copy(update=...)``, which keeps the class) all go through them. For a top-level run
+(a subgraph's run has a ``checkpoint_ns`` and is not checked again):
+
+- the input is validated (`graphs.input_validation`): `InvalidInputError`;
+- ``Command(resume=...)`` is checked for NUL and lone surrogates, and refused on a thread the
+  checkpointer does not hold: `UnknownThreadError`;
+- new messages on a thread that waits for an approval (or has unanswered tool calls) are
+  refused, `PendingApprovalError`, unless the input says ``"cancel_pending": true``: then
+  the pending tasks are cleared, the audit trail records each request as ``superseded``,
+  every unanswered call gets a "not run" tool message, and the new message runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph._internal._config import ensure_config
+from langgraph._internal._constants import (
+    CONF,
+    CONFIG_KEY_CHECKPOINT_NS,
+    CONFIG_KEY_CHECKPOINTER,
+)
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.constants import END
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, StateSnapshot, StateUpdate
+from langgraph.typing import ContextT, InputT, OutputT, StateT
+
+from graphs._pending import CANCEL_PENDING_KEY, cancellation, pending_requests
+from graphs.errors import InvalidInputError, PendingApprovalError, UnknownThreadError
+from graphs.input_validation import check_text, validate_input, validate_messages
+from nodes.identity import authenticated_user_id
+
+__all__ = ["BoundaryGraph", "behind_boundary"]
+
+
+class _Admission:
+    """One run's checked input, and what remains to decide against the thread's state."""
+
+    def __init__(self, graph: CompiledStateGraph[Any, Any, Any, Any], raw: Any, config: Any):
+        merged = ensure_config(graph.config, config)
+        configurable = merged[CONF]
+        self.top_level = not configurable.get(CONFIG_KEY_CHECKPOINT_NS)
+        self.run_input, self.cancel = _checked(raw) if self.top_level else (raw, False)
+        saver = configurable.get(CONFIG_KEY_CHECKPOINTER, graph.checkpointer)
+        thread = configurable.get("thread_id")
+        self.thread_id = str(thread) if thread is not None else None
+        self.needs_state = (
+            self.top_level
+            and isinstance(saver, BaseCheckpointSaver)
+            and self.thread_id is not None
+            and (isinstance(raw, Mapping) or (isinstance(raw, Command) and raw.resume is not None))
+        )
+        self.reviewer = authenticated_user_id(merged) or "caller"
+        # The cancellation is written "as" a node without conditional edges: those would run
+        # routing functions (which need a runtime) during the update.
+        self.node = next(
+            (name for name in graph.builder.nodes if not graph.builder.branches.get(name)),
+            next(iter(graph.builder.nodes)),
+        )
+        self.channels = set(graph.channels)
+
+    def cancellation_steps(self, snapshot: StateSnapshot) -> list[list[StateUpdate]] | None:
+        """Refuse what the thread's state forbids; the updates a cancel needs, if any."""
+        assert self.thread_id is not None
+        if isinstance(self.run_input, Command):
+            if snapshot.metadata is None:
+                raise UnknownThreadError(self.thread_id)
+            return None
+        pending = pending_requests(snapshot)
+        if not pending:
+            return None
+        if not self.cancel:
+            raise PendingApprovalError(self.thread_id, pending)
+        update = cancellation(snapshot, pending, self.reviewer)
+        values = {key: value for key, value in update.items() if key in self.channels}
+        # Clear the waiting tasks, record the cancellation, and leave nothing scheduled.
+        steps = [[StateUpdate(None, END)]]
+        if values:
+            steps += [[StateUpdate(values, self.node)], [StateUpdate(None, END)]]
+        return steps
+
+
+def _checked(raw: Any) -> tuple[Any, bool]:
+    """Validate a top-level input; return (the input to run, whether to cancel pending)."""
+    if raw is None:
+        return raw, False
+    if isinstance(raw, Command):
+        check_text(raw.resume, path="resume")
+        if isinstance(raw.update, Mapping) and "messages" in raw.update:
+            validate_messages(raw.update["messages"])
+        check_text(raw.update, path="update")
+        return raw, False
+    validate_input(raw)
+    cancel = raw.get(CANCEL_PENDING_KEY, False)
+    if not isinstance(cancel, bool):
+        raise InvalidInputError(
+            f"{CANCEL_PENDING_KEY} must be true or false, got {type(cancel).__name__}",
+            field=CANCEL_PENDING_KEY,
+        )
+    return {key: value for key, value in raw.items() if key != CANCEL_PENDING_KEY}, cancel
+
+
+class BoundaryGraph(CompiledStateGraph[StateT, ContextT, InputT, OutputT]):
+    """A compiled graph that refuses bad input before LangGraph checkpoints it."""
+
+    def _admit(self, raw: Any, config: RunnableConfig | None) -> Any:
+        admission = _Admission(self, raw, config)
+        if admission.needs_state and config is not None:
+            steps = admission.cancellation_steps(self.get_state(config))
+            if steps:
+                self.bulk_update_state(config, steps)
+        return admission.run_input
+
+    async def _aadmit(self, raw: Any, config: RunnableConfig | None) -> Any:
+        admission = _Admission(self, raw, config)
+        if admission.needs_state and config is not None:
+            steps = admission.cancellation_steps(await self.aget_state(config))
+            if steps:
+                await self.abulk_update_state(config, steps)
+        return admission.run_input
+
+    def stream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        """`CompiledStateGraph.stream`, after the boundary checks (see the module)."""
+        run_input = self._admit(input, config)
+        yield from super().stream(run_input, config, **kwargs)
+
+    async def astream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        """`CompiledStateGraph.astream`, after the boundary checks (see the module)."""
+        run_input = await self._aadmit(input, config)
+        async for chunk in super().astream(run_input, config, **kwargs):
+            yield chunk
+
+
+def behind_boundary(
+    compiled: CompiledStateGraph[StateT, ContextT, InputT, OutputT],
+) -> BoundaryGraph[StateT, ContextT, InputT, OutputT]:
+    """The same compiled graph, as a `BoundaryGraph` (nodes, channels and config shared)."""
+    attrs = {key: value for key, value in compiled.__dict__.items() if key != "__orig_class__"}
+    return BoundaryGraph(**attrs)
