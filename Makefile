@@ -34,9 +34,10 @@ typecheck: $(VENV)/.installed
 pytest: $(VENV)/.installed
 	$(PY) -m pytest $(ARGS)
 
-## serve: langgraph dev on port 2024 (Studio: https://smith.langchain.com/studio/?baseUrl=http://127.0.0.1:2024)
+## serve: authenticated langgraph dev on 127.0.0.1:2024 (tokens: AGENT_PATTERNS_TOKENS, or a
+## generated local admin token; Studio: https://smith.langchain.com/studio/?baseUrl=http://127.0.0.1:2024)
 serve: $(VENV)/.installed
-	$(VENV)/bin/langgraph dev --no-browser $(ARGS)
+	$(PY) -m server.serve $(ARGS)
 
 clean:
 	rm -rf $(VENV) .agent-patterns .langgraph_api .pytest_cache .mypy_cache .ruff_cache

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from server.jwt_tokens import JWT_ENV, JwtVerifier
 from server.tokens import TOKENS_ENV, ConfigError, Principal, TokenTable
 
-__all__ = ["Credentials", "bearer_token"]
+__all__ = ["Credentials", "NoCredentials", "bearer_token"]
+
+
+class NoCredentials(ConfigError):
+    """Neither static tokens nor a JWT key are configured."""
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -46,13 +50,13 @@ class Credentials:
         """Load the operator's credentials.
 
         Raises:
-            ConfigError: invalid settings, or none at all.
+            ConfigError: invalid settings (`NoCredentials` when there are none at all).
         """
         environ = os.environ if environ is None else environ
         tokens = TokenTable.parse(environ.get(TOKENS_ENV, ""))
         verifier = JwtVerifier.from_env(environ)
         if not len(tokens) and verifier is None:
-            raise ConfigError(
+            raise NoCredentials(
                 f"no credentials configured: set {TOKENS_ENV} ('token=user_id:role,...'), "
                 f"{JWT_ENV['secret']} or {JWT_ENV['public_key_file']}; "
                 "`make serve` generates a local admin token when it listens on 127.0.0.1 only"
