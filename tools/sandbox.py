@@ -1,33 +1,56 @@
-"""Run generated Python code against tests in a separate, limited process. Never in-process.
+"""Run untrusted Python code against tests in an isolated sandbox. Never in-process.
 
-`run_in_sandbox(code, tests)` writes ``solution.py`` (the code), ``test_solution.py`` (the
-tests, which ``from solution import ...``) and a small bootstrap into a fresh temporary
-directory, and runs the bootstrap with this interpreter in isolated mode
-(``python -I -S -B``: no site-packages, no ``PYTHON*`` variables, no bytecode
-written). The
-bootstrap, before it imports any of the code:
+All code this module runs is untrusted: a client's test code as much as a model's solution (a
+prompt can steer what a model writes). `run_in_sandbox(code, tests)` runs it inside
+bubblewrap (``bwrap``, Debian package ``bubblewrap``), an isolation boundary built on Linux
+namespaces:
+
+- **Unprivileged.** The process runs as uid/gid 65534 inside a new user namespace with every
+  capability dropped and no way to create further user namespaces. When this process is root,
+  bwrap itself is started as uid/gid 65534, so the sandboxed code is not root outside the
+  namespace either (an unprivileged user namespace; the machine must allow those).
+- **Its own namespaces** for network (loopback only: no route to the host or the internet, not
+  even to the host's ``localhost``), processes (it sees and signals only its own), IPC, UTS and
+  cgroups; ``--new-session`` (no terminal injection); killed when this process dies.
+- **A filesystem of its own.** An empty, read-only root with read-only binds of ``/usr``,
+  ``/lib*`` and the interpreter's prefix; a fresh, size-limited tmpfs ``/tmp``; the work
+  directory ``/sandbox``, a size-limited tmpfs that bwrap fills with ``solution.py``,
+  ``test_solution.py``, any extra files and a small bootstrap. No ``/etc`` (so no
+  ``/etc/passwd``), no ``/proc``, no ``/home``, nothing of the host writable at all.
+- **A clean interpreter.** The base interpreter (never the virtualenv), as
+  ``python -I -S -B`` (no site-packages, no ``PYTHON*`` variables, no bytecode written), with
+  ``--clearenv`` and a four-variable environment. When this process is root the interpreter
+  must be one uid 65534 can reach (a pyenv under ``/root`` is not), so ``/usr/bin/python3`` is
+  used; ``AGENT_PATTERNS_SANDBOX_PYTHON`` names another.
+
+Inside, before it imports any of the code, the bootstrap (defence in depth, not the boundary):
 
 1. sets resource limits on its own process (CPU seconds, address space, file size, open files,
-   and no new processes through ``RLIMIT_NPROC``);
+   and no new processes through ``RLIMIT_NPROC``, which holds because the process is not root
+   outside its namespace);
 2. installs an audit hook (`sys.addaudithook`) that refuses, with `PermissionError`:
    opening files outside the sandbox directory (the standard library stays readable, read
    only), listing, creating, renaming, removing or re-permissioning paths outside it,
-   starting processes (``os.system``, ``subprocess.Popen``, ``os.exec*``, ``os.fork``,
-   ``os.posix_spawn``), network connections (``socket.connect``/``bind``), and loading
-   native libraries through ``ctypes``;
+   starting processes, network connections and loading native libraries through ``ctypes``;
+   it gives clear errors for honest mistakes, and hostile code can switch it off (its tables
+   are module globals): what contains that code is the isolation above;
 3. imports ``test_solution``, runs each ``test_*`` function and prints a JSON report on a line
    with a per-run marker.
 
-The parent kills the whole process group when the time limit passes (``timed_out``) and
-returns a `SandboxResult`. The limits are applied by the child itself rather than in a
-``preexec_fn``: graph nodes run in worker threads, and ``preexec_fn`` is not safe with threads.
+The parent kills the process group when the time limit passes (``timed_out``; bwrap's
+``--die-with-parent`` then takes the whole sandbox down) and returns a `SandboxResult`.
 
-What this does **not** guarantee (audit hooks are not a security boundary): native code
-already loaded, or anything reached without an audited event, can bypass the hook; a hostile
-program can forge the report line; ``RLIMIT_NPROC`` is ignored for root; memory limits are
-address-space limits. It is a guard against the mistakes of generated code (loops, stray file
-access, runaway output), not a jail for hostile code: for that, run it in a container or a VM
-(gVisor, Firecracker, nsjail) with no network and a read-only root.
+Where the isolation cannot be had (no ``bwrap`` on ``PATH``, no interpreter the sandbox user can
+run, or bwrap unable to set up its namespaces, e.g. unprivileged user namespaces disabled) the
+sandbox refuses to run and raises `SandboxUnavailableError`; it never falls back to running the
+code unisolated.
+
+What remains (residual risk): the code still runs on the host's kernel, so a kernel bug
+reachable from an unprivileged user namespace (namespaces, mounts, the syscalls Python can make;
+there is no seccomp filter) could break out; ``/usr`` is readable (installed software, not
+secrets); the code can use its CPU and memory limits, and forge its own report (a
+"passed" is only as trustworthy as the tests). For code from the internet at large, run the
+whole server inside a VM or gVisor as well.
 """
 
 from __future__ import annotations
@@ -36,25 +59,52 @@ import json
 import math
 import os
 import secrets
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
-__all__ = ["DEFAULT_MEMORY_MB", "SandboxResult", "run_in_sandbox"]
+__all__ = [
+    "DEFAULT_MEMORY_MB",
+    "PYTHON_ENV",
+    "SANDBOX_UID",
+    "SandboxResult",
+    "SandboxUnavailableError",
+    "run_in_sandbox",
+]
 
 DEFAULT_MEMORY_MB = 512
 """Address-space limit of the sandboxed process, in MiB."""
 
+SANDBOX_UID = 65534
+"""The unprivileged uid and gid the code runs as (``nobody``/``nogroup`` on Debian)."""
+
+PYTHON_ENV = "AGENT_PATTERNS_SANDBOX_PYTHON"
+"""Environment variable naming the interpreter the sandbox runs (default: see module docs)."""
+
+INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install -y bubblewrap)"
+
+_WORKDIR = "/sandbox"
 _TAIL_CHARS = 2000
 _REPORT_CHARS = 256 * 1024
 _SOLUTION = "solution.py"
 _TESTS = "test_solution.py"
 _BOOTSTRAP = "_sandbox_bootstrap.py"
+_PROBE_TIMEOUT_S = 30.0
+_MIB = 1024 * 1024
+
+
+class SandboxUnavailableError(RuntimeError):
+    """The isolated sandbox cannot be set up here, so the code was not run at all."""
+
 
 # The bootstrap runs inside the sandbox process. Everything it needs is imported before the
 # hook is installed; the hook then judges every audited event of the code under test.
@@ -215,7 +265,7 @@ def run_in_sandbox(
     max_file_mb: int = 10,
     files: dict[str, str] | None = None,
 ) -> SandboxResult:
-    """Run `tests` against `code` in a fresh temporary directory, in a separate process.
+    """Run `tests` against `code` in the isolated sandbox (see the module docs).
 
     Args:
         code: the source of ``solution.py``.
@@ -223,64 +273,230 @@ def run_in_sandbox(
             importing what they test from ``solution``.
         time_limit_s: wall-clock limit; the CPU limit is this rounded up plus one second.
         memory_mb: address-space limit of the process.
-        max_file_mb: largest file the code may write.
-        files: extra files to place in the directory (name to text), e.g. fixtures.
+        max_file_mb: largest file the code may write; ``/sandbox`` and ``/tmp`` each hold four
+            times this (plus the files given).
+        files: extra files to place in the directory (relative name to text), e.g. fixtures.
 
     Returns:
-        The structured result; the temporary directory is removed.
+        The structured result; nothing of the run is left behind.
+
+    Raises:
+        ValueError: a bad time limit or file name.
+        SandboxUnavailableError: the isolation cannot be set up here (bubblewrap missing, no
+            interpreter the sandbox user can run, user namespaces refused); nothing ran.
     """
     if time_limit_s <= 0:
         raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
+    staged = _staged_files(code, tests, files or {})
+    bwrap = _find_bwrap()
+    if bwrap is None:
+        raise SandboxUnavailableError(
+            "bubblewrap (bwrap) is not installed, and the sandbox never runs code unisolated, "
+            f"so the code was not run: {INSTALL_HINT}"
+        )
+    drop = _drops_privileges()
+    python = _interpreter(drop)
     marker = f"@@SANDBOX-REPORT-{secrets.token_hex(8)}@@"
-    with tempfile.TemporaryDirectory(prefix="sandbox-") as tmp:
-        root = Path(tmp).resolve()
-        (root / _SOLUTION).write_text(code)
-        (root / _TESTS).write_text(tests)
-        for name, text in (files or {}).items():
-            target = (root / name).resolve()
-            if not target.is_relative_to(root) or target.name in (_BOOTSTRAP, _TESTS, _SOLUTION):
-                raise ValueError(f"invalid sandbox file name: {name!r}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-        (root / _BOOTSTRAP).write_text(_BOOTSTRAP_SOURCE)
-        argv = [
-            sys.executable,
-            "-I",
-            "-S",
-            "-B",
-            str(root / _BOOTSTRAP),
-            marker,
-            str(root),
-            str(math.ceil(time_limit_s) + 1),
-            str(memory_mb * 1024 * 1024),
-            str(max_file_mb * 1024 * 1024),
-        ]
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(root), "TMPDIR": str(root)}
-        # Output goes to files outside the directory, not pipes: RLIMIT_FSIZE bounds them, so
-        # a program printing in a loop cannot fill this process's memory.
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            start = time.monotonic()
-            process = subprocess.Popen(
-                argv,
-                cwd=root,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-            )
-            timed_out = False
-            try:
-                process.wait(timeout=time_limit_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(process)
-                process.wait()
-            duration = time.monotonic() - start
-            stdout, stderr = _tail(out, _REPORT_CHARS), _tail(err, _TAIL_CHARS)
-    returncode = process.returncode
+    tmpfs_bytes = 4 * max_file_mb * _MIB + sum(len(text.encode()) for text in staged.values())
+    bootstrap_args = [
+        f"{_WORKDIR}/{_BOOTSTRAP}",
+        marker,
+        _WORKDIR,
+        str(math.ceil(time_limit_s) + 1),
+        str(memory_mb * _MIB),
+        str(max_file_mb * _MIB),
+    ]
+    with _file_descriptors(staged) as (fds, file_args):
+        argv = [*_bwrap_argv(bwrap, python, file_args, tmpfs_bytes), *bootstrap_args]
+        returncode, timed_out, duration, stdout, stderr = _execute(argv, fds, drop, time_limit_s)
     timed_out = timed_out or returncode == -signal.SIGXCPU  # out of CPU seconds
-    return _result(stdout, stderr, marker, returncode, timed_out, duration)
+    report, printed = _parse_report(stdout, marker)
+    if report is None and not timed_out:
+        problem = _setup_problem(bwrap, python, drop)
+        if problem is not None:
+            raise SandboxUnavailableError(
+                f"bubblewrap could not set up the sandbox, so the code was not run: {problem}"
+            )
+    return _result(report, printed, stderr, returncode, timed_out, duration)
+
+
+# -- what runs where -------------------------------------------------------------------------
+
+
+def _find_bwrap() -> str | None:
+    """The bubblewrap binary on ``PATH``, or None when it is not installed."""
+    return shutil.which("bwrap")
+
+
+def _drops_privileges() -> bool:
+    """Whether bwrap itself must be started as `SANDBOX_UID` (this process is root)."""
+    return os.geteuid() == 0
+
+
+def _reachable_by_anyone(path: Path) -> bool:
+    """Whether a user with no rights of its own can execute `path`."""
+    try:
+        return all(p.stat().st_mode & stat.S_IXOTH for p in (path, *path.parents))
+    except OSError:
+        return False
+
+
+def _interpreter(drop: bool) -> Path:
+    """The base interpreter the sandbox runs (never a virtualenv's; see `PYTHON_ENV`)."""
+    configured = os.environ.get(PYTHON_ENV)
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    candidates = [configured] if configured else [base, "/usr/bin/python3"]
+    for candidate in candidates:
+        path = Path(candidate).resolve()
+        runnable = _reachable_by_anyone(path) if drop else os.access(path, os.X_OK)
+        if path.is_file() and runnable:
+            return path
+    who = f"uid {SANDBOX_UID}" if drop else "this user"
+    raise SandboxUnavailableError(
+        f"no Python interpreter {who} can run among {candidates}, so the code was not run: "
+        f"install python3 or set {PYTHON_ENV}"
+    )
+
+
+def _system_binds(python: Path) -> list[str]:
+    """Read-only binds of what the interpreter needs: /usr, /lib*, the interpreter's prefix."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("lib", "lib32", "lib64", "libx32"):
+        host = Path("/") / name
+        if host.is_symlink():
+            args += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            args += ["--ro-bind", str(host), str(host)]
+    prefix = python.parent.parent
+    usr = Path("/usr")
+    if prefix != usr and usr not in prefix.parents and prefix != Path("/"):
+        args += ["--ro-bind", str(prefix), str(prefix)]
+    return args
+
+
+def _bwrap_argv(bwrap: str, python: Path, file_args: list[str], tmpfs_bytes: int) -> list[str]:
+    """The bwrap command line up to and including the interpreter and its flags."""
+    env = {"PATH": "/usr/bin", "LANG": "C.UTF-8", "HOME": _WORKDIR, "TMPDIR": "/tmp"}
+    return [
+        bwrap,
+        *("--unshare-all", "--unshare-user", "--disable-userns"),
+        *("--die-with-parent", "--new-session", "--cap-drop", "ALL"),
+        *("--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox"),
+        "--clearenv",
+        *[arg for name, value in env.items() for arg in ("--setenv", name, value)],
+        *_system_binds(python),
+        *("--dev", "/dev"),
+        *("--size", str(tmpfs_bytes), "--tmpfs", "/tmp"),
+        *("--size", str(tmpfs_bytes), "--tmpfs", _WORKDIR),
+        *file_args,
+        *("--remount-ro", "/dev", "--remount-ro", "/", "--chdir", _WORKDIR, "--"),
+        *(str(python), "-I", "-S", "-B"),
+    ]
+
+
+def _popen_options(drop: bool) -> dict[str, Any]:
+    """How bwrap is started: minimal environment, own session, as `SANDBOX_UID` for root."""
+    options: dict[str, Any] = {
+        "cwd": "/",
+        "env": {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        "stdin": subprocess.DEVNULL,
+        "start_new_session": True,
+    }
+    if drop:
+        options.update(user=SANDBOX_UID, group=SANDBOX_UID, extra_groups=[])
+    return options
+
+
+def _setup_problem(bwrap: str, python: Path, drop: bool) -> str | None:
+    """Why bwrap cannot start the interpreter here (its error), or None when it can."""
+    argv = [*_bwrap_argv(bwrap, python, [], _MIB), "-c", "pass"]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, timeout=_PROBE_TIMEOUT_S, **_popen_options(drop)
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if done.returncode == 0:
+        return None
+    error = done.stderr.decode(errors="replace").strip()[-_TAIL_CHARS:]
+    return error or f"exit status {done.returncode}"
+
+
+# -- files in, process, report out -----------------------------------------------------------
+
+
+def _staged_files(code: str, tests: str, files: dict[str, str]) -> dict[str, str]:
+    """Relative path to text of everything placed in the work directory (names checked)."""
+    staged: dict[str, str] = {}
+    for name, text in files.items():
+        path = PurePosixPath(name)
+        if (
+            path.is_absolute()
+            or not path.parts
+            or any(part in ("", ".", "..") for part in path.parts)
+            or path.name in (_BOOTSTRAP, _TESTS, _SOLUTION)
+        ):
+            raise ValueError(f"invalid sandbox file name: {name!r}")
+        staged[str(path)] = text
+    staged.update({_SOLUTION: code, _TESTS: tests, _BOOTSTRAP: _BOOTSTRAP_SOURCE})
+    return staged
+
+
+@contextmanager
+def _file_descriptors(staged: dict[str, str]) -> Iterator[tuple[list[int], list[str]]]:
+    """Anonymous files holding `staged`, and the bwrap arguments copying them into the sandbox.
+
+    bwrap copies each into the work directory's tmpfs (``--file FD DEST``), so no host
+    directory is ever bound into the sandbox.
+    """
+    fds: list[int] = []
+    args: list[str] = []
+    made: set[PurePosixPath] = set()
+    with ExitStack() as stack:
+        for name, text in staged.items():
+            relative = PurePosixPath(name)
+            for parent in reversed(relative.parents[:-1]):
+                if parent not in made:
+                    made.add(parent)
+                    args += ["--dir", f"{_WORKDIR}/{parent}"]
+            handle: IO[bytes] = stack.enter_context(tempfile.TemporaryFile())
+            handle.write(text.encode())
+            handle.seek(0)
+            fds.append(handle.fileno())
+            args += ["--file", str(handle.fileno()), f"{_WORKDIR}/{relative}"]
+        yield fds, args
+
+
+def _execute(
+    argv: list[str], fds: list[int], drop: bool, time_limit_s: float
+) -> tuple[int, bool, float, str, str]:
+    """Run `argv`, killing its process group at the time limit.
+
+    Returns:
+        The exit status, whether it timed out, how long it ran, and the tails of its output.
+    """
+    # Output goes to files, not pipes: RLIMIT_FSIZE bounds them, so a program printing in a
+    # loop cannot fill this process's memory.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        try:
+            process = subprocess.Popen(
+                argv, stdout=out, stderr=err, pass_fds=fds, **_popen_options(drop)
+            )
+        except OSError as exc:
+            raise SandboxUnavailableError(
+                f"could not start bubblewrap, so the code was not run: {exc}"
+            ) from exc
+        timed_out = False
+        try:
+            process.wait(timeout=time_limit_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(process)
+            process.wait()
+        duration = time.monotonic() - start
+        stdout, stderr = _tail(out, _REPORT_CHARS), _tail(err, _TAIL_CHARS)
+    return process.returncode, timed_out, duration, stdout, stderr
 
 
 def _tail(file: Any, limit: int) -> str:
@@ -296,9 +512,8 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def _result(
-    stdout: str, stderr: str, marker: str, returncode: int, timed_out: bool, duration: float
-) -> SandboxResult:
+def _parse_report(stdout: str, marker: str) -> tuple[dict[str, Any] | None, str]:
+    """The JSON report after `marker` (None when absent or broken), and the other output."""
     report: dict[str, Any] | None = None
     kept: list[str] = []
     for line in stdout.splitlines():
@@ -309,14 +524,24 @@ def _result(
                 report = None
         else:
             kept.append(line)
-    out_tail = "\n".join(kept)[-_TAIL_CHARS:]
+    return report, "\n".join(kept)[-_TAIL_CHARS:]
+
+
+def _result(
+    report: dict[str, Any] | None,
+    stdout: str,
+    stderr: str,
+    returncode: int,
+    timed_out: bool,
+    duration: float,
+) -> SandboxResult:
     err_tail = stderr[-_TAIL_CHARS:]
     if timed_out or report is None:
         return SandboxResult(
             passed=False,
             timed_out=timed_out,
             returncode=returncode,
-            stdout=out_tail,
+            stdout=stdout,
             stderr=err_tail,
             duration_s=duration,
         )
@@ -333,7 +558,7 @@ def _result(
         failures=failures,
         timed_out=False,
         returncode=returncode,
-        stdout=out_tail,
+        stdout=stdout,
         stderr=err_tail,
         duration_s=duration,
     )

@@ -1,6 +1,8 @@
-"""The sandbox: passing and failing tests, time limit, file access outside its directory."""
+"""The sandbox: passing and failing tests, time limit, file access, who the code runs as."""
 
 from __future__ import annotations
+
+import pytest
 
 from tools.sandbox import run_in_sandbox
 
@@ -117,3 +119,28 @@ def test_runaway_output_is_bounded() -> None:
     assert not result.passed
     assert len(result.stdout) <= 2000
     assert "without a test report" in result.summary()
+
+
+def test_extra_files_are_placed_in_the_directory() -> None:
+    code = "def run():\n    with open('data/in.txt') as f:\n        assert f.read() == 'fixture'\n"
+    result = run_in_sandbox(code, CALL_TESTS, files={"data/in.txt": "fixture"})
+
+    assert result.passed, result.summary()
+
+
+@pytest.mark.parametrize("name", ["../escape.txt", "/etc/x", "a/../../b", "solution.py", ""])
+def test_extra_file_names_must_stay_inside(name: str) -> None:
+    with pytest.raises(ValueError, match="invalid sandbox file name"):
+        run_in_sandbox("x = 1\n", CALL_TESTS, files={name: "x"})
+
+
+def test_the_code_runs_as_an_unprivileged_user_in_an_empty_root() -> None:
+    code = (
+        "import os\n\n\n"
+        "def run():\n"
+        "    assert os.getuid() == 65534 and os.getgid() == 65534, os.getuid()\n"
+        "    assert not os.path.exists('/etc') and not os.path.exists('/proc')\n"
+    )
+    result = run_in_sandbox(code, CALL_TESTS)
+
+    assert result.passed, result.summary()
