@@ -1,10 +1,13 @@
 """Reflexion: attempt, check externally, reflect on the failure, retry with the reflections.
 
-For a coding task the external check is the task's tests, run against the generated code in a
-separate, limited process (`tools.sandbox`; the code is never executed in-process). Each
-failure becomes a written reflection the next attempt sees. Lessons are kept in episodic
-memory (`memory.episodic`, in ``runtime.store`` when the graph has a store), so a later run
-of the same or a similar task starts from them.
+For a coding task the external check is the task's tests, run against the generated code in an
+isolated sandbox (`tools.sandbox`: bubblewrap, an unprivileged user, no network, a read-only
+root; the code is never executed in-process). Each failure becomes a written reflection the
+next attempt sees. Lessons are kept in episodic memory (`memory.episodic`, in ``runtime.store``
+when the graph has a store, under ``("lessons", owner)``), so a later run of the same or a
+similar task starts from them. The owner is the server's authenticated user when there is one
+(`nodes.identity`), never a client's ``context.owner``; outside a server it is
+``context.owner``.
 
     recall_lessons ──(no task)──────────────────────────────► finish ─► record_lesson ─► END
           │                                                      ▲
@@ -12,10 +15,16 @@ of the same or a similar task starts from them.
        attempt ─► evaluate ──(failed)──► reflect ──(attempts left)──► attempt
                      └──────(passed)──────────────────────────────► finish
 
-The task comes from the latest user message: either a JSON object
+The task comes from the latest user message: a message naming a shipped scenario
+(`SCENARIOS`, e.g. "slugify"), or, only where client-supplied code is allowed, a JSON object
 ``{"task": ..., "tests": ..., "tests_description": ...}`` (tests: a module of ``test_*``
-functions importing from ``solution``), or a message naming a shipped scenario
-(`SCENARIOS`, e.g. "slugify").
+functions importing from ``solution``). A task's tests are code the server runs, so client
+tasks are refused unless the operator opts in (``AGENT_PATTERNS_ALLOW_CLIENT_CODE=1``, or
+``build_reflexion_graph(allow_client_code=True)``); the model's code is always run, and is
+treated as just as untrusted. The evaluate node enforces the same rule on whatever task the
+state holds, so a task written through the state API is refused too. Where the sandbox cannot
+isolate the code (no bubblewrap), the evaluation records that the code was not run and the run
+ends with that message.
 
 On the offline demo model (keyword heuristics, not an LLM) the coder and reflector are
 scripted stand-ins that know the ``slugify`` scenario (`graphs._reflexion_demo`): the run
@@ -25,6 +34,7 @@ fails twice, learns, and passes; a later run that recalls the lessons passes at 
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any, Literal
 
@@ -41,18 +51,22 @@ from pydantic import ValidationError
 from graphs._compile import compile_pattern
 from graphs._reflexion_demo import demo_coder, demo_reflector
 from memory.episodic import EpisodicMemory
+from memory.namespaces import namespace_label
 from nodes.context import AgentNode, context_as
+from nodes.identity import authenticated_user_id
 from nodes.messages import latest_human_text
 from nodes.model_call import resolve_model
 from nodes.retry import MODEL_RETRY, TRANSIENT_RETRY
 from state.agent import AgentInput
 from state.reflexion import Attempt, CodeTask, Reflection, ReflexionContext, ReflexionState
-from tools.sandbox import run_in_sandbox
+from tools.sandbox import SandboxResult, SandboxUnavailableError, run_in_sandbox
 
 __all__ = [
+    "ALLOW_CLIENT_CODE_ENV",
     "DEFAULT_RECURSION_LIMIT",
     "SCENARIOS",
     "build_reflexion_graph",
+    "client_code_allowed",
     "extract_code",
     "graph",
     "parse_task",
@@ -64,6 +78,9 @@ DEFAULT_RECURSION_LIMIT = 40
 """Super-steps per run: three per attempt (attempt, evaluate, reflect) plus four; 10 fit."""
 
 REPLY_NAME = "reflexion"
+
+ALLOW_CLIENT_CODE_ENV = "AGENT_PATTERNS_ALLOW_CLIENT_CODE"
+"""Environment variable by which the operator allows client-supplied tasks (``1``)."""
 
 SCENARIOS: dict[str, CodeTask] = {
     "slugify": CodeTask(
@@ -113,8 +130,44 @@ def extract_code(text: str) -> str:
     return (match.group(1) if match else text).strip() + "\n"
 
 
+def client_code_allowed(explicit: bool | None = None) -> bool:
+    """Whether client-supplied tasks (their test code) may run.
+
+    Args:
+        explicit: the graph's own setting; None defers to the operator's environment variable
+            `ALLOW_CLIENT_CODE_ENV` (``1``, ``true`` or ``yes``), read on every run.
+
+    Example:
+        >>> client_code_allowed(True), client_code_allowed(False)
+        (True, False)
+    """
+    if explicit is not None:
+        return explicit
+    return os.environ.get(ALLOW_CLIENT_CODE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _refusal() -> str:
+    names = ", ".join(sorted(SCENARIOS))
+    return (
+        "Client-supplied tasks are turned off on this server: a task's tests are code the "
+        f"server would run. Name one of the server's scenarios instead: {names}. (The operator "
+        f"can allow client tasks with {ALLOW_CLIENT_CODE_ENV}=1; they then run in the same "
+        "isolated sandbox as the model's code.)"
+    )
+
+
+def _is_server_task(task: CodeTask) -> bool:
+    return any(task == scenario for scenario in SCENARIOS.values())
+
+
 def _memory_key(task: CodeTask, context: ReflexionContext) -> str:
     return context.task_id or task.task
+
+
+def _lessons_owner(context: ReflexionContext) -> str:
+    """Whose lessons: the authenticated user (escaped to a label), else ``context.owner``."""
+    user = authenticated_user_id()
+    return namespace_label(user) if user else context.owner
 
 
 def _model(
@@ -146,24 +199,37 @@ def _attempt_prompt(state: ReflexionState, task: CodeTask) -> str:
 # -- nodes -----------------------------------------------------------------------------------
 
 
-def recall_lessons(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict[str, Any]:
-    """Read the task from the request; recall episodic lessons for it (if a store is present)."""
-    context = context_as(runtime, ReflexionContext)
-    task = parse_task(latest_human_text(state["messages"]))
-    lessons: list[str] = []
-    if task is not None and runtime.store is not None:
-        memory = EpisodicMemory(runtime.store, context.owner)
-        key = _memory_key(task, context)
-        found = memory.recall(key, limit=context.lesson_limit, same_task=bool(context.task_id))
-        lessons = list(dict.fromkeys(lesson.lesson for lesson in found))
-    return {
-        "task": task.model_dump(mode="json") if task else None,
-        "lessons": lessons,
-        "attempts": [],
-        "evaluations": [],
-        "reflections": [],
-        "succeeded": False,
-    }
+def make_recall_lessons(allow_client_code: bool | None = None) -> AgentNode:
+    """Build the node reading the task from the request and recalling lessons for it."""
+
+    def recall_lessons(
+        state: ReflexionState, *, runtime: Runtime[ReflexionContext]
+    ) -> dict[str, Any]:
+        """Read the task (refusing client code unless allowed); recall lessons (with a store)."""
+        context = context_as(runtime, ReflexionContext)
+        text = latest_human_text(state["messages"])
+        task = parse_task(text)
+        refusal = None
+        if text.strip().startswith("{") and not client_code_allowed(allow_client_code):
+            if task is None or not _is_server_task(task):
+                task, refusal = None, _refusal()
+        lessons: list[str] = []
+        if task is not None and runtime.store is not None:
+            memory = EpisodicMemory(runtime.store, _lessons_owner(context))
+            key = _memory_key(task, context)
+            found = memory.recall(key, limit=context.lesson_limit, same_task=bool(context.task_id))
+            lessons = list(dict.fromkeys(lesson.lesson for lesson in found))
+        return {
+            "task": task.model_dump(mode="json") if task else None,
+            "refusal": refusal,
+            "lessons": lessons,
+            "attempts": [],
+            "evaluations": [],
+            "reflections": [],
+            "succeeded": False,
+        }
+
+    return recall_lessons
 
 
 def make_attempt(model: BaseChatModel | None) -> AgentNode:
@@ -184,17 +250,40 @@ def make_attempt(model: BaseChatModel | None) -> AgentNode:
     return attempt
 
 
-def evaluate(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict[str, Any]:
-    """Run the task's tests against the latest attempt in the sandbox (a separate process)."""
-    context = context_as(runtime, ReflexionContext)
-    task = CodeTask.model_validate(state["task"])
-    latest = state["attempts"][-1]
-    result = run_in_sandbox(latest["code"], task.tests, time_limit_s=context.time_limit_s)
-    entry = {"trial": latest["trial"], "summary": result.summary(), **result.to_dict()}
-    return {
-        "evaluations": [*state.get("evaluations", []), entry],
-        "succeeded": result.passed,
-    }
+def make_evaluate(allow_client_code: bool | None = None) -> AgentNode:
+    """Build the node running the task's tests against the latest attempt in the sandbox."""
+
+    def evaluate(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict[str, Any]:
+        """Run the tests in the isolated sandbox; a task not allowed here, or no sandbox: not run.
+
+        Whatever the state holds is checked again here, where code runs: a task written
+        through the state API is refused like one in a message.
+        """
+        context = context_as(runtime, ReflexionContext)
+        task = CodeTask.model_validate(state["task"])
+        latest = state["attempts"][-1]
+        error = None
+        if not (client_code_allowed(allow_client_code) or _is_server_task(task)):
+            error = _refusal()
+        else:
+            try:
+                result = run_in_sandbox(
+                    latest["code"], task.tests, time_limit_s=context.time_limit_s
+                )
+            except SandboxUnavailableError as exc:
+                error = str(exc)
+        if error is not None:
+            result = SandboxResult(passed=False)
+            entry = {"trial": latest["trial"], "summary": f"Not run: {error}", "error": error}
+        else:
+            entry = {"trial": latest["trial"], "summary": result.summary()}
+        entry |= result.to_dict()
+        return {
+            "evaluations": [*state.get("evaluations", []), entry],
+            "succeeded": result.passed,
+        }
+
+    return evaluate
 
 
 def make_reflect(model: BaseChatModel | None) -> AgentNode:
@@ -227,15 +316,19 @@ def finish(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) -> dict
     context = context_as(runtime, ReflexionContext)
     if state.get("task") is None:
         names = ", ".join(sorted(SCENARIOS))
-        text = (
-            'No coding task found. Send a JSON object {"task": ..., "tests": ...} (tests: '
-            f"test_* functions importing from `solution`) or name a scenario: {names}."
+        text = state.get("refusal") or (
+            f"No coding task found. Name a scenario: {names}; or, where client-supplied tasks "
+            f'are allowed ({ALLOW_CLIENT_CODE_ENV}=1), send a JSON object {{"task": ..., '
+            '"tests": ...} (tests: test_* functions importing from `solution`).'
         )
         return {"messages": [AIMessage(text, name=REPLY_NAME)], "succeeded": False}
     attempts = state.get("attempts", [])
     code = attempts[-1]["code"] if attempts else ""
+    evaluations = state.get("evaluations", [])
     if state.get("succeeded"):
         head = f"Succeeded on attempt {len(attempts)} of {context.max_attempts}."
+    elif evaluations and evaluations[-1].get("error"):
+        head = f"Did not succeed: the code was not run. {evaluations[-1]['error']}"
     else:
         last = state["evaluations"][-1]["summary"] if state.get("evaluations") else ""
         head = (
@@ -252,7 +345,7 @@ def record_lesson(state: ReflexionState, *, runtime: Runtime[ReflexionContext]) 
         return {}
     context = context_as(runtime, ReflexionContext)
     task = CodeTask.model_validate(state["task"])
-    memory = EpisodicMemory(runtime.store, context.owner)
+    memory = EpisodicMemory(runtime.store, _lessons_owner(context))
     key = _memory_key(task, context)
     thread_id = get_config().get("configurable", {}).get("thread_id")
     for reflection in state.get("reflections", []):
@@ -286,8 +379,10 @@ def route_after_recall(state: ReflexionState) -> Literal["attempt", "finish"]:
 
 
 def route_after_evaluate(state: ReflexionState) -> Literal["reflect", "finish"]:
-    """Finish when the tests passed, else reflect on the failure."""
-    return "finish" if state.get("succeeded") else "reflect"
+    """Finish when the tests passed or could not run at all, else reflect on the failure."""
+    evaluations = state.get("evaluations") or []
+    not_run = bool(evaluations and evaluations[-1].get("error"))
+    return "finish" if state.get("succeeded") or not_run else "reflect"
 
 
 def route_after_reflect(
@@ -308,6 +403,7 @@ def build_reflexion_graph(
     store: BaseStore | None = None,
     name: str = "reflexion",
     recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+    allow_client_code: bool | None = None,
 ) -> CompiledStateGraph[ReflexionState, ReflexionContext, AgentInput, ReflexionState]:
     """Build the reflexion graph.
 
@@ -321,6 +417,10 @@ def build_reflexion_graph(
             server provides its store to the module-level `graph`).
         name: graph name.
         recursion_limit: hard cap on super-steps per run, on top of ``context.max_attempts``.
+        allow_client_code: whether a task sent as JSON (its tests are client code the sandbox
+            runs) is accepted; otherwise only `SCENARIOS` run. None (the default, and the
+            served graph) reads `ALLOW_CLIENT_CODE_ENV` on every run, so it is the operator's
+            choice. The model's code always runs, in the same isolated sandbox.
 
     Returns:
         The compiled graph. Input ``{"messages": [...]}``; context `ReflexionContext`; the
@@ -332,9 +432,11 @@ def build_reflexion_graph(
         input_schema=AgentInput,
         output_schema=ReflexionState,
     )
-    builder.add_node("recall_lessons", recall_lessons, retry_policy=TRANSIENT_RETRY)
+    builder.add_node(
+        "recall_lessons", make_recall_lessons(allow_client_code), retry_policy=TRANSIENT_RETRY
+    )
     builder.add_node("attempt", make_attempt(model), retry_policy=MODEL_RETRY)
-    builder.add_node("evaluate", evaluate)
+    builder.add_node("evaluate", make_evaluate(allow_client_code))
     builder.add_node("reflect", make_reflect(model), retry_policy=MODEL_RETRY)
     builder.add_node("finish", finish)
     builder.add_node("record_lesson", record_lesson, retry_policy=TRANSIENT_RETRY)
@@ -355,4 +457,7 @@ def build_reflexion_graph(
 
 
 graph = build_reflexion_graph()
-"""The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""
+"""The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one).
+
+Client-supplied tasks are refused unless the operator sets ``AGENT_PATTERNS_ALLOW_CLIENT_CODE=1``.
+"""

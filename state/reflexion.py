@@ -64,15 +64,21 @@ class ReflexionState(AgentState, total=False):
     """Full state of a reflexion run (reset for each request).
 
     Attributes:
-        task: the `CodeTask` being solved (dump), or None when the request held none.
+        task: the `CodeTask` being solved (dump), or None when the request held none (or one
+            that was refused).
+        refusal: why the request's task was refused (client-supplied code not allowed here),
+            else None.
         lessons: lessons recalled from episodic memory before attempt 1 (texts).
         attempts: `Attempt` dumps, oldest first.
-        evaluations: `tools.sandbox.SandboxResult` dumps with ``trial``, one per attempt.
+        evaluations: `tools.sandbox.SandboxResult` dumps with ``trial`` and ``summary``, one per
+            attempt; an attempt whose code was not run at all (no isolated sandbox here, or a
+            task not allowed) also has ``error``, and the run ends there.
         reflections: `Reflection` dumps, one per failed attempt.
         succeeded: whether an attempt passed every test.
     """
 
     task: dict[str, Any] | None
+    refusal: str | None
     lessons: list[str]
     attempts: list[dict[str, Any]]
     evaluations: list[dict[str, Any]]
@@ -117,7 +123,8 @@ class ReflexionContext(AgentContext):
         default="reflexion",
         metadata={
             "description": "Whose lessons these are (a user or agent label, no '.'): one "
-            "owner never sees another's lessons."
+            "owner never sees another's lessons. Ignored on a server with authentication: "
+            "there the lessons are the authenticated user's."
         },
     )
     lesson_limit: int = field(

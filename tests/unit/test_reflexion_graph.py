@@ -11,6 +11,7 @@ from langgraph.store.memory import InMemoryStore
 
 from graphs.reflexion import SCENARIOS, build_reflexion_graph, extract_code, parse_task
 from memory.episodic import EpisodicMemory
+from memory.namespaces import namespace_label
 from models import ScriptedChatModel
 from tests.snapshots import assert_matches_snapshot
 
@@ -159,3 +160,30 @@ def test_offline_demo_stand_ins_fail_twice_learn_and_pass() -> None:
     second = ask()  # recalls the stored lessons, so it starts from what the first run learnt
     assert second["lessons"] and second["succeeded"] is True
     assert len(second["attempts"]) == 1 and second["reflections"] == []
+
+
+def test_lessons_belong_to_the_authenticated_user_not_the_context_owner() -> None:
+    """Finding 5 (issue 11): on an authenticated server the owner field cannot pick lessons."""
+    store = InMemoryStore()
+
+    def run_as(user: str, owner: str, replies: list[Any]) -> ScriptedChatModel:
+        model = ScriptedChatModel(replies=replies)
+        graph = build_reflexion_graph(model, checkpointer=InMemorySaver(), store=store)
+        configurable = {"thread_id": uuid.uuid4().hex, "langgraph_auth_user_id": user}
+        graph.invoke(
+            {"messages": [("user", "slugify")]},
+            {"configurable": configurable},
+            context={"owner": owner},
+        )
+        return model
+
+    run_as("ana@example.com", "bob", [NO_STRIP, LESSON_1, GOOD])
+
+    assert store.search(("lessons", "bob")) == []  # not where the client's owner pointed
+    ana = EpisodicMemory(store, namespace_label("ana@example.com"))
+    assert LESSON_1 in {lesson.lesson for lesson in ana.recall(SCENARIOS["slugify"].task)}
+    # bob naming ana's namespace as owner recalls nothing of hers; ana, naming bob, gets hers
+    bob_model = run_as("bob", namespace_label("ana@example.com"), [GOOD])
+    assert "Lessons from earlier runs" not in bob_model.calls[0].last_text
+    ana_model = run_as("ana@example.com", "bob", [GOOD])
+    assert LESSON_1 in ana_model.calls[0].last_text
