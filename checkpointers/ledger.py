@@ -1,52 +1,83 @@
-"""The effect ledger: exactly-once bookkeeping for side-effecting tool calls.
+"""The ledger: where approvals are bound and side effects happen exactly once.
 
-Checkpoints make a graph resume from its last completed step, but a step that was cut short is
-run again, and a tool inside it would act twice. The ledger prevents that. The tool node writes
-an entry keyed by ``(thread_id, tool_call_id)`` before a side-effecting tool runs and stores the
-result after it; on replay (resume, retry, crash recovery, a fork from an old checkpoint):
+It holds two records, both keyed by ``(thread_id, tool_call_id)``, in storage a client of the
+graph cannot write (a Postgres table next to the checkpoints, or this process's memory):
+
+**Decisions.** The approval gate writes the reviewer's decision here, with the hash of the
+exact arguments it was shown, right after a real resume (and the refund policy writes its
+automatic approvals). The tool node runs a call that needs approval only when a decision for
+that call id *and those arguments* is found here. Nothing written into the graph's state (an
+approval record forged through the state API, a ``goto`` straight to the tool node) can
+approve anything: the ``approvals`` list in state is the audit trail's mirror for readers, not
+the authority.
+
+**Effects.** Checkpoints make a graph resume from its last completed step, but a step that was
+cut short is run again, and a tool inside it would act twice. The tool node writes an effect
+entry before a side-effecting tool runs and stores the result after it; on replay (resume,
+retry, crash recovery, a fork from an old checkpoint):
 
 - a **completed** entry: the tool is not run; its recorded result is returned;
 - a **started** entry (the process died inside the tool): a tool that declares it is
   *idempotent* (it passes `tools.effects.idempotency_key()` to the system it calls, which
   de-duplicates) runs again with the same key, so the effect still happens once; any other
   tool is **not** run again and the model is told the outcome is unknown, so a person can
-  reconcile it: at most once, never twice.
+  reconcile it: at most once, never twice;
+- an entry for the same call id with **different arguments**: `LedgerConflictError`, never a
+  silent replay of another call's result (call ids are made unique per thread before the gate,
+  see `nodes.call_ids`, so this means a forged or corrupted call).
 
 What is guaranteed: no second effect for the same tool call id in the same thread, given the
 tool is idempotent or the ledger shows it started. Not guaranteed: a non-idempotent tool whose
-process died mid-call may or may not have acted (the ledger marks it ``unknown``); a new tool
-call (a new id, e.g. the model asking again in a later turn) is a new effect.
+process died mid-call may or may not have acted (the ledger marks it ``unknown``).
 
-The ledger lives in Postgres (table ``agent_patterns_effect_ledger``) when the checkpointer is
-Postgres, so it survives the process; in memory otherwise.
+Text is stored so that any string survives: arguments as ASCII JSON, results with NUL and
+lone surrogates escaped (Postgres text cannot hold them).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
-import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+
+if TYPE_CHECKING:
+    from checkpointers.ledger_postgres import PostgresLedger
 
 __all__ = [
     "EffectLedger",
     "InMemoryLedger",
+    "LedgerConflictError",
     "LedgerEntry",
     "LedgerStatus",
     "PostgresLedger",
+    "args_hash",
     "default_ledger",
+    "storable_text",
 ]
 
 LedgerStatus = Literal["started", "completed", "unknown"]
-TABLE = "agent_patterns_effect_ledger"
+
+
+def args_hash(args: Any) -> str:
+    """A stable hash of tool-call arguments (key order and non-ASCII text do not matter)."""
+    text = json.dumps(args, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def storable_text(text: str) -> str:
+    """`text` with NUL and lone surrogates escaped, so any database text column accepts it."""
+    return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class LedgerConflictError(RuntimeError):
+    """A tool call id already recorded with other arguments: refused, never replayed."""
 
 
 @dataclass(frozen=True)
@@ -63,15 +94,30 @@ class LedgerEntry:
     result: str | None = None
     result_status: str | None = None
     completed_at: str | None = None
+    args_hash: str = ""
+
+
+def conflict(entry: LedgerEntry, tool: str, digest: str) -> LedgerConflictError | None:
+    """The error for a `begin` whose call differs from the recorded one, else None."""
+    if entry.args_hash and (entry.args_hash != digest or entry.tool != tool):
+        return LedgerConflictError(
+            f"tool call {entry.tool_call_id} in thread {entry.thread_id} was recorded for "
+            f"{entry.tool} with different arguments; refusing to run or replay it"
+        )
+    return None
 
 
 class EffectLedger(Protocol):
-    """Where side-effecting calls are recorded (see the module docs)."""
+    """Where decisions are bound and side-effecting calls are recorded (see the module docs)."""
 
     def begin(
         self, thread_id: str, tool_call_id: str, tool: str, args: dict[str, Any]
     ) -> LedgerEntry:
-        """Record an attempt; returns the entry with the attempt counted (1 on first sight)."""
+        """Record an attempt; returns the entry with the attempt counted (1 on first sight).
+
+        Raises:
+            LedgerConflictError: the call id is recorded with another tool or arguments.
+        """
 
     def finish(
         self,
@@ -86,6 +132,19 @@ class EffectLedger(Protocol):
     def entries(self, thread_id: str | None = None) -> list[LedgerEntry]:
         """Entries of one thread (or all), oldest first."""
 
+    def record_decision(self, thread_id: str, decision: dict[str, Any]) -> None:
+        """Bind a decision (an `ApprovalRecord` dump plus ``args_hash``) to its tool call.
+
+        A later decision for the same call replaces it (a thread forked back to before the
+        gate and decided again); what already ran stays in the effect entries.
+        """
+
+    def decision(self, thread_id: str, tool_call_id: str) -> dict[str, Any] | None:
+        """The decision bound to a tool call, or None."""
+
+    def decisions(self, thread_id: str | None = None) -> list[dict[str, Any]]:
+        """Decisions of one thread (or all), oldest first, each with its ``thread_id``."""
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
@@ -96,17 +155,30 @@ class InMemoryLedger:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], LedgerEntry] = {}
+        self._decisions: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def begin(
         self, thread_id: str, tool_call_id: str, tool: str, args: dict[str, Any]
     ) -> LedgerEntry:
         """Record an attempt (see `EffectLedger.begin`)."""
+        digest = args_hash(args)
         with self._lock:
             key = (thread_id, tool_call_id)
             entry = self._entries.get(key)
             if entry is None:
-                entry = LedgerEntry(thread_id, tool_call_id, tool, dict(args), "started", 1, _now())
+                entry = LedgerEntry(
+                    thread_id=thread_id,
+                    tool_call_id=tool_call_id,
+                    tool=tool,
+                    args=dict(args),
+                    status="started",
+                    attempts=1,
+                    started_at=_now(),
+                    args_hash=digest,
+                )
+            elif error := conflict(entry, tool, digest):
+                raise error
             elif entry.status == "started":
                 entry = replace(entry, attempts=entry.attempts + 1)
             self._entries[key] = entry
@@ -137,148 +209,40 @@ class InMemoryLedger:
             found = [e for e in self._entries.values() if thread_id in (None, e.thread_id)]
         return sorted(found, key=lambda e: e.started_at)
 
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    thread_id     text        NOT NULL,
-    tool_call_id  text        NOT NULL,
-    tool          text        NOT NULL,
-    args          jsonb       NOT NULL,
-    status        text        NOT NULL,
-    attempts      integer     NOT NULL DEFAULT 1,
-    started_at    timestamptz NOT NULL DEFAULT now(),
-    result        text,
-    result_status text,
-    completed_at  timestamptz,
-    PRIMARY KEY (thread_id, tool_call_id)
-)
-"""
-_BEGIN = f"""
-INSERT INTO {TABLE} (thread_id, tool_call_id, tool, args, status)
-VALUES (%s, %s, %s, %s, 'started')
-ON CONFLICT (thread_id, tool_call_id) DO UPDATE
-   SET attempts = {TABLE}.attempts + CASE WHEN {TABLE}.status = 'started' THEN 1 ELSE 0 END
-RETURNING *
-"""
-_FINISH = f"""
-UPDATE {TABLE} SET status = %s, result = %s, result_status = %s, completed_at = now()
- WHERE thread_id = %s AND tool_call_id = %s
-"""
-
-
-def _entry(row: dict[str, Any]) -> LedgerEntry:
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    return LedgerEntry(
-        thread_id=row["thread_id"],
-        tool_call_id=row["tool_call_id"],
-        tool=row["tool"],
-        args=row["args"] if isinstance(row["args"], dict) else json.loads(row["args"]),
-        status=row["status"],
-        attempts=row["attempts"],
-        started_at=iso(row["started_at"]) or "",
-        result=row["result"],
-        result_status=row["result_status"],
-        completed_at=iso(row["completed_at"]),
-    )
-
-
-class PostgresLedger:
-    """A ledger table in Postgres, next to the checkpoints; every write commits at once.
-
-    Args:
-        conninfo: a ``postgresql://`` URL; the ledger opens a small pool of its own.
-        pool: or an existing psycopg `ConnectionPool` (e.g. the sync Postgres saver's).
-    """
-
-    def __init__(self, conninfo: str | None = None, *, pool: Any = None) -> None:
-        if (conninfo is None) == (pool is None):
-            raise ValueError("PostgresLedger needs exactly one of conninfo or pool")
-        self._conninfo = conninfo
-        self._pool = pool
-        self._own_pool: Any = None
-        self._ready = False
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        from psycopg.rows import dict_row
-
+    def record_decision(self, thread_id: str, decision: dict[str, Any]) -> None:
+        """Bind a decision to its call (see `EffectLedger.record_decision`)."""
         with self._lock:
-            if self._pool is None:
-                from psycopg_pool import ConnectionPool
+            key = (thread_id, str(decision["tool_call_id"]))
+            self._decisions[key] = {**json.loads(json.dumps(decision)), "thread_id": thread_id}
 
-                self._own_pool = ConnectionPool(
-                    self._conninfo or "",
-                    min_size=1,
-                    max_size=4,
-                    kwargs={"autocommit": True, "row_factory": dict_row},
-                    open=True,
-                )
-                self._pool = self._own_pool
-        with self._pool.connection() as conn:
-            conn.autocommit = True
-            conn.row_factory = dict_row
-            if not self._ready:
-                _setup(conn)
-                self._ready = True
-            yield conn
+    def decision(self, thread_id: str, tool_call_id: str) -> dict[str, Any] | None:
+        """The decision bound to a tool call, or None."""
+        with self._lock:
+            found = self._decisions.get((thread_id, tool_call_id))
+        return dict(found) if found is not None else None
 
-    def begin(
-        self, thread_id: str, tool_call_id: str, tool: str, args: dict[str, Any]
-    ) -> LedgerEntry:
-        """Record an attempt (see `EffectLedger.begin`)."""
-        with self._connection() as conn:
-            row = conn.execute(_BEGIN, (thread_id, tool_call_id, tool, json.dumps(args))).fetchone()
-        return _entry(row)
-
-    def finish(
-        self,
-        thread_id: str,
-        tool_call_id: str,
-        result: str,
-        result_status: str,
-        status: LedgerStatus,
-    ) -> None:
-        """Store the outcome (see `EffectLedger.finish`)."""
-        with self._connection() as conn:
-            conn.execute(_FINISH, (status, result, result_status, thread_id, tool_call_id))
-
-    def entries(self, thread_id: str | None = None) -> list[LedgerEntry]:
-        """Entries of one thread (or all), oldest first."""
-        query = f"SELECT * FROM {TABLE}"
-        params: tuple[str, ...] = ()
-        if thread_id is not None:
-            query += " WHERE thread_id = %s"
-            params = (thread_id,)
-        with self._connection() as conn:
-            rows = conn.execute(query + " ORDER BY started_at, tool_call_id", params).fetchall()
-        return [_entry(row) for row in rows]
-
-    def close(self) -> None:
-        """Close the pool the ledger opened itself (not a pool it was given)."""
-        if self._own_pool is not None:
-            self._own_pool.close()
+    def decisions(self, thread_id: str | None = None) -> list[dict[str, Any]]:
+        """Decisions of one thread (or all), oldest first."""
+        with self._lock:
+            found = [
+                dict(d) for d in self._decisions.values() if thread_id in (None, d["thread_id"])
+            ]
+        return sorted(found, key=lambda d: str(d.get("decided_at")))
 
 
-_LOCK_KEY = 0x6C65_6467_6572  # "ledger"
+def __getattr__(name: str) -> Any:
+    """`PostgresLedger` lives in its own module; importing it here stays cheap."""
+    if name == "PostgresLedger":
+        from checkpointers.ledger_postgres import PostgresLedger
 
-
-def _setup(conn: Any) -> None:
-    """Create the table; concurrent processes take turns (polled advisory lock)."""
-    while not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_LOCK_KEY,)).fetchone()["ok"]:
-        time.sleep(0.05)
-    try:
-        conn.execute(_SCHEMA)
-    finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+        return PostgresLedger
+    raise AttributeError(name)
 
 
 _saver_ledgers: weakref.WeakKeyDictionary[BaseCheckpointSaver, InMemoryLedger] = (
     weakref.WeakKeyDictionary()
 )
-_url_ledgers: dict[str, PostgresLedger] = {}
+_url_ledgers: dict[str, EffectLedger] = {}
 
 
 def default_ledger(checkpointer: BaseCheckpointSaver | None) -> EffectLedger:
@@ -291,6 +255,8 @@ def default_ledger(checkpointer: BaseCheckpointSaver | None) -> EffectLedger:
     - any other saver: an in-memory ledger for that saver (graphs built on the same saver
       share it); no saver at all: a new in-memory ledger.
     """
+    from checkpointers.ledger_postgres import PostgresLedger
+
     kind = type(checkpointer).__name__ if checkpointer is not None else ""
     conn = getattr(checkpointer, "conn", None)
     if kind == "PostgresSaver" and hasattr(conn, "connection"):

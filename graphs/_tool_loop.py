@@ -36,7 +36,7 @@ def add_tool_loop(
     tool calls are answered (how swarm agents pass the conversation on).
     """
     builder.add_node("call_model", call_model, retry_policy=MODEL_RETRY)
-    builder.add_node("approval_gate", make_approval_gate(tools_by_name))
+    builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=ledger))
     builder.add_node(
         "run_tools", make_run_tools(tools_by_name, ledger=ledger, timeout_s=tool_timeout_s)
     )

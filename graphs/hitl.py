@@ -78,6 +78,7 @@ def build_hitl_graph(
     if missing:
         raise ValueError(f"build_hitl_graph needs tools named {sorted(missing)}")
 
+    ledger = ledger if ledger is not None else default_ledger(checkpointer)
     builder = StateGraph(
         RefundState,
         context_schema=RefundContext,
@@ -87,15 +88,10 @@ def build_hitl_graph(
     builder.add_node("parse_request", parse_request)
     builder.add_node("investigate", make_investigate(tools_by_name))
     builder.add_node("recommend", make_recommend(model), retry_policy=MODEL_RETRY)
-    builder.add_node("check_policy", make_check_policy())
-    builder.add_node("approval_gate", make_approval_gate(tools_by_name))
+    builder.add_node("check_policy", make_check_policy(ledger))
+    builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=ledger))
     builder.add_node(
-        "run_tools",
-        make_run_tools(
-            tools_by_name,
-            ledger=ledger if ledger is not None else default_ledger(checkpointer),
-            timeout_s=tool_timeout_s,
-        ),
+        "run_tools", make_run_tools(tools_by_name, ledger=ledger, timeout_s=tool_timeout_s)
     )
     builder.add_node("draft_reply", make_draft_reply(model), retry_policy=MODEL_RETRY)
     builder.add_edge(START, "parse_request")

@@ -76,10 +76,12 @@ from models.demo import HeuristicDemoModel
 from models.scripted import ScriptedChatModel
 from nodes.approval_gate import gate_sends, make_approval_gate
 from nodes.context import context_as
+from nodes.identity import current_thread_id
 from nodes.messages import latest_human_text
 from nodes.model_call import model_for_spec, resolve_model
 from nodes.plan_steps import arun_plan_steps, run_plan_steps
 from nodes.retry import MODEL_RETRY
+from nodes.tool_execution import bound_decision
 from state.agent import AgentInput, AgentOutput
 from state.context import AgentContext
 from state.plan import Plan, PlanExecuteContext, PlanExecuteState, PlanStep, Replan
@@ -222,6 +224,12 @@ def _summary(plan: Plan, results: Mapping[str, Mapping[str, Any]], answer: str) 
     return "\n".join(lines)
 
 
+def _plan_call(plan: Mapping[str, Any] | None) -> ToolCall:
+    """The pseudo tool call the plan approval gate reviews; its id derives from the plan."""
+    digest = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
+    return ToolCall(name=EXECUTE_PLAN, args=dict(plan or {}), id=f"plan_{digest[:12]}")
+
+
 def build_plan_execute_graph(
     model: BaseChatModel | None = None,
     tools: Sequence[BaseTool] | None = None,
@@ -257,6 +265,7 @@ def build_plan_execute_graph(
         The compiled graph. Input ``{"messages": [...]}``; context `PlanExecuteContext`.
     """
     tool_list = list(fleet_tools() if tools is None else tools)
+    ledger = ledger if ledger is not None else default_ledger(checkpointer)
 
     def react_executor(chat_model: BaseChatModel | None) -> Pregel[Any, Any]:
         return build_react_graph(
@@ -264,7 +273,7 @@ def build_plan_execute_graph(
             tool_list,
             checkpointer=checkpointer,
             name="executor",
-            ledger=ledger if ledger is not None else default_ledger(checkpointer),
+            ledger=ledger,
             system_prompt=EXECUTOR_PROMPT,
         )
 
@@ -319,13 +328,21 @@ def build_plan_execute_graph(
             return END
         if not context.approve_plan:
             return "execute"
-        digest = hashlib.sha256(json.dumps(state["plan"], sort_keys=True).encode()).hexdigest()
-        call = ToolCall(name=EXECUTE_PLAN, args=dict(state["plan"] or {}), id=f"plan_{digest[:12]}")
-        return gate_sends([call], context, node="approve_plan", policy="approve_plan")
+        return gate_sends(
+            [_plan_call(state["plan"])], context, node="approve_plan", policy="approve_plan"
+        )
 
     def review_plan(state: PlanExecuteState) -> dict[str, Any]:
-        """Apply the reviewer's decision on the plan: keep it, use the edit, or stop."""
-        record = next(r for r in reversed(state["approvals"]) if r["action"] == EXECUTE_PLAN)
+        """Apply the reviewer's decision on the plan: keep it, use the edit, or stop.
+
+        The decision is the one the gate bound in the ledger to this exact plan; an approval
+        written into state (or a plan changed after it was approved) counts for nothing.
+        """
+        call = _plan_call(state["plan"])
+        record = bound_decision(call, ledger, current_thread_id())
+        if record is None:
+            text = "The plan has no recorded approval, so nothing was executed."
+            return {"status": "rejected", "messages": [AIMessage(text, name=name)]}
         if record["decision"] == "accept":
             return {}
         if record["decision"] == "edit":
@@ -457,7 +474,9 @@ def build_plan_execute_graph(
         output_schema=AgentOutput,
     )
     builder.add_node("plan", plan, retry_policy=MODEL_RETRY)
-    builder.add_node("approve_plan", make_approval_gate({EXECUTE_PLAN: execute_plan}))
+    builder.add_node(
+        "approve_plan", make_approval_gate({EXECUTE_PLAN: execute_plan}, ledger=ledger)
+    )
     builder.add_node("review_plan", review_plan)
     builder.add_node("execute", RunnableLambda(execute, afunc=aexecute, name="execute"))
     builder.add_node("replan", replan, retry_policy=MODEL_RETRY)

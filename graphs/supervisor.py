@@ -486,7 +486,7 @@ def build_supervisor_graph(
 
     builder.add_node("run_tools", run_own_tools)
     if tools_by_name:
-        builder.add_node("approval_gate", make_approval_gate(tools_by_name))
+        builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=ledger))
         builder.add_edge("approval_gate", "run_tools")
     for worker in team:
         builder.add_node(

@@ -2,8 +2,16 @@
 
 The gate runs once per tool call that needs review (the router sends each such call with
 `Send`, so several can wait at once, each with its own interrupt id). It calls `interrupt()`
-with an Agent Inbox `HumanInterrupt` and turns the answer into an audit record appended to
-``state["approvals"]``. The tool-execution node then acts on that record.
+with an Agent Inbox `HumanInterrupt` and turns the answer into a decision **bound in the
+ledger** to the thread, the call id and the hash of the exact arguments shown
+(`checkpointers.ledger`); the tool-execution node acts only on decisions it finds there. The
+same record is appended to ``state["approvals"]`` as the audit trail readers see, but nothing
+written into state can approve a call.
+
+Answers are strict: an edit is validated against the tool's argument schema with unknown
+keys rejected, may not change the tool's locked arguments (``locked_args`` in its metadata,
+e.g. which order a refund goes to) nor switch tools, and an accept carries no new arguments.
+On a server with authentication the reviewer recorded is the authenticated user.
 
 Nothing before `interrupt()` has side effects: on resume LangGraph re-runs the node from the
 top, so the payload is rebuilt from the call and the decision is recorded only afterwards. A
@@ -20,13 +28,14 @@ from typing import Any, cast
 
 from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
-from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
+from checkpointers.ledger import EffectLedger, args_hash
 from nodes.context import agent_context
+from nodes.identity import authenticated_user_id, current_thread_id
 from state.approval import (
     ApprovalDecision,
     ApprovalRecord,
@@ -35,11 +44,13 @@ from state.approval import (
     parse_decision,
 )
 from state.context import AgentContext, ApprovalPolicy
-from tools.registry import has_side_effects
+from tools.registry import has_side_effects, locked_args
 
 __all__ = [
+    "DEADLINE",
     "EXPIRE_MARKER",
     "GateInput",
+    "bind_decision",
     "build_interrupt",
     "gate_sends",
     "make_approval_gate",
@@ -135,24 +146,29 @@ def build_interrupt(
     return cast(HumanInterrupt, {**request, **extra})
 
 
-def _validated(
-    decision: ApprovalDecision,
-    call: ToolCall,
-    tool: BaseTool | None,
-    locked: list[str] | None = None,
-) -> dict[str, Any] | None:
-    """Check an edit against the tool's schema and locked arguments; return the new args."""
-    if decision.type != "edit":
-        return None
-    action, args = decision.edited_action(call["name"])
-    if action != call["name"]:
+def _schema_fields(tool: BaseTool | None) -> set[str] | None:
+    """The argument names the tool's schema declares (None: the tool declares no schema)."""
+    schema = tool.args_schema if tool is not None else None
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return set(schema.model_fields)
+    if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+        return set(schema["properties"])
+    return None
+
+
+def _check_known(tool: BaseTool | None, args: dict[str, Any]) -> None:
+    """An edit may only name arguments the tool's schema declares."""
+    fields = _schema_fields(tool)
+    unknown = sorted(set(args) - fields) if fields is not None else []
+    if unknown:
         raise InvalidDecisionError(
-            f"an edit may change the arguments of `{call['name']}`, not switch to `{action}`"
+            f"unknown argument(s) {', '.join(unknown)}; "
+            f"{tool.name if tool else 'the tool'} takes {', '.join(sorted(fields or []))}"
         )
-    args = {**call["args"], **args}  # a partial edit ("amount": 40) keeps the other arguments
-    changed = [name for name in locked or [] if args.get(name) != call["args"].get(name)]
-    if changed:
-        raise InvalidDecisionError(f"an edit may not change {', '.join(changed)}")
+
+
+def _check_schema(tool: BaseTool | None, args: dict[str, Any]) -> None:
+    """Validate the edited call's arguments against the tool's pydantic schema."""
     schema = tool.args_schema if tool is not None else None
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         try:
@@ -162,7 +178,41 @@ def _validated(
                 f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
             )
             raise InvalidDecisionError(f"the edited arguments are invalid: {problems}") from exc
-    return args
+
+
+def _validated(
+    decision: ApprovalDecision,
+    call: ToolCall,
+    tool: BaseTool | None,
+    locked: list[str] | None = None,
+) -> dict[str, Any] | None:
+    """Check an answer against the call; return the edited arguments (None: not an edit).
+
+    Raises:
+        InvalidDecisionError: an edit that switches tools, names unknown arguments, fails the
+            schema or changes a locked argument; an accept whose args differ from the request.
+    """
+    if decision.type not in ("edit", "accept") or decision.args is None:
+        return None
+    action, args = decision.edited_action(call["name"])
+    if action != call["name"]:
+        raise InvalidDecisionError(
+            f"an answer may change the arguments of `{call['name']}`, not switch to `{action}`"
+        )
+    if decision.type == "accept":  # Agent Inbox may echo the request; it must be unchanged
+        if args != dict(call["args"]):
+            raise InvalidDecisionError(
+                "an accept must not carry other arguments; answer 'edit' to change them"
+            )
+        return None
+    merged = {**call["args"], **args}  # a partial edit ("amount": 40) keeps the other arguments
+    frozen = {*(locked or []), *locked_args(tool)}
+    changed = sorted(name for name in frozen if merged.get(name) != call["args"].get(name))
+    if changed:
+        raise InvalidDecisionError(f"an edit may not change {', '.join(changed)}")
+    _check_known(tool, args)
+    _check_schema(tool, merged)
+    return merged
 
 
 def gate_sends(
@@ -200,70 +250,78 @@ def _is_expire_marker(answer: Any) -> bool:
     return isinstance(first, dict) and first.get("type") == EXPIRE_MARKER
 
 
-def _authenticated_user() -> str | None:
-    """The LangGraph server's authenticated user for this run, if any."""
-    try:
-        configurable = get_config().get("configurable", {})
-    except RuntimeError:  # called outside a runnable context
-        return None
-    user = configurable.get("langgraph_auth_user_id")
-    return str(user) if user else None
+def _decide(
+    payload: GateInput, tool: BaseTool | None
+) -> tuple[ApprovalDecision, dict[str, Any] | None, bool]:
+    """Ask until a valid answer arrives or the deadline's policy decides.
+
+    Returns:
+        The decision, the edited arguments (None unless an edit) and whether it escalated.
+    """
+    call = payload["tool_call"]
+    deadline_text = payload.get("deadline")
+    deadline = datetime.fromisoformat(deadline_text) if deadline_text else None
+    escalated = False
+    problem: str | None = None
+    while True:
+        request = build_interrupt(
+            call,
+            tool,
+            problem,
+            requested_at=payload.get("requested_at"),
+            deadline=deadline,
+            escalated=escalated,
+            note=payload.get("note"),
+        )
+        answer = interrupt([request])
+        expired = deadline is not None and not escalated and datetime.now(UTC) > deadline
+        if expired and deadline is not None and payload.get("on_timeout") != "escalate":
+            reason = f"no decision before the deadline ({deadline.isoformat()})"
+            return ApprovalDecision(type="ignore", reviewer=DEADLINE, reason=reason), None, False
+        if expired:
+            escalated, problem = True, None
+            continue
+        if _is_expire_marker(answer):
+            problem = None  # a sweep touched a request that has not expired: ask again
+            continue
+        try:
+            decision = parse_decision(answer)
+            return decision, _validated(decision, call, tool, payload.get("locked_args")), escalated
+        except InvalidDecisionError as exc:
+            problem = str(exc)
+
+
+DEADLINE = "policy:deadline"
+"""The reviewer recorded when a request's deadline rejects it."""
+
+
+def _reviewer(decision: ApprovalDecision) -> str:
+    """Who decided: the authenticated user wins over any name the answer carries."""
+    if decision.reviewer == DEADLINE:
+        return DEADLINE
+    return authenticated_user_id() or decision.reviewer or "unknown"
 
 
 def make_approval_gate(
     tools_by_name: Mapping[str, BaseTool],
+    *,
+    ledger: EffectLedger,
 ) -> Callable[..., dict[str, Any]]:
     """Build the gate node for a set of tools.
 
     Args:
         tools_by_name: the graph's tools, used to describe the action and validate edits.
+        ledger: where decisions are bound (the same ledger the graph's tool node reads).
 
     Returns:
         A node ``approval_gate(payload, runtime) -> {"approvals": [record]}``.
     """
 
     def approval_gate(payload: GateInput, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-        """Wait for a person's decision on one tool call and record it."""
+        """Wait for a person's decision on one tool call; bind it in the ledger and record it."""
         context = agent_context(runtime)
         call = payload["tool_call"]
-        tool = tools_by_name.get(call["name"])
-        requested_at = payload.get("requested_at")
-        deadline_text = payload.get("deadline")
-        deadline = datetime.fromisoformat(deadline_text) if deadline_text else None
-        escalated = False
-        problem: str | None = None
-        while True:
-            request = build_interrupt(
-                call,
-                tool,
-                problem,
-                requested_at=requested_at,
-                deadline=deadline,
-                escalated=escalated,
-                note=payload.get("note"),
-            )
-            answer = interrupt([request])
-            expired = deadline is not None and not escalated and datetime.now(UTC) > deadline
-            if expired and deadline is not None and payload.get("on_timeout") != "escalate":
-                decision = ApprovalDecision(
-                    type="ignore",
-                    reviewer="policy:deadline",
-                    reason=f"no decision before the deadline ({deadline.isoformat()})",
-                )
-                edited = None
-                break
-            if expired:
-                escalated, problem = True, None
-                continue
-            if _is_expire_marker(answer):
-                problem = None  # a sweep touched a request that has not expired: ask again
-                continue
-            try:
-                decision = parse_decision(answer)
-                edited = _validated(decision, call, tool, payload.get("locked_args"))
-                break
-            except InvalidDecisionError as exc:
-                problem = str(exc)
+        decision, edited, escalated = _decide(payload, tools_by_name.get(call["name"]))
         record = ApprovalRecord(
             tool_call_id=call["id"] or "",
             action=call["name"],
@@ -271,12 +329,26 @@ def make_approval_gate(
             decision=decision.type,
             edited_args=edited,
             response=decision.args if decision.type == "response" else None,
-            reviewer=decision.reviewer or _authenticated_user() or "unknown",
+            reviewer=_reviewer(decision),
             reason=decision.reason,
             policy=payload.get("policy") or context.approval_policy,
-            requested_at=requested_at,
+            requested_at=payload.get("requested_at"),
             escalated=escalated,
-        )
-        return {"approvals": [record.model_dump(mode="json")]}
+            args_hash=args_hash(dict(call["args"])),
+        ).model_dump(mode="json")
+        bind_decision(ledger, record)
+        return {"approvals": [record]}
 
     return approval_gate
+
+
+def bind_decision(ledger: EffectLedger, record: dict[str, Any]) -> None:
+    """Bind an `ApprovalRecord` dump to its call in the ledger (the only approval that counts).
+
+    Raises:
+        RuntimeError: the run has no thread id (a gate needs a checkpointer anyway).
+    """
+    thread_id = current_thread_id()
+    if thread_id is None:
+        raise RuntimeError("an approval needs a thread: run the graph with a checkpointer")
+    ledger.record_decision(thread_id, {**record, "args_hash": record["args_hash"]})

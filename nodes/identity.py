@@ -15,7 +15,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_config
 
-__all__ = ["authenticated_permissions", "authenticated_user_id"]
+__all__ = ["authenticated_permissions", "authenticated_user_id", "current_thread_id"]
 
 
 def _configurable(config: RunnableConfig | None) -> dict[str, Any]:
@@ -45,3 +45,13 @@ def authenticated_permissions(config: RunnableConfig | None = None) -> list[str]
     """
     permissions = _configurable(config).get("langgraph_auth_permissions") or []
     return [str(p) for p in permissions]
+
+
+def current_thread_id(config: RunnableConfig | None = None) -> str | None:
+    """The thread this run belongs to (subgraphs share their parent's), or None.
+
+    Args:
+        config: the run's config; None reads the current runnable context.
+    """
+    thread = _configurable(config).get("thread_id")
+    return str(thread) if thread else None

@@ -1,4 +1,8 @@
-"""The model-call node: system prompt from the context, tools bound, one reply appended."""
+"""The model-call node: system prompt from the context, tools bound, one reply appended.
+
+Every reply's tool-call ids are made unique in the thread (`nodes.call_ids`) before any call
+can reach the approval gate.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from langgraph.runtime import Runtime
 
 from models.demo import HeuristicDemoModel
 from models.factory import create_chat_model
+from nodes.call_ids import with_unique_call_ids
 from nodes.context import AgentNode, agent_context
 from state.agent import AgentState
 from state.context import AgentContext
@@ -85,6 +90,8 @@ def make_call_model(
         if instructions:
             text = f"{text}\n\n{instructions}".strip()
         reply = runnable.invoke([SystemMessage(text), *state["messages"]])
+        if isinstance(reply, AIMessage):
+            reply = with_unique_call_ids(reply, state["messages"])
         if reply_name and isinstance(reply, AIMessage) and not reply.name:
             reply = reply.model_copy(update={"name": reply_name})
         return {"messages": [reply]}

@@ -27,7 +27,8 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from nodes.approval_gate import gate_sends
+from checkpointers.ledger import EffectLedger, args_hash
+from nodes.approval_gate import bind_decision, gate_sends
 from nodes.context import AgentNode, context_as
 from nodes.model_call import resolve_model
 from nodes.retry import call_with_retries
@@ -163,8 +164,13 @@ def _amount(state: RefundState, recommendation: dict[str, Any]) -> float:
     return round(order_total, 2)
 
 
-def make_check_policy() -> AgentNode:
-    """Build the node that applies the deterministic refund policy."""
+def make_check_policy(ledger: EffectLedger) -> AgentNode:
+    """Build the node that applies the deterministic refund policy.
+
+    Args:
+        ledger: where an automatic approval is bound, like a person's at the gate (the tool
+            node runs the refund only on a decision it finds there).
+    """
 
     def check_policy(state: RefundState, *, runtime: Runtime[RefundContext]) -> dict[str, Any]:
         """Decide in code whether a person must approve; propose the refund as a tool call.
@@ -212,20 +218,21 @@ def make_check_policy() -> AgentNode:
             "messages": [AIMessage(content=summary, name=DESK, tool_calls=[call])],
         }
         if not reasons:
-            update["approvals"] = [
-                ApprovalRecord(
-                    tool_call_id=call["id"] or "",
-                    action=call["name"],
-                    args=dict(call["args"]),
-                    decision="accept",
-                    reviewer="policy:auto",
-                    reason=f"within policy: amount {amount:.2f} <= "
-                    f"{context.auto_approve_limit:.2f}, fraud {fraud:.2f} <= "
-                    f"{context.max_fraud_score:.2f}, model recommends approve",
-                    policy=POLICY_NAME,
-                    requested_at=datetime.now(UTC).isoformat(),
-                ).model_dump(mode="json")
-            ]
+            record = ApprovalRecord(
+                tool_call_id=call["id"] or "",
+                action=call["name"],
+                args=dict(call["args"]),
+                decision="accept",
+                reviewer="policy:auto",
+                reason=f"within policy: amount {amount:.2f} <= "
+                f"{context.auto_approve_limit:.2f}, fraud {fraud:.2f} <= "
+                f"{context.max_fraud_score:.2f}, model recommends approve",
+                policy=POLICY_NAME,
+                requested_at=datetime.now(UTC).isoformat(),
+                args_hash=args_hash(dict(call["args"])),
+            ).model_dump(mode="json")
+            bind_decision(ledger, record)
+            update["approvals"] = [record]
         return update
 
     return check_policy
@@ -323,6 +330,8 @@ def _facts(state: RefundState, outcome: dict[str, Any]) -> list[str]:
         )
     elif outcome["status"] == "not_issued":
         facts.append(_NOT_ISSUED[outcome["why"]])
+        if outcome["why"] == "failed" and "already refunded" in outcome.get("reason", ""):
+            facts.append(outcome["reason"].split("ValueError: ", 1)[-1])
         if "replied:" in outcome.get("reason", ""):
             facts.append("Reviewer's note: " + outcome["reason"].split("replied:", 1)[1].strip())
     elif outcome["status"] == "unknown":

@@ -2,16 +2,20 @@
 
 It answers every tool call of the latest AI message with exactly one `ToolMessage`:
 
+- a call that needs approval runs only when the ledger holds a decision bound to its thread,
+  call id and exact arguments (`checkpointers.ledger`); what state says is never consulted,
+  so a forged approval record or a ``goto`` straight here runs nothing;
 - an approved (or approval-free) call runs, with the reviewer's edited arguments if any;
 - a rejected call is not run; the message says who rejected it and why;
 - a "respond" decision is not run; the reviewer's message goes to the model instead;
 - an unknown tool, arguments that fail the tool's schema, an exception inside the tool or a
   timeout become an error `ToolMessage` the model can read. The run never crashes on them.
 
-Side-effecting calls go through the effect ledger (`checkpointers.ledger`), keyed by thread
-and tool-call id, so a replayed step never acts twice. Transient failures (network, timeouts)
-of read-only and idempotent tools are retried with backoff; a tool that outlives its timeout is
-abandoned (its thread cannot be killed) and reported as such.
+Side-effecting calls go through the effect ledger, keyed by thread and tool-call id and
+checked against the arguments' hash, so a replayed step never acts twice and a call id reused
+with other arguments is refused instead of replaying another call's result. Transient
+failures (network, timeouts) of read-only and idempotent tools are retried with backoff; a
+tool that outlives its timeout is abandoned (its thread cannot be killed) and reported as such.
 """
 
 from __future__ import annotations
@@ -23,21 +27,21 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
-from langgraph.config import get_config
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
-from checkpointers.ledger import EffectLedger
+from checkpointers.ledger import EffectLedger, LedgerConflictError, args_hash
 from nodes.approval_gate import needs_approval
 from nodes.context import AgentNode, agent_context
+from nodes.identity import current_thread_id
 from nodes.retry import call_with_retries
 from state.agent import AgentState
 from state.context import AgentContext
 from tools.effects import using_idempotency_key
 from tools.registry import has_side_effects, is_idempotent
 
-__all__ = ["DEFAULT_TOOL_TIMEOUT_S", "execute_tool_call", "make_run_tools"]
+__all__ = ["DEFAULT_TOOL_TIMEOUT_S", "bound_decision", "execute_tool_call", "make_run_tools"]
 
 DEFAULT_TOOL_TIMEOUT_S = 30.0
 
@@ -120,7 +124,10 @@ def _execute_once(
     call_id = call["id"] or ""
     if ledger is None or not thread_id or tool is None or not has_side_effects(tool):
         return execute_tool_call(call, tools_by_name, timeout_s=timeout_s)
-    entry = ledger.begin(thread_id, call_id, call["name"], dict(call["args"]))
+    try:
+        entry = ledger.begin(thread_id, call_id, call["name"], dict(call["args"]))
+    except LedgerConflictError as exc:
+        return _error(call, f"Not run: {exc}.")
     if entry.status != "started":  # done before: replay the recorded outcome
         return ToolMessage(
             content=entry.result or "",
@@ -151,7 +158,7 @@ def _execute_once(
 
 
 def _decided(call: ToolCall, record: Mapping[str, Any] | None) -> ToolMessage | ToolCall:
-    """Apply a reviewer's decision: the call to run, or the message that replaces it."""
+    """Apply a bound decision: the call to run, or the message that replaces it."""
     if record is None or record["decision"] == "accept":
         return call
     reviewer = record.get("reviewer") or "the reviewer"
@@ -165,30 +172,44 @@ def _decided(call: ToolCall, record: Mapping[str, Any] | None) -> ToolMessage | 
             tool_call_id=call["id"] or "",
             name=call["name"],
         )
+    if record["decision"] == "superseded":
+        return _error(call, "Not run: the request was cancelled by a newer message.")
     reason = f" Reason: {record['reason']}" if record.get("reason") else ""
     return _error(call, f"Rejected by {reviewer}; the action was not performed.{reason}")
 
 
-def _thread_id() -> str | None:
-    try:
-        value = get_config().get("configurable", {}).get("thread_id")
-    except RuntimeError:
+def bound_decision(
+    call: ToolCall, ledger: EffectLedger, thread_id: str | None
+) -> dict[str, Any] | None:
+    """The decision the ledger binds to this call and these exact arguments, or None."""
+    if thread_id is None:
         return None
-    return str(value) if value else None
+    found = ledger.decision(thread_id, call["id"] or "")
+    if found is None or found.get("action") != call["name"]:
+        return None
+    return found if found.get("args_hash") == args_hash(dict(call["args"])) else None
+
+
+def _latest_ai(messages: list[AnyMessage]) -> tuple[int, AIMessage] | None:
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if isinstance(message, AIMessage):
+            return index, message
+    return None
 
 
 def make_run_tools(
     tools_by_name: Mapping[str, BaseTool],
     *,
-    ledger: EffectLedger | None = None,
+    ledger: EffectLedger,
     timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
 ) -> AgentNode:
     """Build the node that executes the latest AI message's tool calls.
 
     Args:
         tools_by_name: the tools the graph may run.
-        ledger: where side-effecting calls are recorded (see `checkpointers.ledger`); None
-            runs them without exactly-once protection.
+        ledger: where decisions are bound and side-effecting calls recorded (see
+            `checkpointers.ledger`); the graph's approval gate must write to the same one.
         timeout_s: default per-call timeout in seconds (None: wait forever).
 
     Returns:
@@ -199,22 +220,17 @@ def make_run_tools(
         """Run the approved tool calls and answer every call with one message."""
         policy = agent_context(runtime).approval_policy
         messages: list[AnyMessage] = state["messages"]
-        index = next(
-            (i for i in range(len(messages) - 1, -1, -1) if isinstance(messages[i], AIMessage)),
-            None,
-        )
-        if index is None:
+        found = _latest_ai(messages)
+        if found is None:
             return {"messages": []}
-        last = messages[index]
-        assert isinstance(last, AIMessage)
-        records = {r["tool_call_id"]: r for r in state.get("approvals", [])}
+        index, last = found
         answered = {m.tool_call_id for m in messages[index:] if isinstance(m, ToolMessage)}
-        thread_id = _thread_id()
+        thread_id = current_thread_id()
         replies: list[AnyMessage] = []
         for call in last.tool_calls:
             if call["id"] in answered:
                 continue
-            record = records.get(call["id"] or "")
+            record = bound_decision(call, ledger, thread_id)
             if record is None and needs_approval(call, tools_by_name, policy):
                 replies.append(
                     _error(call, "Not run: this call needs approval and none was recorded.")

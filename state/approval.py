@@ -22,12 +22,17 @@ __all__ = [
     "ApprovalRecord",
     "DecisionType",
     "HumanInterrupt",
+    "RecordedDecision",
     "HumanInterruptConfig",
     "InvalidDecisionError",
     "parse_decision",
 ]
 
 DecisionType = Literal["accept", "edit", "response", "ignore"]
+"""What a reviewer may answer."""
+RecordedDecision = Literal["accept", "edit", "response", "ignore", "superseded"]
+"""What the audit trail may record: a reviewer's answer, or ``superseded`` (the caller sent a
+new message instead of answering, which cancels the request; see the input boundary)."""
 
 _ALIASES: dict[str, DecisionType] = {
     "accept": "accept",
@@ -79,8 +84,10 @@ class ApprovalDecision(BaseModel):
             run; give the model this message instead) or ignore (reject: do not run).
         args: for edit, the new arguments (or Agent Inbox's ``{"action", "args"}``); for
             response, the message text; otherwise unused.
-        reviewer: who decided; recorded in the audit trail. When absent (Agent Inbox does not
-            send one) the gate records the server's authenticated user, else "unknown".
+        reviewer: who decided, for callers without a server (Python, the CLI). On a server
+            with authentication the gate records the authenticated user and ignores this
+            field, so nobody can write another person's name into the audit trail. Absent
+            and unauthenticated: "unknown".
         reason: why; recorded in the audit trail and shown to the model on reject.
     """
 
@@ -103,14 +110,33 @@ class ApprovalDecision(BaseModel):
     @model_validator(mode="after")
     def _check_args(self) -> ApprovalDecision:
         if self.type == "edit":
-            if not isinstance(self.args, dict):
+            if not isinstance(self.args, dict) or not self.args:
                 raise ValueError("an 'edit' decision needs args: the new tool arguments")
+            if "args" in self.args:  # Agent Inbox's {"action", "args"} shape
+                if not isinstance(self.args["args"], dict):
+                    raise ValueError("args.args must be an object: the new tool arguments")
+                extra = sorted(set(self.args) - {"action", "args"})
+                if extra:
+                    raise ValueError(
+                        f"an edit is either the new arguments or {{'action', 'args'}}, "
+                        f"not both (unexpected {', '.join(extra)})"
+                    )
         if self.type == "response" and not (isinstance(self.args, str) and self.args.strip()):
             raise ValueError("a 'response' decision needs args: the message for the model")
+        if self.type in ("accept", "ignore") and not (
+            self.args is None or isinstance(self.args, dict)
+        ):
+            raise ValueError(
+                f"an '{self.type}' takes no args (to change the arguments, answer 'edit'); "
+                f"got {type(self.args).__name__}"
+            )
         return self
 
     def edited_action(self, original_action: str) -> tuple[str, dict[str, Any]]:
-        """The (tool name, arguments) an edit asks for; accepts both accepted shapes."""
+        """The (tool name, arguments) an edit (or an accept echoing the request) names.
+
+        Accepts both shapes: Agent Inbox's ``{"action", "args"}`` and bare arguments.
+        """
         assert isinstance(self.args, dict)
         if "args" in self.args and isinstance(self.args["args"], dict):
             action = self.args.get("action") or original_action
@@ -124,7 +150,7 @@ class ApprovalRecord(BaseModel):
     tool_call_id: str
     action: str
     args: dict[str, Any]
-    decision: DecisionType
+    decision: RecordedDecision
     edited_args: dict[str, Any] | None = None
     response: str | None = None
     reviewer: str
@@ -133,6 +159,8 @@ class ApprovalRecord(BaseModel):
     policy: str = "side-effects"
     requested_at: str | None = None
     escalated: bool = False
+    args_hash: str | None = None
+    """Hash of `args` (`checkpointers.ledger.args_hash`): the decision binds to exactly these."""
 
 
 def parse_decision(value: Any) -> ApprovalDecision:

@@ -8,10 +8,16 @@ processes, which is how the crash tests count that a refund was issued exactly o
 Like a payment API's idempotency key, `record_effect` de-duplicates on `idempotency_key()`:
 the tool node sets it (thread id and tool-call id) around each side-effecting call, so a call
 replayed after a crash returns the first record instead of acting twice.
+
+Like a payment system's business rules, it can also refuse a second effect for the same
+business key from *another* call (``unique_on``: one refund per order, whichever thread or
+process asks): `DuplicateEffectError` carries the earlier record. Writers to one log file take
+an exclusive file lock, so the check holds across processes too.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -24,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "EFFECTS_LOG_ENV",
+    "DuplicateEffectError",
     "clear_effects",
     "idempotency_key",
     "read_effects",
@@ -58,29 +65,71 @@ def _log_path() -> Path | None:
     return Path(value) if value else None
 
 
-def record_effect(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+class DuplicateEffectError(RuntimeError):
+    """A second effect for a business key that already has one (see `record_effect`).
+
+    Attributes:
+        earlier: the record of the first effect.
+    """
+
+    def __init__(self, kind: str, field: str, earlier: dict[str, Any]) -> None:
+        super().__init__(f"a {kind} for {field} {earlier.get(field)!r} was already recorded")
+        self.earlier = earlier
+
+
+@contextmanager
+def _exclusive(path: Path | None) -> Iterator[None]:
+    """Hold this process's lock and, for a log file, an exclusive lock on it."""
+    with _lock:
+        if path is None:
+            yield
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{path}.lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def record_effect(
+    kind: str, payload: dict[str, Any], *, unique_on: str | None = None
+) -> dict[str, Any]:
     """Record one side effect and return the record.
 
     Args:
         kind: what happened, e.g. ``"refund"``.
         payload: the effect's details (JSON-serialisable).
+        unique_on: a payload field that may have one effect of this kind only (e.g.
+            ``"order_id"`` for refunds), whichever call asks.
 
     Returns:
         The record as stored: ``{"kind", "at", "key", **payload}``; when a record with the
         current `idempotency_key()` exists already, that record, and nothing is written.
+
+    Raises:
+        DuplicateEffectError: another call already recorded an effect of this kind for the
+            same ``payload[unique_on]``.
     """
     key = idempotency_key()
     record = {"kind": kind, "at": datetime.now(UTC).isoformat(), "key": key, **payload}
     path = _log_path()
-    with _lock:
+    with _exclusive(path):
+        existing = _read_unlocked(path)
         if key is not None:
-            earlier = [r for r in _read_unlocked(path) if r.get("key") == key]
+            earlier = [r for r in existing if r.get("key") == key]
             if earlier:
                 return earlier[0]
+        if unique_on is not None:
+            clash = [
+                r for r in existing if r["kind"] == kind and r.get(unique_on) == payload[unique_on]
+            ]
+            if clash:
+                raise DuplicateEffectError(kind, unique_on, clash[0])
         if path is None:
             _memory.append(record)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
                 handle.flush()

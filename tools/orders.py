@@ -14,7 +14,7 @@ from typing import Any
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from tools.effects import idempotency_key, record_effect
+from tools.effects import DuplicateEffectError, idempotency_key, record_effect
 from tools.registry import agent_tool
 
 __all__ = [
@@ -183,7 +183,12 @@ def search_help_docs(query: str) -> list[dict[str, str]]:
     return [doc for _, doc in scored[:2]]
 
 
-@agent_tool(args_schema=CreateSupportTicketArgs, side_effects=True, idempotent=True)
+@agent_tool(
+    args_schema=CreateSupportTicketArgs,
+    side_effects=True,
+    idempotent=True,
+    locked_args=("order_id",),
+)
 def create_support_ticket(order_id: str, reason: str) -> dict[str, Any]:
     """Create a support ticket so a person follows up when tools cannot resolve the issue."""
     _find_order(order_id)
@@ -195,9 +200,12 @@ def create_support_ticket(order_id: str, reason: str) -> dict[str, Any]:
     return {"ticket_id": recorded["ticket_id"], "order_id": order_id, "status": "open"}
 
 
-@agent_tool(args_schema=IssueRefundArgs, side_effects=True, idempotent=True)
+@agent_tool(
+    args_schema=IssueRefundArgs, side_effects=True, idempotent=True, locked_args=("order_id",)
+)
 def issue_refund(order_id: str, amount: float, reason: str) -> dict[str, Any]:
     """Issue a refund to the customer's original payment method. Moves money."""
+    # One refund per order, whichever thread asks: the payment log refuses a second one.
     order = _find_order(order_id)
     if amount > order["total"]:
         raise ValueError(
@@ -210,7 +218,15 @@ def issue_refund(order_id: str, amount: float, reason: str) -> dict[str, Any]:
         "amount": round(amount, 2),
         "currency": order["currency"],
     }
-    recorded = record_effect("refund", {**refund, "reason": reason})
+    try:
+        recorded = record_effect("refund", {**refund, "reason": reason}, unique_on="order_id")
+    except DuplicateEffectError as exc:
+        earlier = exc.earlier
+        raise ValueError(
+            f"{order_id} was already refunded ({earlier['refund_id']}, "
+            f"{earlier['amount']:.2f} {earlier['currency']}, {earlier['at'][:10]}); "
+            "a second refund of the same order is refused."
+        ) from exc
     return {key: recorded[key] for key in refund} | {"status": "issued"}
 
 

@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel
 
-__all__ = ["ToolRegistry", "agent_tool", "has_side_effects", "is_idempotent"]
+__all__ = ["ToolRegistry", "agent_tool", "has_side_effects", "is_idempotent", "locked_args"]
 
 SIDE_EFFECTS_KEY = "side_effects"
 IDEMPOTENT_KEY = "idempotent"
+LOCKED_ARGS_KEY = "locked_args"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -28,6 +29,7 @@ def agent_tool(
     idempotent: bool = False,
     timeout_s: float | None = None,
     name: str | None = None,
+    locked_args: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], BaseTool]:
     """Turn a function into a tool whose arguments are validated by a pydantic schema.
 
@@ -43,6 +45,8 @@ def agent_tool(
         timeout_s: give up waiting for the tool after this many seconds (None: the tool
             node's default).
         name: tool name; defaults to the function name.
+        locked_args: arguments a reviewer's edit may not change (e.g. which order a refund
+            goes to: a reviewer may lower the amount, not move the money elsewhere).
 
     Returns:
         A decorator producing a `StructuredTool`. The function's docstring is the description.
@@ -51,16 +55,19 @@ def agent_tool(
     def decorate(func: Callable[..., Any]) -> BaseTool:
         if not func.__doc__:
             raise ValueError(f"Tool {func.__name__} needs a docstring: it is the description.")
+        metadata: dict[str, Any] = {
+            SIDE_EFFECTS_KEY: side_effects,
+            IDEMPOTENT_KEY: idempotent or not side_effects,
+            "timeout_s": timeout_s,
+        }
+        if locked_args:
+            metadata[LOCKED_ARGS_KEY] = list(locked_args)
         return StructuredTool.from_function(
             func=func,
             name=name or func.__name__,
             description=func.__doc__.strip(),
             args_schema=args_schema,
-            metadata={
-                SIDE_EFFECTS_KEY: side_effects,
-                IDEMPOTENT_KEY: idempotent or not side_effects,
-                "timeout_s": timeout_s,
-            },
+            metadata=metadata,
         )
 
     return decorate
@@ -79,6 +86,13 @@ def is_idempotent(tool: BaseTool | None) -> bool:
         return False
     metadata = tool.metadata or {}
     return bool(metadata.get(IDEMPOTENT_KEY, not has_side_effects(tool)))
+
+
+def locked_args(tool: BaseTool | None) -> list[str]:
+    """Arguments of the tool that a reviewer's edit may not change."""
+    if tool is None:
+        return []
+    return [str(name) for name in (tool.metadata or {}).get(LOCKED_ARGS_KEY) or []]
 
 
 class ToolRegistry:

@@ -58,8 +58,8 @@ def pause() -> None:
 
 
 def pause_after_recording(record_effect: Any) -> Any:
-    def wrapper(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        record = record_effect(kind, payload)
+    def wrapper(kind: str, payload: dict[str, Any], **options: Any) -> dict[str, Any]:
+        record = record_effect(kind, payload, **options)
         pause()
         return record
 

@@ -17,7 +17,7 @@ from langgraph.types import Command
 
 from checkpointers import open_async_checkpointer, open_checkpointer, setup_postgres
 from graphs.react import build_react_graph
-from tools.effects import read_effects
+from tools.effects import clear_effects, read_effects
 
 QUESTION = {"messages": [("user", "My order A-1001 arrived broken, please refund it.")]}
 ACCEPT = Command(resume=[{"type": "accept", "reviewer": "qa"}])
@@ -30,6 +30,7 @@ def _transcript(messages: list[BaseMessage]) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def expected() -> list[tuple[str, str]]:
     """The transcript of the run on the in-memory saver, the reference for the others."""
+    clear_effects()  # a refund left by an earlier module would make this one a duplicate
     with open_checkpointer("memory") as saver:
         graph = build_react_graph(checkpointer=saver)
         config = {"configurable": {"thread_id": "order-A-1001"}}
