@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -26,77 +24,21 @@ from langgraph.types import Command
 
 from checkpointers.factory import DEFAULT_CHECKPOINTER_URL, open_checkpointer
 from checkpointers.ledger import InMemoryLedger, default_ledger
+from cli.pending import (
+    PendingApproval,
+    UnreadableThread,
+    pending_approvals,
+    scan_approvals,
+    thread_approvals,
+)
 from cli.render import STREAM_MODES, StepPrinter
 from graphs.registry import build_graph
 from nodes.approval_gate import EXPIRE_MARKER
 from state.approval import InvalidDecisionError, parse_decision
 
 __all__ = ["PendingApproval", "add_approval_commands", "pending_approvals"]
-
-
-@dataclass(frozen=True)
-class PendingApproval:
-    """One request waiting at an approval gate."""
-
-    thread_id: str
-    graph_id: str
-    interrupt_id: str
-    action: str
-    args: dict[str, Any]
-    requested_at: str | None
-    deadline: str | None
-    escalated: bool
-
-    @property
-    def expired(self) -> bool:
-        """Whether its deadline has passed."""
-        return bool(self.deadline) and datetime.now(UTC) > datetime.fromisoformat(
-            str(self.deadline)
-        )
-
-
-def _latest_threads(saver: BaseCheckpointSaver, scan: int) -> Iterator[tuple[str, str]]:
-    """(thread id, graph id) of the threads among the `scan` newest checkpoints."""
-    seen: set[str] = set()
-    # Materialise first: SQLite's saver holds its lock while list() yields.
-    for item in list(saver.list(None, limit=scan)):
-        configurable = item.config["configurable"]
-        thread_id = str(configurable["thread_id"])
-        if configurable.get("checkpoint_ns") or thread_id in seen:
-            continue
-        seen.add(thread_id)
-        yield thread_id, str(item.metadata.get("graph_id") or "react")
-
-
-def pending_approvals(saver: BaseCheckpointSaver, *, scan: int = 2000) -> list[PendingApproval]:
-    """Every request waiting at an approval gate in the threads `saver` holds."""
-    graphs: dict[str, Any] = {}
-    found: list[PendingApproval] = []
-    for thread_id, graph_id in _latest_threads(saver, scan):
-        if graph_id not in graphs:
-            try:
-                graphs[graph_id] = build_graph(graph_id, checkpointer=saver)
-            except ValueError:
-                continue  # a thread of a graph this project does not know
-        state = graphs[graph_id].get_state({"configurable": {"thread_id": thread_id}})
-        for item in state.interrupts:
-            requests = item.value if isinstance(item.value, list) else [item.value]
-            for request in requests:
-                if not isinstance(request, dict) or "action_request" not in request:
-                    continue
-                found.append(
-                    PendingApproval(
-                        thread_id=thread_id,
-                        graph_id=graph_id,
-                        interrupt_id=item.id,
-                        action=request["action_request"]["action"],
-                        args=request["action_request"]["args"],
-                        requested_at=request.get("requested_at"),
-                        deadline=request.get("deadline"),
-                        escalated=bool(request.get("escalated")),
-                    )
-                )
-    return sorted(found, key=lambda p: p.requested_at or "")
+# `PendingApproval` and `pending_approvals` live in `cli.pending`; re-exported here, where
+# callers have always imported them from.
 
 
 def _age(requested_at: str | None) -> str:
@@ -109,11 +51,20 @@ def _age(requested_at: str | None) -> str:
     return f"{seconds}s"
 
 
+def _report_unreadable(unreadable: list[UnreadableThread]) -> None:
+    for thread in unreadable:
+        reason = thread.error.splitlines()[0] if thread.error else "unknown error"
+        print(f"warning: thread {thread.thread_id} could not be read: {reason}", file=sys.stderr)
+
+
 def _list(args: argparse.Namespace, out: TextIO) -> int:
     with open_checkpointer(args.checkpointer) as saver:
-        pending = pending_approvals(saver)
+        queue = scan_approvals(saver)
+    _report_unreadable(queue.unreadable)
+    pending = queue.pending
     if not pending:
-        out.write("No approvals pending.\n")
+        where = " in the threads that could be read" if queue.unreadable else ""
+        out.write(f"No approvals pending{where}.\n")
         return 0
     out.write(f"{'THREAD':<24} {'GRAPH':<8} {'INTERRUPT':<10} {'AGE':>5}  ACTION / ARGS\n")
     for p in pending:
@@ -158,7 +109,7 @@ def _resume(graph: Any, config: RunnableConfig, resume: dict[str, Any], out: Tex
 def _decide(args: argparse.Namespace, out: TextIO) -> int:
     decision = _decision_from(args)
     with open_checkpointer(args.checkpointer) as saver:
-        mine = [p for p in pending_approvals(saver) if p.thread_id == args.thread]
+        mine = thread_approvals(saver, args.thread)  # UnknownThreadError: no such thread
         if args.interrupt:
             mine = [p for p in mine if p.interrupt_id.startswith(args.interrupt)]
         if not mine:
@@ -184,7 +135,9 @@ def _decide(args: argparse.Namespace, out: TextIO) -> int:
 def _sweep(args: argparse.Namespace, out: TextIO) -> int:
     touched = 0
     with open_checkpointer(args.checkpointer) as saver:
-        for p in pending_approvals(saver):
+        queue = scan_approvals(saver)
+        _report_unreadable(queue.unreadable)
+        for p in queue.pending:
             if not p.expired:
                 continue
             graph = build_graph(p.graph_id, checkpointer=saver)

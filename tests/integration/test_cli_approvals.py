@@ -125,9 +125,10 @@ def test_bad_answers_fail_before_touching_the_thread(
                 url,
             ]
         )
-        == 1
+        == 2
     )
-    assert "--edit needs JSON" in capsys.readouterr().err
+    errors = capsys.readouterr().err
+    assert "--edit needs JSON" in errors and "no thread 'no-such-thread'" in errors
 
     _, listing = cli(capsys, "approvals", "list", "--checkpointer", url)
     assert thread in listing and read_effects("refund") == []
