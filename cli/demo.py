@@ -123,6 +123,14 @@ def run_demo(
         graph = build_graph(args.graph, checkpointer=saver, store=store)
         thread_id = args.thread or f"demo-{uuid.uuid4().hex[:8]}"
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        if args.thread and saver.get_tuple(config) is None:
+            # --thread continues a thread; a mistyped id must not start a new conversation.
+            print(
+                f"error: no thread {thread_id!r} in this checkpointer; "
+                "omit --thread to start a new one",
+                file=sys.stderr,
+            )
+            return 1
         pending = graph.get_state(config).interrupts if args.thread else ()
         payload: Any
         if pending and not args.question:
