@@ -211,6 +211,17 @@ def test_reviewer_defaults_to_the_servers_authenticated_user() -> None:
     assert result["approvals"][0]["reviewer"] == "user-42"
 
 
+def test_f05_authenticated_reviewer_wins_over_the_name_in_the_answer() -> None:
+    graph, _, config = make([tool_calls_reply(REFUND), "ok"])
+    ask(graph, config)
+
+    authed = {"configurable": {**config["configurable"], "langgraph_auth_user_id": "rita"}}
+    answer = [{"type": "accept", "args": None, "reviewer": "the-cfo"}]
+    result = graph.invoke(Command(resume=answer), authed)
+
+    assert result["approvals"][0]["reviewer"] == "rita"
+
+
 def test_unknown_tool_and_bad_arguments_reach_the_model_as_errors() -> None:
     graph, model, config = make(
         [
