@@ -12,6 +12,10 @@ namespaces:
 - **Its own namespaces** for network (loopback only: no route to the host or the internet, not
   even to the host's ``localhost``), processes (it sees and signals only its own), IPC, UTS and
   cgroups; ``--new-session`` (no terminal injection); killed when this process dies.
+- **Fewer system calls.** On x86-64 a seccomp filter (`tools.seccomp`) answers ``EPERM`` to
+  calls a test run has no use for and that widen the kernel's attack surface (keyrings, BPF,
+  io_uring, perf events, userfaultfd, ptrace, namespaces, mounts, modules ...) and refuses
+  sockets other than Unix, IPv4 and IPv6.
 - **A filesystem of its own.** An empty, read-only root with read-only binds of ``/usr``,
   ``/lib*`` and the interpreter's prefix; a fresh, size-limited tmpfs ``/tmp``; the work
   directory ``/sandbox``, a size-limited tmpfs that bwrap fills with ``solution.py``,
@@ -46,11 +50,11 @@ sandbox refuses to run and raises `SandboxUnavailableError`; it never falls back
 code unisolated.
 
 What remains (residual risk): the code still runs on the host's kernel, so a kernel bug
-reachable from an unprivileged user namespace (namespaces, mounts, the syscalls Python can make;
-there is no seccomp filter) could break out; ``/usr`` is readable (installed software, not
-secrets); the code can use its CPU and memory limits, and forge its own report (a
-"passed" is only as trustworthy as the tests). For code from the internet at large, run the
-whole server inside a VM or gVisor as well.
+reachable from an unprivileged process in its own namespaces (through the system calls the
+filter still allows; off x86-64 there is no filter) could break out. ``/usr`` is readable
+(installed software, not secrets); the code can use its CPU, memory and tmpfs allowances, and
+forge its own report (a "passed" is only as trustworthy as the tests). For code from the
+internet at large, run the whole server inside a VM or gVisor as well.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
+
+from tools.seccomp import deny_filter
 
 __all__ = [
     "DEFAULT_MEMORY_MB",
@@ -306,7 +312,7 @@ def run_in_sandbox(
         str(memory_mb * _MIB),
         str(max_file_mb * _MIB),
     ]
-    with _file_descriptors(staged) as (fds, file_args):
+    with _file_descriptors(staged, deny_filter()) as (fds, file_args):
         argv = [*_bwrap_argv(bwrap, python, file_args, tmpfs_bytes), *bootstrap_args]
         returncode, timed_out, duration, stdout, stderr = _execute(argv, fds, drop, time_limit_s)
     timed_out = timed_out or returncode == -signal.SIGXCPU  # out of CPU seconds
@@ -409,11 +415,16 @@ def _popen_options(drop: bool) -> dict[str, Any]:
 
 def _setup_problem(bwrap: str, python: Path, drop: bool) -> str | None:
     """Why bwrap cannot start the interpreter here (its error), or None when it can."""
-    argv = [*_bwrap_argv(bwrap, python, [], _MIB), "-c", "pass"]
     try:
-        done = subprocess.run(
-            argv, capture_output=True, timeout=_PROBE_TIMEOUT_S, **_popen_options(drop)
-        )
+        with _file_descriptors({}, deny_filter()) as (fds, file_args):
+            argv = [*_bwrap_argv(bwrap, python, file_args, _MIB), "-c", "pass"]
+            done = subprocess.run(
+                argv,
+                capture_output=True,
+                timeout=_PROBE_TIMEOUT_S,
+                pass_fds=fds,
+                **_popen_options(drop),
+            )
     except (OSError, subprocess.SubprocessError) as exc:
         return f"{type(exc).__name__}: {exc}"
     if done.returncode == 0:
@@ -443,16 +454,25 @@ def _staged_files(code: str, tests: str, files: dict[str, str]) -> dict[str, str
 
 
 @contextmanager
-def _file_descriptors(staged: dict[str, str]) -> Iterator[tuple[list[int], list[str]]]:
-    """Anonymous files holding `staged`, and the bwrap arguments copying them into the sandbox.
+def _file_descriptors(
+    staged: dict[str, str], seccomp: bytes | None
+) -> Iterator[tuple[list[int], list[str]]]:
+    """Anonymous files holding `staged` (and the seccomp filter), and bwrap's arguments for them.
 
-    bwrap copies each into the work directory's tmpfs (``--file FD DEST``), so no host
-    directory is ever bound into the sandbox.
+    bwrap copies each file into the work directory's tmpfs (``--file FD DEST``), so no host
+    directory is ever bound into the sandbox, and loads the filter (``--seccomp FD``) just
+    before it starts the interpreter.
     """
     fds: list[int] = []
     args: list[str] = []
     made: set[PurePosixPath] = set()
     with ExitStack() as stack:
+        if seccomp is not None:
+            program: IO[bytes] = stack.enter_context(tempfile.TemporaryFile())
+            program.write(seccomp)
+            program.seek(0)
+            fds.append(program.fileno())
+            args += ["--seccomp", str(program.fileno())]
         for name, text in staged.items():
             relative = PurePosixPath(name)
             for parent in reversed(relative.parents[:-1]):

@@ -13,6 +13,7 @@ stop the attack is the isolation around the process.
 
 from __future__ import annotations
 
+import ast
 import json
 import socket
 import uuid
@@ -25,6 +26,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 import graphs.reflexion
 import tools.sandbox
+import tools.seccomp
 from graphs.reflexion import build_reflexion_graph
 from models import ScriptedChatModel
 
@@ -82,6 +84,9 @@ ATTACKS = {
 }
 
 FINISHED = "ATTACK FINISHED"
+
+# System calls a Python test run never needs, each a frequent source of kernel exploits.
+SURFACE = ("keyctl", "bpf", "io_uring_setup", "perf_event_open", "userfaultfd", "unshare")
 
 
 def attack_module(body: str, outside: Path, port: int) -> str:
@@ -318,3 +323,37 @@ def test_finding_4_a_task_forged_through_state_is_not_run(
     assert "CLIENT TESTS RAN" not in json.dumps(evaluation)
     assert "Client-supplied tasks are turned off" in evaluation["error"]
     assert result["messages"][-1].text.startswith("Did not succeed: the code was not run.")
+
+
+# -- less kernel to attack ---------------------------------------------------------------------
+
+
+@pytest.mark.skipif(tools.seccomp.deny_filter() is None, reason="seccomp filter is x86-64 only")
+def test_finding_4_system_calls_that_only_widen_the_kernel_surface_fail() -> None:
+    """Even with the audit hook off: keyrings, BPF, io_uring, perf, netlink fail (seccomp)."""
+    probe = (
+        DISABLE_HOOK
+        + "import ctypes, errno, socket\n"
+        + "libc = ctypes.CDLL(None, use_errno=True)\n\n\n"
+        + "def outcome(nr):\n"
+        + "    ret = libc.syscall(nr, 0, 0, 0, 0, 0)\n"
+        + "    return errno.errorcode.get(ctypes.get_errno(), 'ok') if ret == -1 else 'ok'\n\n\n"
+        + "def netlink():\n"
+        + "    try:\n"
+        + "        socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0).close()\n"
+        + "    except OSError as exc:\n"
+        + "        return errno.errorcode[exc.errno]\n"
+        + "    return 'ok'\n"
+    )
+    calls = {name: tools.seccomp.DENIED_SYSCALLS[name] for name in SURFACE}
+    tests = (
+        "from solution import netlink, outcome\n\n\n"
+        f"def test_surface():\n    got = {{n: outcome(nr) for n, nr in {calls!r}.items()}}\n"
+        "    got['netlink'] = netlink()\n"
+        "    assert False, repr(got)\n"
+    )
+    result = tools.sandbox.run_in_sandbox(probe, tests)
+
+    [failure] = result.failures
+    got = ast.literal_eval(failure["error"].removeprefix("AssertionError: "))
+    assert got == {**dict.fromkeys(SURFACE, "EPERM"), "netlink": "EAFNOSUPPORT"}
