@@ -149,8 +149,8 @@ def client_code_allowed(explicit: bool | None = None) -> bool:
 def _refusal() -> str:
     names = ", ".join(sorted(SCENARIOS))
     return (
-        "Client-supplied tasks are turned off on this server: a task's tests are code the "
-        f"server would run. Name one of the server's scenarios instead: {names}. (The operator "
+        "Client-supplied tasks are turned off here: a task's tests are code this server "
+        f"would run. Name one of the shipped scenarios instead: {names}. (The operator "
         f"can allow client tasks with {ALLOW_CLIENT_CODE_ENV}=1; they then run in the same "
         "isolated sandbox as the model's code.)"
     )
