@@ -19,10 +19,19 @@ from pathlib import Path
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
+from server.serve import prepare
 from tests.integration.services import Service, free_port, running_service
 from tools.effects import EFFECTS_LOG_ENV
 
-__all__ = ["TEST_USERS", "DevServer", "free_port", "running_dev_server", "tokens_env_value"]
+__all__ = [
+    "TEST_CORS_ORIGIN",
+    "TEST_JWT_SECRET",
+    "TEST_USERS",
+    "DevServer",
+    "free_port",
+    "running_dev_server",
+    "tokens_env_value",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LANGGRAPH = Path(sys.executable).parent / "langgraph"
@@ -34,6 +43,12 @@ TEST_USERS: dict[str, tuple[str, str]] = {
     "root": ("test-token-root-0123456789", "admin"),
 }
 """user id -> (bearer token, role) of the users every test server knows."""
+
+TEST_JWT_SECRET = "test-jwt-secret-0123456789-0123456789-abcdef"
+"""The HS256 secret of every test server (``AGENT_PATTERNS_JWT_SECRET``)."""
+
+TEST_CORS_ORIGIN = "https://app.example.test"
+"""The one origin every test server allows (``AGENT_PATTERNS_CORS_ORIGINS``)."""
 
 
 def tokens_env_value() -> str:
@@ -103,9 +118,12 @@ def _server_env(
     )
     env[EFFECTS_LOG_ENV] = str(effects_log)
     env["AGENT_PATTERNS_TOKENS"] = tokens_env_value()
+    env["AGENT_PATTERNS_JWT_SECRET"] = TEST_JWT_SECRET
+    env["AGENT_PATTERNS_CORS_ORIGINS"] = TEST_CORS_ORIGIN
     env.update(extra or {})
     for name in ("OPENAI_API_KEY", "AGENT_PATTERNS_MODEL", "CHECKPOINTER_URL"):
         env.pop(name, None)
+    env, _ = prepare(["--host", "127.0.0.1"], env)  # what `make serve` checks and maps
     return env
 
 
@@ -145,8 +163,10 @@ def running_dev_server(
     The server loads the graphs, the checkpointer and the store hooks from `langgraph.json`.
     Its tool side effects go to ``workdir/effects.jsonl``, its memories to ``workdir/chroma``
     and its output to ``workdir/langgraph-dev.log`` (appended, so a restart keeps one log).
-    It authenticates `TEST_USERS`; `env` adds or overrides server variables (an operator
-    policy, CORS origins). ``AGENT_PATTERNS_*`` variables of the test process do not leak in.
+    It authenticates `TEST_USERS` and HS256 JWTs signed with `TEST_JWT_SECRET`, allows CORS
+    from `TEST_CORS_ORIGIN`, and goes through `server.serve.prepare` as `make serve` does;
+    `env` adds or overrides server variables (an operator policy, CORS origins).
+    ``AGENT_PATTERNS_*`` variables of the test process do not leak in.
     """
     effects_log = workdir / "effects.jsonl"
     port = port or free_port()
