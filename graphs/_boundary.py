@@ -18,7 +18,7 @@ before any node runs, so a bad input is stored for good. `BoundaryGraph` is a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -109,8 +109,36 @@ def _checked(raw: Any) -> tuple[Any, bool]:
     return {key: value for key, value in raw.items() if key != CANCEL_PENDING_KEY}, cancel
 
 
+def _check_updates(supersteps: Sequence[Sequence[StateUpdate]]) -> None:
+    """Refuse state updates that would store unreadable messages, NUL or lone surrogates."""
+    for updates in supersteps:
+        for update in updates:
+            values = update[0]
+            if isinstance(values, Mapping) and "messages" in values:
+                validate_messages(values["messages"], state_update=True)
+            check_text(values, path="update")
+
+
 class BoundaryGraph(CompiledStateGraph[StateT, ContextT, InputT, OutputT]):
-    """A compiled graph that refuses bad input before LangGraph checkpoints it."""
+    """A compiled graph that refuses bad input before LangGraph checkpoints it.
+
+    State updates (``update_state``, ``bulk_update_state`` and their async forms) are held
+    to the same rules for the messages they write, so they cannot poison a thread either.
+    """
+
+    def bulk_update_state(
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
+        """`CompiledStateGraph.bulk_update_state`, after checking the updates' messages."""
+        _check_updates(supersteps)
+        return super().bulk_update_state(config, supersteps)
+
+    async def abulk_update_state(
+        self, config: RunnableConfig, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> RunnableConfig:
+        """`CompiledStateGraph.abulk_update_state`, after checking the updates' messages."""
+        _check_updates(supersteps)
+        return await super().abulk_update_state(config, supersteps)
 
     def _admit(self, raw: Any, config: RunnableConfig | None) -> Any:
         admission = _Admission(self, raw, config)

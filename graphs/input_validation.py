@@ -28,6 +28,7 @@ from langchain_core.messages import (
     AIMessage,
     BaseMessage,
     HumanMessage,
+    RemoveMessage,
     SystemMessage,
     ToolMessage,
     convert_to_messages,
@@ -244,11 +245,14 @@ def _converted(raw: Any, index: int) -> BaseMessage:
     return message
 
 
-def validate_messages(messages: Any) -> list[BaseMessage]:
+def validate_messages(messages: Any, *, state_update: bool = False) -> list[BaseMessage]:
     """Check ``input["messages"]``; return them as LangChain messages.
 
     Args:
         messages: the raw value of the input's ``messages`` key.
+        state_update: check a state update's messages instead (``update_state``): a single
+            message is accepted, `RemoveMessage` is allowed (deleting history is what
+            updates are for) and there is no limit on the number of messages.
 
     Returns:
         The converted messages (for inspection; the caller passes the raw input on).
@@ -256,13 +260,15 @@ def validate_messages(messages: Any) -> list[BaseMessage]:
     Raises:
         InvalidInputError: for the first problem found, naming the message and field.
     """
+    if state_update and not isinstance(messages, list | tuple):
+        messages = [messages]
     if not isinstance(messages, list | tuple):
         raise InvalidInputError(
             f"messages must be a list of messages, got {type(messages).__name__}",
             field="messages",
         )
     max_messages, max_chars = input_limits()
-    if len(messages) > max_messages:
+    if len(messages) > max_messages and not state_update:
         raise InvalidInputError(
             f"{len(messages)} messages in one input; send at most {max_messages} messages "
             f"(${MAX_INPUT_MESSAGES_ENV} raises the limit)",
@@ -270,6 +276,9 @@ def validate_messages(messages: Any) -> list[BaseMessage]:
         )
     converted: list[BaseMessage] = []
     for index, raw in enumerate(messages):
+        if state_update and isinstance(raw, RemoveMessage):
+            check_text(raw, index=index)
+            continue
         message = _converted(raw, index)
         _check_content(message, index)
         size = _text_size(raw, index)

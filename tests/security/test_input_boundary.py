@@ -387,3 +387,20 @@ def test_f10_an_approval_waiting_inside_a_router_specialist_blocks_a_message(
     assert state.interrupts == ()
     assert [r["decision"] for r in state.values["approvals"]] == ["superseded"]
     assert read_effects("refund") == []
+
+
+def test_f09_update_state_cannot_poison_the_thread_but_may_still_remove_messages(
+    saver: Any,
+) -> None:
+    graph, config, _ = waiting_refund(saver, "Refunded.")
+    before = snapshot_of(saver, config)
+
+    for bad in ({"role": "bogus", "content": "x"}, {"role": "user", "content": "a\x00b"}):
+        with pytest.raises(InvalidInputError):
+            graph.update_state(config, {"messages": [bad]}, as_node="run_tools")
+
+    assert snapshot_of(saver, config) == before
+    assert accept_and_count_refunds(graph, config) == 1
+    first = graph.get_state(config).values["messages"][0]
+    graph.update_state(config, {"messages": [RemoveMessage(id=first.id)]}, as_node="run_tools")
+    assert first.id not in {m.id for m in graph.get_state(config).values["messages"]}
