@@ -404,3 +404,76 @@ def test_f09_update_state_cannot_poison_the_thread_but_may_still_remove_messages
     first = graph.get_state(config).values["messages"][0]
     graph.update_state(config, {"messages": [RemoveMessage(id=first.id)]}, as_node="run_tools")
     assert first.id not in {m.id for m in graph.get_state(config).values["messages"]}
+
+
+DEMO_APPROVALS = {
+    "hitl": "Refund order A-1002 please, it is late.",
+    "memory_agent": "My order A-1001 arrived broken, please refund it.",
+    "plan_execute": None,  # the fleet request: its plan waits for approval
+    "router": "My order A-1001 arrived broken, please refund it.",
+    "swarm": "My order A-1001 arrived broken, please refund it.",
+}
+
+
+@pytest.mark.parametrize("graph_id", sorted(DEMO_APPROVALS))
+def test_f10_every_pattern_refuses_a_message_while_its_approval_waits_then_cancels_it(
+    saver: Any, graph_id: str
+) -> None:
+    from langgraph.store.memory import InMemoryStore
+
+    from tools.fleet import FLEET_REQUEST
+
+    graph = build_graph(graph_id, checkpointer=saver, store=InMemoryStore())
+    config, context = new_config(), {"model": "demo"}
+    if graph_id == "memory_agent":
+        context["user_id"] = "alice"
+    request = DEMO_APPROVALS[graph_id] or FLEET_REQUEST
+    graph.invoke({"messages": [("user", request)]}, config, context=context, durability="sync")
+    waiting = {i.id for i in graph.get_state(config).interrupts}
+    assert waiting
+    before = snapshot_of(saver, config)
+
+    with pytest.raises(PendingApprovalError) as refused:
+        graph.invoke({"messages": [("user", "Where is A-1003?")]}, config, context=context)
+    assert {p.interrupt_id for p in refused.value.pending} >= waiting
+    assert snapshot_of(saver, config) == before
+
+    cancel = {"messages": [("user", "Where is A-1003?")], "cancel_pending": True}
+    graph.invoke(cancel, config, context=context, durability="sync")
+    state = graph.get_state(config)
+    assert state.interrupts == () and state.next == ()
+    assert [a["decision"] for a in state.values["approvals"]] == ["superseded"] * len(waiting)
+    assert read_effects("refund") == []
+
+
+def test_f10_an_approval_inside_a_supervisor_worker_blocks_a_message_until_cancelled(
+    saver: Any,
+) -> None:
+    from graphs.supervisor import Worker, build_supervisor_graph, publish_summary
+
+    publish = ("publish_summary", {"title": "Damaged items", "body": "Refunded in full."})
+    writer = build_react_graph(
+        ScriptedChatModel(replies=[tool_calls_reply(publish)]), [publish_summary], name="writer"
+    )
+    boss = ScriptedChatModel(
+        replies=[tool_calls_reply(("delegate_to_writer", {"task": "Publish it."})), "Cancelled."]
+    )
+    app = build_supervisor_graph(boss, [Worker("writer", writer, "writes")], checkpointer=saver)
+    config = new_config()
+    app.invoke({"messages": [("user", "Publish the policy.")]}, config, durability="sync")
+    [interrupt] = app.get_state(config).interrupts
+
+    with pytest.raises(PendingApprovalError) as refused:
+        app.invoke({"messages": [("user", "Wait, don't.")]}, config)
+    assert interrupt.id in {p.interrupt_id for p in refused.value.pending}
+
+    app.invoke({"messages": [("user", "Wait, don't.")], "cancel_pending": True}, config)
+    state = app.get_state(config)
+    assert state.interrupts == () and state.values["messages"][-1].text == "Cancelled."
+    assert [a["decision"] for a in state.values["approvals"]] == ["superseded"]
+    calls = [
+        c["id"] for m in state.values["messages"] if isinstance(m, AIMessage) for c in m.tool_calls
+    ]
+    answered = [m.tool_call_id for m in state.values["messages"] if isinstance(m, ToolMessage)]
+    assert sorted(calls) == sorted(answered)  # the delegation is answered too
+    assert read_effects("summary") == []
