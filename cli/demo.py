@@ -44,6 +44,12 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--thread", help="thread id to continue (default: a new thread)")
     parser.add_argument(
+        "--cancel-pending",
+        action="store_true",
+        help="with --thread and a question: cancel the approval the thread waits on (recorded "
+        "as superseded) and ask the question instead",
+    )
+    parser.add_argument(
         "--checkpointer",
         default=None,
         help=f"checkpointer URL: memory, sqlite:///path or postgresql://... "
@@ -144,7 +150,7 @@ def run_demo(
         else:
             question = args.question or DEFAULT_QUESTION
             out.write(f"Thread {thread_id}\n[user] {question}\n")
-            payload = {"messages": [("user", question)]}
+            payload = {"messages": [("user", question)], "cancel_pending": args.cancel_pending}
 
         while True:
             if payload is not None:

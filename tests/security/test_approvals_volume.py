@@ -158,3 +158,26 @@ def test_f14_demo_on_an_unknown_thread_says_so_and_exits_non_zero(
     assert len(lines) == 1 and thread in lines[0] and "no thread" in lines[0]
     with open_checkpointer(postgres_url) as saver:
         assert saver.get_tuple({"configurable": {"thread_id": thread}}) is None
+
+
+@pytest.mark.postgres
+def test_f10_demo_refuses_a_new_question_while_the_refund_waits_unless_cancelled(
+    postgres_url: str, effects_log: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli("demo", "--checkpointer", postgres_url, capsys=capsys)
+    assert code == 0 and "Stopped at the approval gate" in out
+    thread = out.split("--thread ", 1)[1].split()[0]
+    question = "Where is my order A-1002?"
+
+    code, out, err = cli(
+        "demo", question, "--thread", thread, "--checkpointer", postgres_url, capsys=capsys
+    )
+    assert code != 0 and "is waiting for approval of issue_refund" in err
+
+    code, out, err = cli(
+        "demo", question, "--thread", thread, "--cancel-pending",
+        "--checkpointer", postgres_url, capsys=capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "audit: superseded issue_refund by caller" in out
+    assert read_effects("refund") == []
