@@ -140,36 +140,50 @@ class BoundaryGraph(CompiledStateGraph[StateT, ContextT, InputT, OutputT]):
         _check_updates(supersteps)
         return await super().abulk_update_state(config, supersteps)
 
-    def _admit(self, raw: Any, config: RunnableConfig | None) -> Any:
+    def _admit(self, raw: Any, config: RunnableConfig | None) -> tuple[Any, Any]:
+        """(input, config) to run with, after the checks; a cancellation is applied here."""
         admission = _Admission(self, raw, config)
         if admission.needs_state and config is not None:
             steps = admission.cancellation_steps(self.get_state(config))
             if steps:
-                self.bulk_update_state(config, steps)
-        return admission.run_input
+                config = _continue_from(config, self.bulk_update_state(config, steps))
+        return admission.run_input, config
 
-    async def _aadmit(self, raw: Any, config: RunnableConfig | None) -> Any:
+    async def _aadmit(self, raw: Any, config: RunnableConfig | None) -> tuple[Any, Any]:
+        """`_admit`, with the async state methods."""
         admission = _Admission(self, raw, config)
         if admission.needs_state and config is not None:
             steps = admission.cancellation_steps(await self.aget_state(config))
             if steps:
-                await self.abulk_update_state(config, steps)
-        return admission.run_input
+                config = _continue_from(config, await self.abulk_update_state(config, steps))
+        return admission.run_input, config
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
         """`CompiledStateGraph.stream`, after the boundary checks (see the module)."""
-        run_input = self._admit(input, config)
-        yield from super().stream(run_input, config, **kwargs)
+        run_input, run_config = self._admit(input, config)
+        yield from super().stream(run_input, run_config, **kwargs)
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """`CompiledStateGraph.astream`, after the boundary checks (see the module)."""
-        run_input = await self._aadmit(input, config)
-        async for chunk in super().astream(run_input, config, **kwargs):
+        run_input, run_config = await self._aadmit(input, config)
+        async for chunk in super().astream(run_input, run_config, **kwargs):
             yield chunk
+
+
+def _continue_from(config: RunnableConfig, updated: RunnableConfig) -> RunnableConfig:
+    """The run's config after a cancellation, which wrote new checkpoints.
+
+    A run addressed at a checkpoint continues from the one the cancellation wrote; a run
+    without a checkpoint id reads the latest anyway.
+    """
+    checkpoint_id = updated.get(CONF, {}).get("checkpoint_id")
+    if not config.get(CONF, {}).get("checkpoint_id") or not checkpoint_id:
+        return config
+    return {**config, CONF: {**config[CONF], "checkpoint_id": checkpoint_id}}
 
 
 def behind_boundary(

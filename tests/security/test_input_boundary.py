@@ -477,3 +477,17 @@ def test_f10_an_approval_inside_a_supervisor_worker_blocks_a_message_until_cance
     answered = [m.tool_call_id for m in state.values["messages"] if isinstance(m, ToolMessage)]
     assert sorted(calls) == sorted(answered)  # the delegation is answered too
     assert read_effects("summary") == []
+
+
+def test_f10_cancel_pending_addressed_at_a_checkpoint_keeps_the_superseded_record(
+    saver: Any,
+) -> None:
+    graph, config, _ = waiting_refund(saver, "Sure.")
+    at_gate = graph.get_state(config).config  # carries the head's checkpoint_id
+
+    graph.invoke({"messages": [("user", "stop")], "cancel_pending": True}, at_gate)
+
+    state = graph.get_state(config)
+    assert [a["decision"] for a in state.values["approvals"]] == ["superseded"]
+    assert state.interrupts == () and state.values["messages"][-1].text == "Sure."
+    assert read_effects("refund") == []
