@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from server.credentials import Credentials, NoCredentials
 from server.tokens import ConfigError, Principal, TokenTable
 
-SECRET = "a-shared-secret-of-at-least-32-bytes!!"
+SECRET = "a-shared-secret-long-enough-for-hs256-and-hs512-0123456789abcdef"
 
 
 def _claims(**extra: Any) -> dict[str, Any]:
