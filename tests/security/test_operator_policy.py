@@ -8,6 +8,7 @@ server: the operator's stricter values fill in what a run leaves out.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,8 +16,8 @@ import pytest
 
 from server.run_policy import enforce_operator_policy
 from state.policy import OperatorPolicy, PolicyError
-from tests.integration.devserver import DevServer
-from tests.security._server import REFUND_A1001, REFUND_A1002, thread_at_gate
+from tests.integration.devserver import DevServer, running_dev_server
+from tests.security._server import REFUND_A1001, REFUND_A1002, status, thread_at_gate
 
 LOOSER = [
     ("react", REFUND_A1001, {"context": {"approval_policy": "never"}}, "approval_policy"),
@@ -112,3 +113,30 @@ async def test_f02_a_nonsense_safeguard_value_is_a_clear_422(dev_server: DevServ
             await alice.runs.wait(None, "react", input=message, context={"max_steps": "many"})
     assert refused.value.response.status_code == 422
     assert "max_steps" in refused.value.response.text
+
+
+@pytest.mark.server
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_f02_a_stricter_operator_holds_for_runs_that_name_nothing(
+    dev_server: DevServer, postgres_url: str, tmp_path: Path
+) -> None:
+    """89.99 for A-1001 is refunded automatically by default; under a 50.00 limit it waits."""
+    message: Any = {"messages": [{"role": "user", "content": "Refund order A-1001, it broke."}]}
+    async with dev_server.client("alice") as alice:
+        default: Any = await alice.runs.wait(None, "hitl", input=message)
+    assert [a["decision"] for a in default["approvals"]] == ["accept"], default
+    assert len(dev_server.refunds()) == 1, "by default the refund is automatic"
+
+    strict = {"AGENT_PATTERNS_AUTO_APPROVE_LIMIT": "50"}
+    with running_dev_server(postgres_url, tmp_path, env=strict) as server:
+        async with server.client("alice") as alice:
+            thread_id = await thread_at_gate(alice, "hitl", "Refund order A-1001, it broke.")
+            other = await thread_at_gate(alice)  # react's context has no such field: still runs
+            looser = await status(
+                alice.runs.wait(None, "hitl", input=message, context={"auto_approve_limit": 100})
+            )
+            state: Any = await alice.threads.get_state(thread_id)
+        refunds = server.refunds()
+    assert "above 50.00" in str(state["values"]["policy"]), state["values"]["policy"]
+    assert other and looser == 403 and refunds == []
