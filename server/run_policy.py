@@ -112,7 +112,7 @@ async def threads_create_run(
     if not caller.may_decide:
         raise forbidden(
             "deciding an approval needs the reviewer or admin role; to withdraw your request, "
-            "send a new message instead"
+            'send a new message with "cancel_pending": true in the input'
         )
     if value.get("if_not_exists") == "create":
         raise forbidden(

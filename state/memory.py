@@ -64,8 +64,8 @@ class MemoryContext(AgentContext):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.user_id or "." in self.user_id:
-            raise ValueError(f"user_id must be non-empty and contain no '.', got {self.user_id!r}")
+        if not self.user_id:
+            raise ValueError("user_id must be non-empty (its namespace label escapes any '.')")
         if not 0 <= self.recall_limit <= 50:
             raise ValueError(f"recall_limit must be between 0 and 50, got {self.recall_limit}")
         if not -1.0 <= self.recall_threshold <= 1.0:

@@ -4,23 +4,26 @@ Some context fields weaken a safeguard when a client raises (or lowers) them: wh
 for a person (``approval_policy``), which refunds are approved without one
 (``auto_approve_limit``, ``max_fraud_score``), whether a plan waits for a person
 (``approve_plan``) and how long a run may go on (``max_steps``, ``max_replans``,
-``max_handoffs``, ``max_rounds``). On a server these are the operator's to set, from the
+``max_handoffs``, ``max_rounds``, ``max_attempts``, and ``time_limit_s``, the wall-clock limit
+of each sandboxed code run). On a server these are the operator's to set, from the
 environment; a client may tighten any of them, never loosen one. The server's run handler
 (`server.run_policy`) refuses a run asking for a looser value and fills in the operator's
 value where a client asked for nothing.
 
-=============================== ====================================== =================
-field                           environment variable                   shipped default
-=============================== ====================================== =================
-``approval_policy``             ``AGENT_PATTERNS_APPROVAL_POLICY``     ``side-effects``
-``auto_approve_limit``          ``AGENT_PATTERNS_AUTO_APPROVE_LIMIT``  ``100.0``
-``max_fraud_score``             ``AGENT_PATTERNS_MAX_FRAUD_SCORE``     ``0.1``
-``max_steps``                   ``AGENT_PATTERNS_MAX_STEPS``           ``8``
-``approve_plan``                ``AGENT_PATTERNS_APPROVE_PLAN``        ``true``
-``max_replans``                 ``AGENT_PATTERNS_MAX_REPLANS``         ``2``
-``max_handoffs``                ``AGENT_PATTERNS_MAX_HANDOFFS``        ``4``
-``max_rounds``                  ``AGENT_PATTERNS_MAX_ROUNDS``          ``3``
-=============================== ====================================== =================
+====================== ======================================= ================
+field                  environment variable                    shipped default
+====================== ======================================= ================
+``approval_policy``    ``AGENT_PATTERNS_APPROVAL_POLICY``      ``side-effects``
+``auto_approve_limit`` ``AGENT_PATTERNS_AUTO_APPROVE_LIMIT``   ``100.0``
+``max_fraud_score``    ``AGENT_PATTERNS_MAX_FRAUD_SCORE``      ``0.1``
+``max_steps``          ``AGENT_PATTERNS_MAX_STEPS``            ``8``
+``approve_plan``       ``AGENT_PATTERNS_APPROVE_PLAN``         ``true``
+``max_replans``        ``AGENT_PATTERNS_MAX_REPLANS``          ``2``
+``max_handoffs``       ``AGENT_PATTERNS_MAX_HANDOFFS``         ``4``
+``max_rounds``         ``AGENT_PATTERNS_MAX_ROUNDS``           ``3``
+``max_attempts``       ``AGENT_PATTERNS_MAX_ATTEMPTS``         ``3``
+``time_limit_s``       ``AGENT_PATTERNS_SANDBOX_TIME_LIMIT_S`` ``5.0``
+====================== ======================================= ================
 
 Strictness: ``approval_policy`` orders ``always`` > ``side-effects`` > ``never``;
 ``approve_plan`` true is stricter than false; for every number a lower value is stricter.
@@ -54,6 +57,8 @@ POLICY_ENV = {
     "max_replans": "AGENT_PATTERNS_MAX_REPLANS",
     "max_handoffs": "AGENT_PATTERNS_MAX_HANDOFFS",
     "max_rounds": "AGENT_PATTERNS_MAX_ROUNDS",
+    "max_attempts": "AGENT_PATTERNS_MAX_ATTEMPTS",
+    "time_limit_s": "AGENT_PATTERNS_SANDBOX_TIME_LIMIT_S",
 }
 """The environment variable that sets each field of `OperatorPolicy`."""
 
@@ -93,6 +98,8 @@ class OperatorPolicy:
     max_replans: int = 2
     max_handoffs: int = 4
     max_rounds: int = 3
+    max_attempts: int = 3
+    time_limit_s: float = 5.0
 
     def __post_init__(self) -> None:
         for name in POLICY_ENV:
@@ -180,7 +187,7 @@ def _coerce(name: str, value: Any) -> Any:
         return value
     if name == "approve_plan":
         return _coerce_bool(value)
-    integer = name not in ("auto_approve_limit", "max_fraud_score")
+    integer = name not in ("auto_approve_limit", "max_fraud_score", "time_limit_s")
     if isinstance(value, bool):
         raise PolicyError(f"{name} must be a number, got {value!r}")
     try:
