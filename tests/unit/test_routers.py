@@ -10,6 +10,7 @@ measured, so a regression fails while the numbers stay honest (see the README se
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,17 @@ def test_rule_router_accuracy() -> None:
     top1, routed_ok = accuracy(RuleRouter(SUPPORT_RULES))
     print(f"rules: top-1 {top1:.2f}, routed {routed_ok:.2f}")
     assert top1 >= 0.8 and routed_ok >= 0.8
+
+
+@pytest.mark.parametrize(
+    ("department", "rule"),
+    [(name, rule) for name, rules in SUPPORT_RULES.items() for rule in rules],
+)
+def test_every_rule_matches_a_request_of_its_department(department: str, rule: str) -> None:
+    """A rule that matches nothing (an English sentence used as a regex) is dead weight."""
+    texts = [r["text"] for r in REQUESTS if r["label"] == department]
+    texts += SUPPORT_EXAMPLES[department]
+    assert any(re.search(rule, text, re.IGNORECASE) for text in texts), rule
 
 
 def test_embedding_router_accuracy_with_offline_hash_embeddings() -> None:
