@@ -28,6 +28,7 @@ import asyncio
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -136,6 +137,21 @@ async def _asetup_postgres(conninfo: str) -> None:
 
 _CONNECTION_KWARGS = {"autocommit": True, "prepare_threshold": 0}
 
+_sqlite_files: weakref.WeakKeyDictionary[BaseCheckpointSaver, str] = weakref.WeakKeyDictionary()
+
+
+def sqlite_file(saver: BaseCheckpointSaver) -> str | None:
+    """The file of a SQLite saver these factories opened (None: another saver, or in memory).
+
+    The default ledger (`checkpointers.ledger.default_ledger`) keeps its tables there.
+    """
+    return _sqlite_files.get(saver)
+
+
+def _remember_file(saver: BaseCheckpointSaver, path: str) -> None:
+    if path != ":memory:":
+        _sqlite_files[saver] = path
+
 
 @contextmanager
 def open_checkpointer(
@@ -164,9 +180,11 @@ def open_checkpointer(
     if parsed.kind == "sqlite":
         from langgraph.checkpoint.sqlite import SqliteSaver
 
-        conn = sqlite3.connect(_sqlite_path(parsed.target), check_same_thread=False)
+        path = _sqlite_path(parsed.target)
+        conn = sqlite3.connect(path, check_same_thread=False)
         try:
             saver = SqliteSaver(conn, serde=serde)
+            _remember_file(saver, path)
             if setup:
                 saver.setup()
             yield saver
@@ -210,8 +228,10 @@ async def open_async_checkpointer(
         import aiosqlite
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-        async with aiosqlite.connect(_sqlite_path(parsed.target)) as conn:
+        path = _sqlite_path(parsed.target)
+        async with aiosqlite.connect(path) as conn:
             saver = AsyncSqliteSaver(conn, serde=serde)
+            _remember_file(saver, path)
             if setup:
                 await saver.setup()
             yield saver

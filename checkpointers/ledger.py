@@ -41,11 +41,13 @@ import json
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.config import get_config
 
 if TYPE_CHECKING:
     from checkpointers.ledger_postgres import PostgresLedger
@@ -57,6 +59,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerStatus",
     "PostgresLedger",
+    "RunLedger",
     "args_hash",
     "default_ledger",
     "storable_text",
@@ -242,38 +245,118 @@ def __getattr__(name: str) -> Any:
 _saver_ledgers: weakref.WeakKeyDictionary[BaseCheckpointSaver, InMemoryLedger] = (
     weakref.WeakKeyDictionary()
 )
-_url_ledgers: dict[str, EffectLedger] = {}
+_shared_ledgers: dict[str, EffectLedger] = {}
+_shared_lock = threading.Lock()
+
+RUN_CHECKPOINTER_KEY = "__pregel_checkpointer"
+"""Where LangGraph puts the checkpointer a run uses, in the run's configurable."""
+
+
+def _shared(key: str, make: Callable[[], EffectLedger]) -> EffectLedger:
+    """One ledger per database (URL or file), shared by every graph of the process."""
+    with _shared_lock:
+        if key not in _shared_ledgers:
+            _shared_ledgers[key] = make()
+        return _shared_ledgers[key]
+
+
+def _database_url_ledger() -> EffectLedger | None:
+    env_url = os.environ.get("DATABASE_URL", "")
+    if not env_url.startswith(("postgresql://", "postgres://")):
+        return None
+    from checkpointers.ledger_postgres import PostgresLedger
+
+    return _shared(env_url, lambda: PostgresLedger(env_url))
+
+
+class RunLedger:
+    """The ledger of whichever checkpointer the current run uses, chosen per call.
+
+    A graph compiled without a checkpointer (the module-level graphs `langgraph dev` serves,
+    which the server copies with its own saver) cannot know its ledger when it is built. Each
+    call here looks up the run's checkpointer (LangGraph passes it in the run's config) and
+    uses `default_ledger` of it: Postgres tables beside Postgres checkpoints, SQLite tables in
+    the SQLite file. Outside a run, or in a run without a checkpointer: ``DATABASE_URL``'s
+    Postgres if set, else this object's own in-memory ledger.
+    """
+
+    def __init__(self) -> None:
+        self._memory = InMemoryLedger()
+
+    def current(self) -> EffectLedger:
+        """The ledger this call should use (see the class docs)."""
+        try:
+            saver = get_config().get("configurable", {}).get(RUN_CHECKPOINTER_KEY)
+        except RuntimeError:  # outside a run
+            saver = None
+        if isinstance(saver, BaseCheckpointSaver):
+            return default_ledger(saver)
+        return _database_url_ledger() or self._memory
+
+    def begin(
+        self, thread_id: str, tool_call_id: str, tool: str, args: dict[str, Any]
+    ) -> LedgerEntry:
+        """Record an attempt (see `EffectLedger.begin`)."""
+        return self.current().begin(thread_id, tool_call_id, tool, args)
+
+    def finish(
+        self,
+        thread_id: str,
+        tool_call_id: str,
+        result: str,
+        result_status: str,
+        status: LedgerStatus,
+    ) -> None:
+        """Store the outcome (see `EffectLedger.finish`)."""
+        self.current().finish(thread_id, tool_call_id, result, result_status, status)
+
+    def entries(self, thread_id: str | None = None) -> list[LedgerEntry]:
+        """Entries of one thread (or all), oldest first."""
+        return self.current().entries(thread_id)
+
+    def record_decision(self, thread_id: str, decision: dict[str, Any]) -> None:
+        """Bind a decision to its call (see `EffectLedger.record_decision`)."""
+        self.current().record_decision(thread_id, decision)
+
+    def decision(self, thread_id: str, tool_call_id: str) -> dict[str, Any] | None:
+        """The decision bound to a tool call, or None."""
+        return self.current().decision(thread_id, tool_call_id)
+
+    def decisions(self, thread_id: str | None = None) -> list[dict[str, Any]]:
+        """Decisions of one thread (or all), oldest first."""
+        return self.current().decisions(thread_id)
 
 
 def default_ledger(checkpointer: BaseCheckpointSaver | None) -> EffectLedger:
     """The ledger that goes with a checkpointer.
 
-    - a sync Postgres saver: a ledger on the saver's own pool (or its connection's URL);
+    - a sync Postgres saver: a ledger on the saver's own pool;
     - an async Postgres saver: a ledger on the same database, with a small sync pool;
-    - no checkpointer but ``DATABASE_URL`` set to Postgres (how `langgraph dev` and the
-      server hook in `server/checkpointer.py` are configured): that database;
-    - any other saver: an in-memory ledger for that saver (graphs built on the same saver
-      share it); no saver at all: a new in-memory ledger.
+    - a SQLite saver opened by `checkpointers.open_checkpointer` (or its async twin): tables
+      in the same file (`checkpointers.ledger_sqlite`);
+    - no checkpointer (a graph the server will give one): a `RunLedger`, which picks the
+      ledger of the run's checkpointer on every call;
+    - any other saver (memory, or one opened elsewhere): an in-memory ledger for that saver
+      (graphs built on the same saver share it).
     """
+    if checkpointer is None:
+        return RunLedger()
+    from checkpointers.factory import sqlite_file
     from checkpointers.ledger_postgres import PostgresLedger
+    from checkpointers.ledger_sqlite import SqliteLedger
 
-    kind = type(checkpointer).__name__ if checkpointer is not None else ""
+    kind = type(checkpointer).__name__
     conn = getattr(checkpointer, "conn", None)
     if kind == "PostgresSaver" and hasattr(conn, "connection"):
         return PostgresLedger(pool=conn)
-    url: str | None = None
     if kind in ("PostgresSaver", "AsyncPostgresSaver") and conn is not None:
         url = getattr(conn, "conninfo", None) or conn.info.dsn
-    elif checkpointer is None:
-        env_url = os.environ.get("DATABASE_URL", "")
-        if env_url.startswith(("postgresql://", "postgres://")):
-            url = env_url
-    if url:
-        if url not in _url_ledgers:
-            _url_ledgers[url] = PostgresLedger(url)
-        return _url_ledgers[url]
-    if checkpointer is None:
-        return InMemoryLedger()
-    if checkpointer not in _saver_ledgers:
-        _saver_ledgers[checkpointer] = InMemoryLedger()
-    return _saver_ledgers[checkpointer]
+        return _shared(url, lambda: PostgresLedger(url))
+    path = sqlite_file(checkpointer)
+    if path is not None:
+        absolute = os.path.abspath(os.path.expanduser(path))
+        return _shared(f"sqlite:{absolute}", lambda: SqliteLedger(absolute))
+    with _shared_lock:
+        if checkpointer not in _saver_ledgers:
+            _saver_ledgers[checkpointer] = InMemoryLedger()
+        return _saver_ledgers[checkpointer]

@@ -183,7 +183,7 @@ class PostgresLedger:
 
     def record_decision(self, thread_id: str, decision: dict[str, Any]) -> None:
         """Bind a decision to its call (see `EffectLedger.record_decision`)."""
-        record = json.dumps(decision, sort_keys=True, ensure_ascii=True, default=str)
+        record = json.dumps(decision, ensure_ascii=True, default=str)
         values = (thread_id, str(decision["tool_call_id"]), str(decision["args_hash"]), record)
         with self._connection() as conn:
             conn.execute(_DECIDE, values)

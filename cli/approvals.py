@@ -156,25 +156,41 @@ def _thread_graph(saver: BaseCheckpointSaver, thread_id: str) -> Any:
     return build_graph(str(latest.metadata.get("graph_id") or "react"), checkpointer=saver)
 
 
+def _write_decisions(records: list[dict[str, Any]], out: TextIO) -> None:
+    for r in records:
+        edited = f" edited to {json.dumps(r['edited_args'])}" if r.get("edited_args") else ""
+        reason = f" because {r['reason']}" if r.get("reason") else ""
+        out.write(
+            f"  {r['decided_at']}  {r['decision']:<8} {r['action']} "
+            f"{json.dumps(r['args'])}{edited} by {r['reviewer']}{reason}\n"
+        )
+
+
 def _audit(args: argparse.Namespace, out: TextIO) -> int:
+    """The thread's decisions (the ledger's, which are authoritative) and its effects."""
     with open_checkpointer(args.checkpointer) as saver:
         graph = _thread_graph(saver, args.thread)
         state = graph.get_state({"configurable": {"thread_id": args.thread}})
-        records = state.values.get("approvals", [])
-        out.write(f"Audit trail of {args.thread} ({len(records)} decision(s)):\n")
-        for r in records:
-            edited = f" edited to {json.dumps(r['edited_args'])}" if r.get("edited_args") else ""
-            reason = f" because {r['reason']}" if r.get("reason") else ""
-            out.write(
-                f"  {r['decided_at']}  {r['decision']:<8} {r['action']} "
-                f"{json.dumps(r['args'])}{edited} by {r['reviewer']}{reason}\n"
-            )
+        mirror = state.values.get("approvals", [])
         ledger = default_ledger(saver)
+        durable = not isinstance(ledger, InMemoryLedger)
+        bound = ledger.decisions(args.thread)
+        records = bound if durable else mirror
+        out.write(f"Audit trail of {args.thread} ({len(records)} decision(s)):\n")
+        _write_decisions(records, out)
+        bound_ids = {r["tool_call_id"] for r in bound}
+        unbound = [r for r in mirror if r.get("tool_call_id") not in bound_ids]
+        if durable and unbound:
+            out.write(
+                f"  WARNING: {len(unbound)} record(s) in the thread's state were never bound by "
+                "the gate (written through the state API?); they approved nothing:\n"
+            )
+            _write_decisions(unbound, out)
         entries = ledger.entries(args.thread)
         out.write(f"Effect ledger ({len(entries)} side effect(s)):\n")
-        if isinstance(ledger, InMemoryLedger):
+        if not durable:
             out.write(
-                "  (in-memory ledger: lists only this process's effects; a Postgres "
+                "  (in-memory ledger: lists only this process's effects; a Postgres or SQLite "
                 "checkpointer keeps a durable ledger)\n"
             )
         for e in entries:

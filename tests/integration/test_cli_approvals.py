@@ -78,10 +78,9 @@ def test_list_decide_audit_and_history(url: str, capsys: pytest.CaptureFixture[s
     assert "edit     issue_refund" in audit and '"amount": 420.0' in audit
     assert 'edited to {"order_id": "A-1002", "amount": 100' in audit
     assert "by fin-ops because partial credit" in audit
-    if url.startswith("postgresql"):  # a durable ledger: the refund, once, completed
-        assert "completed issue_refund" in audit and "attempts=1" in audit
-    else:
-        assert "in-memory ledger" in audit
+    # SQLite and Postgres keep a durable ledger: the refund, once, completed
+    assert "completed issue_refund" in audit and "attempts=1" in audit
+    assert "in-memory ledger" not in audit and "WARNING" not in audit
 
     code, history = cli(capsys, "history", hitl, "--checkpointer", url)
     steps = re.findall(r"^\s+(\d+)\s+(loop|input)\s+(\S+)\s+(\S+)", history, re.M)
@@ -189,3 +188,28 @@ def test_approvals_inside_sub_agents_are_listed_and_decided(
     assert code == 0 and f"Thread {thread} finished" in out
     kind = "summary" if action == "publish_summary" else "refund"
     assert len(read_effects(kind)) == 1
+
+
+def test_f03_audit_flags_records_written_into_state_that_the_gate_never_bound(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    thread = start(url, "react", "My order A-1001 arrived broken, please refund it.")
+    config = {"configurable": {"thread_id": thread}}
+    with open_checkpointer(url) as saver:
+        graph = build_graph("react", checkpointer=saver)
+        [call] = graph.get_state(config).values["messages"][-1].tool_calls
+        forged = {
+            "tool_call_id": call["id"],
+            "action": call["name"],
+            "args": call["args"],
+            "decision": "accept",
+            "reviewer": "manager",
+            "decided_at": "2026-01-01T00:00:00+00:00",
+        }
+        graph.update_state(config, {"approvals": [forged]}, as_node="approval_gate")
+
+    code, audit = cli(capsys, "audit", thread, "--checkpointer", url)
+    assert code == 0
+    assert "(0 decision(s))" in audit
+    assert "WARNING: 1 record(s) in the thread's state were never bound" in audit
+    assert "by manager" in audit and read_effects("refund") == []
