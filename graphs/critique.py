@@ -27,19 +27,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import Runnable
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
-from pydantic import ValidationError
 
 from graphs._compile import compile_pattern
 from graphs._critique_demo import demo_judge, demo_writer
+from models.offline import register_offline
+from nodes.ask import InvalidOutput, ask_structured, ask_text
 from nodes.context import AgentNode, context_as
 from nodes.messages import latest_human_text
 from nodes.model_call import resolve_model
@@ -64,6 +63,14 @@ _FINISH_HEADROOM = 3
 
 REPLY_NAME = "critique"
 
+WRITER_ROLE = "critique.writer"
+"""The role the generator plays (its offline stand-in is registered under it)."""
+JUDGE_ROLE = "critique.judge"
+"""The role the judge plays (its offline stand-in is registered under it)."""
+
+VERDICT_HINT = "score between 0 and 1, passed true or false, issues a list of strings."
+"""What a valid verdict looks like, for the re-ask after an invalid one."""
+
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -79,8 +86,8 @@ def _rank(entry: dict[str, Any]) -> tuple[bool, float]:
 
 
 def _generator(model: BaseChatModel | None, context: CritiqueContext) -> BaseChatModel:
-    """The writer; the offline stand-in (`graphs._critique_demo`) for the demo model."""
-    return resolve_model(model, context.model, offline=demo_writer)
+    """The writer (on the demo model, the stand-in registered for `WRITER_ROLE`)."""
+    return resolve_model(model, context.model, role=WRITER_ROLE)
 
 
 def _judge(
@@ -88,29 +95,8 @@ def _judge(
 ) -> BaseChatModel:
     """The judge: as given, else ``context.judge_model``, else the writer's model."""
     if judge is not None or context.judge_model:
-        return resolve_model(judge, context.judge_model, offline=demo_judge)
-    return resolve_model(model, context.model, offline=demo_judge)
-
-
-_INVALID = (ValidationError, OutputParserException)
-"""What a judge's unusable verdict raises (a score off the scale, missing fields, no call)."""
-
-
-def _describe(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {' '.join(lines[:3])}"
-
-
-def _ask_verdict(llm: Runnable[Any, Any], prompt: list[AnyMessage]) -> Verdict:
-    """The judge's verdict; an invalid one is asked for again once, with the error."""
-    try:
-        return Verdict.model_validate(llm.invoke(prompt))
-    except _INVALID as exc:
-        retry = HumanMessage(
-            f"Your verdict was invalid ({_describe(exc)}). Answer again with a valid verdict: "
-            "score between 0 and 1, passed true or false, issues a list of strings."
-        )
-        return Verdict.model_validate(llm.invoke([*prompt, retry]))
+        return resolve_model(judge, context.judge_model, role=JUDGE_ROLE)
+    return resolve_model(model, context.model, role=JUDGE_ROLE)
 
 
 # -- nodes -----------------------------------------------------------------------------------
@@ -123,12 +109,14 @@ def make_generate(model: BaseChatModel | None) -> AgentNode:
         """Write draft 1; start this request's history afresh."""
         context = context_as(runtime, CritiqueContext)
         request = latest_human_text(state["messages"])
-        reply = _generator(model, context).invoke(
-            [SystemMessage(context.system_prompt), HumanMessage(request)]
+        text = ask_text(
+            _generator(model, context),
+            [SystemMessage(context.system_prompt), HumanMessage(request)],
+            role="writer",
         )
         return {
             "request": request,
-            "drafts": [{"round": 1, "text": reply.text}],
+            "drafts": [{"round": 1, "text": text}],
             "verdicts": [],
             "round": 1,
             "best": None,
@@ -143,18 +131,27 @@ def make_judge_draft(judge: BaseChatModel | None, model: BaseChatModel | None) -
     """Build the node that asks the judge for a `Verdict` on the latest draft."""
 
     def judge_draft(state: CritiqueState, *, runtime: Runtime[CritiqueContext]) -> dict[str, Any]:
-        """Judge the latest draft; keep the best judged draft so far."""
+        """Judge the latest draft; keep the best judged draft so far.
+
+        An invalid verdict is asked for again once with the error (`nodes.ask`); a verdict
+        still invalid ends the run cleanly: ``judge_error`` says why, `finish` answers.
+        """
         context = context_as(runtime, CritiqueContext)
         draft = state["drafts"][-1]
-        llm = _judge(judge, model, context).with_structured_output(Verdict)
         prompt: list[AnyMessage] = [
             SystemMessage(context.judge_prompt),
             HumanMessage(f"Request:\n{state.get('request', '')}\n\nDraft:\n{draft['text']}"),
         ]
-        try:
-            parsed = _ask_verdict(llm, prompt)
-        except _INVALID as exc:  # asked again once with the error; still no valid verdict
-            return {"judge_error": _describe(exc)}
+        parsed = ask_structured(
+            _judge(judge, model, context),
+            prompt,
+            Verdict,
+            role="judge",
+            label="verdict",
+            hint=VERDICT_HINT,
+        )
+        if isinstance(parsed, InvalidOutput):
+            return {"judge_error": parsed.errors[-1]}
         verdict = parsed.model_dump(mode="json")
         entry = {"round": draft["round"], "draft": draft["text"], "verdict": verdict}
         best = state.get("best")
@@ -177,7 +174,8 @@ def make_revise(model: BaseChatModel | None) -> AgentNode:
         draft, verdict = state["drafts"][-1], state["verdicts"][-1]
         issues = "\n".join(f"* {issue}" for issue in verdict["issues"]) or "* (none listed)"
         quoted = "\n".join(f"> {line}" for line in draft["text"].splitlines())
-        reply = _generator(model, context).invoke(
+        text = ask_text(
+            _generator(model, context),
             [
                 SystemMessage(context.system_prompt),
                 HumanMessage(
@@ -187,11 +185,12 @@ def make_revise(model: BaseChatModel | None) -> AgentNode:
                     f"Reviewer's issues to fix:\n{issues}\n\n"
                     "Write the complete revised text."
                 ),
-            ]
+            ],
+            role="writer",
         )
         number = state["round"] + 1
         return {
-            "drafts": [*state["drafts"], {"round": number, "text": reply.text}],
+            "drafts": [*state["drafts"], {"round": number, "text": text}],
             "round": number,
         }
 
@@ -310,7 +309,7 @@ def build_critique_graph(
         model: the generator; None resolves ``context.model`` per run (the offline demo
             model when no API key is configured; a run on it plays the stand-ins of
             `graphs._critique_demo`).
-        judge: the judge, asked for a `Verdict` through ``with_structured_output``; None
+        judge: the judge, asked for a `Verdict` (`nodes.ask.ask_structured`); None
             uses ``context.judge_model``, or the generator when that is empty.
         checkpointer: saver for durable threads; None for stateless runs or under a server.
         store: long-term store, exposed to nodes as ``runtime.store``.
@@ -341,6 +340,9 @@ def build_critique_graph(
         recursion_limit=recursion_limit,
     )
 
+
+register_offline(JUDGE_ROLE, lambda **_: demo_judge())
+register_offline(WRITER_ROLE, lambda **_: demo_writer())
 
 graph = build_critique_graph()
 """The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""

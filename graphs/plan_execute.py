@@ -8,10 +8,15 @@
     replan ──(revised steps)──► execute
         └──(finished / replans used up)──► END
 
-The planner returns a `Plan` (structured output); a planner that produces no valid plan ends
-the run with a message saying so. With the offline demo model (keyword heuristics, not an
-LLM) the planner, executor and replanner are offline stand-ins that know the seeds' fleet
-scenario (`tools.fleet.FLEET_PLAN`), so ``langgraph dev`` runs it without an API key.
+The planner returns a `Plan` (structured output, `nodes.ask.ask_structured`); an invalid plan
+is asked for again once with the validation error, and a planner that still produces no valid
+plan ends the run with a message saying so (``status`` ``no_plan``, the reason in
+``invalid_output``). The replanner's `Replan` follows the same policy: still invalid after
+the re-ask, the run finishes with the steps' results and the reason.
+
+With the offline demo model (keyword heuristics, not an LLM) the planner, executor and
+replanner are offline stand-ins registered by role (`models.offline`) that know the seeds'
+fleet scenario (`tools.fleet.FLEET_PLAN`), so ``langgraph dev`` runs it without an API key.
 
 With ``context.approve_plan`` the whole plan goes to the one approval gate
 (`nodes.approval_gate`) as a read-only pseudo-tool call ``execute_plan(goal, steps)`` whose
@@ -46,7 +51,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -72,9 +76,10 @@ from pydantic import ValidationError
 from checkpointers.ledger import EffectLedger, default_ledger
 from graphs._compile import compile_pattern
 from graphs.react import build_react_graph
-from models.demo import HeuristicDemoModel
+from models.offline import build_stand_in, plays_offline, register_offline
 from models.scripted import ScriptedChatModel
 from nodes.approval_gate import gate_sends, make_approval_gate
+from nodes.ask import InvalidOutput, ask_structured
 from nodes.context import context_as
 from nodes.identity import current_thread_id
 from nodes.messages import latest_human_text
@@ -97,6 +102,13 @@ __all__ = [
 
 EXECUTE_PLAN = "execute_plan"
 DEFAULT_RECURSION_LIMIT = 80
+
+PLANNER_ROLE = "plan_execute.planner"
+"""The planner's role; its offline stand-in gets the inputs ``request`` and ``tools``."""
+REPLANNER_ROLE = "plan_execute.replanner"
+"""The replanner's role (offline: the plan ran as written)."""
+EXECUTOR_ROLE = "plan_execute.executor"
+"""The default executor's model role (offline: `step_follower_model`)."""
 
 PLANNER_PROMPT = (
     "You are a planner. Break the user's request into a plan: steps with an id, a "
@@ -170,22 +182,23 @@ DEMO_REPLAN = Replan(
 )
 
 
-def _demo_replanner() -> BaseChatModel:
+def _demo_replanner(**_: Any) -> BaseChatModel:
     """Offline stand-in for the replanner on the demo model: the plan ran as written."""
     return ScriptedChatModel(replies=[DEMO_REPLAN], cycle=True)
 
 
-def _demo_planner(request: str, tools: Sequence[BaseTool]) -> BaseChatModel:
+def _demo_planner(request: str, tools: Sequence[BaseTool], **_: Any) -> BaseChatModel:
     """Offline stand-in for the planner when the run uses the demo model (not an LLM).
 
     It knows one plan: the seeds' fleet scenario (`tools.fleet.FLEET_PLAN`), used when the
-    request is about the fleet and its tools are available. Anything else gets an empty plan,
-    which fails validation and ends the run with a message saying so.
+    request is about the fleet and its tools are available. Anything else gets an empty plan
+    (every time it is asked), which fails validation and ends the run with a message saying so.
     """
     names = {tool.name for tool in tools}
     needed = {step["tool"] for step in FLEET_PLAN["steps"]}
     known = "fleet" in request.lower() and needed <= names
-    return ScriptedChatModel(replies=[FLEET_PLAN if known else {"goal": request, "steps": []}])
+    reply = FLEET_PLAN if known else {"goal": request, "steps": []}
+    return ScriptedChatModel(replies=[reply], cycle=True)
 
 
 def _plan_of(state: Mapping[str, Any]) -> Plan:
@@ -281,7 +294,7 @@ def build_plan_execute_graph(
     bound: Any = worker.with_config(metadata={"lc_agent_name": "executor"})
     demo_bound: Any = None
     if executor is None and (executor_model or model) is None:  # resolved per run
-        demo_bound = react_executor(step_follower_model()).with_config(
+        demo_bound = react_executor(build_stand_in(EXECUTOR_ROLE)).with_config(
             metadata={"lc_agent_name": "executor"}
         )
 
@@ -289,7 +302,7 @@ def build_plan_execute_graph(
         """The executor; the offline stand-in when the run resolves to the demo model."""
         if demo_bound is not None:
             spec = context_as(get_runtime(PlanExecuteContext), PlanExecuteContext).model
-            if isinstance(model_for_spec(spec), HeuristicDemoModel):
+            if plays_offline(model_for_spec(spec), EXECUTOR_ROLE):
                 return demo_bound
         return bound
 
@@ -300,24 +313,27 @@ def build_plan_execute_graph(
         chat_model = resolve_model(
             planner_model or model,
             context.model,
-            offline=lambda: _demo_planner(request, tool_list),
+            role=PLANNER_ROLE,
+            inputs={"request": request, "tools": tool_list},
         )
-        planner = chat_model.with_structured_output(Plan)
         prompt = [
             SystemMessage(PLANNER_PROMPT + _describe_tools(tool_list)),
             HumanMessage(request),
         ]
-        try:
-            result = planner.invoke(prompt)
-            made = result if isinstance(result, Plan) else Plan.model_validate(result)
-        except (ValidationError, OutputParserException) as exc:
-            text = f"The planner did not produce a valid plan, nothing was executed: {exc}"
-            return {"status": "no_plan", "messages": [AIMessage(text, name=name)]}
+        made = ask_structured(chat_model, prompt, Plan, role="planner", label="plan")
+        if isinstance(made, InvalidOutput):
+            text = f"The planner did not produce a valid plan, nothing was executed: {made.reason}"
+            return {
+                "status": "no_plan",
+                "invalid_output": made.record(),
+                "messages": [AIMessage(text, name=name)],
+            }
         return {
             "plan": made.model_dump(mode="json"),
             "status": "executing",
             "replans": 0,
             "step_results": {},
+            "invalid_output": None,
         }
 
     def route_after_plan(
@@ -432,15 +448,16 @@ def build_plan_execute_graph(
         report = json.dumps(
             {"plan": current.model_dump(mode="json"), "results": results}, sort_keys=True
         )
-        chat_model = resolve_model(replanner_model or model, context.model, offline=_demo_replanner)
-        replanner = chat_model.with_structured_output(Replan)
+        chat_model = resolve_model(replanner_model or model, context.model, role=REPLANNER_ROLE)
         request = latest_human_text(state["messages"])
         prompt = [
             SystemMessage(REPLANNER_PROMPT + "\n\nTools:\n" + _describe_tools(tool_list)),
             HumanMessage(f"Request: {request}\n\nPlan and results: {report}"),
         ]
-        raw = replanner.invoke(prompt)
-        decision = raw if isinstance(raw, Replan) else Replan.model_validate(raw)
+        decision = ask_structured(chat_model, prompt, Replan, role="replanner", label="decision")
+        if isinstance(decision, InvalidOutput):
+            answer = f"Stopped: {decision.reason}."
+            return {**_finish(current, results, answer), "invalid_output": decision.record()}
         if decision.finished or not decision.steps:
             return _finish(current, results, decision.answer)
         done = [s for s in current.steps if results.get(s.id, {}).get("status") == "done"]
@@ -494,6 +511,10 @@ def build_plan_execute_graph(
         recursion_limit=recursion_limit,
     )
 
+
+register_offline(PLANNER_ROLE, _demo_planner)
+register_offline(REPLANNER_ROLE, _demo_replanner)
+register_offline(EXECUTOR_ROLE, lambda **_: step_follower_model())
 
 graph = build_plan_execute_graph()
 """The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""

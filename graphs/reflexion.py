@@ -52,6 +52,8 @@ from graphs._compile import compile_pattern
 from graphs._reflexion_demo import demo_coder, demo_reflector
 from memory.episodic import EpisodicMemory
 from memory.namespaces import namespace_label
+from models.offline import register_offline
+from nodes.ask import ask_text
 from nodes.context import AgentNode, context_as
 from nodes.identity import authenticated_user_id
 from nodes.messages import latest_human_text
@@ -78,6 +80,11 @@ DEFAULT_RECURSION_LIMIT = 40
 """Super-steps per run: three per attempt (attempt, evaluate, reflect) plus four; 10 fit."""
 
 REPLY_NAME = "reflexion"
+
+CODER_ROLE = "reflexion.coder"
+"""The role that writes the code (its offline stand-in is registered under it)."""
+REFLECTOR_ROLE = "reflexion.reflector"
+"""The role that turns a failure into a lesson (its offline stand-in is registered under it)."""
 
 ALLOW_CLIENT_CODE_ENV = "AGENT_PATTERNS_ALLOW_CLIENT_CODE"
 """Environment variable by which the operator allows client-supplied tasks (``1``)."""
@@ -173,9 +180,10 @@ def _lessons_owner(context: ReflexionContext) -> str:
 def _model(
     model: BaseChatModel | None, context: ReflexionContext, role: Literal["coder", "reflector"]
 ) -> BaseChatModel:
-    """The model for a role; the offline stand-in (`graphs._reflexion_demo`) for the demo."""
-    stand_in = demo_coder if role == "coder" else demo_reflector
-    return resolve_model(model, context.model, offline=stand_in)
+    """The model for a role (on the demo model, the stand-in registered for the role)."""
+    return resolve_model(
+        model, context.model, role=CODER_ROLE if role == "coder" else REFLECTOR_ROLE
+    )
 
 
 def _attempt_prompt(state: ReflexionState, task: CodeTask) -> str:
@@ -239,10 +247,11 @@ def make_attempt(model: BaseChatModel | None) -> AgentNode:
         """Write the next attempt from the task, lessons and reflections so far."""
         context = context_as(runtime, ReflexionContext)
         task = CodeTask.model_validate(state["task"])
-        reply = _model(model, context, "coder").invoke(
-            [SystemMessage(context.system_prompt), HumanMessage(_attempt_prompt(state, task))]
+        text = ask_text(
+            _model(model, context, "coder"),
+            [SystemMessage(context.system_prompt), HumanMessage(_attempt_prompt(state, task))],
+            role="coder",
         )
-        text = reply.text
         trial = len(state.get("attempts", [])) + 1
         record = Attempt(trial=trial, code=extract_code(text)).model_dump(mode="json")
         return {"attempts": [*state.get("attempts", []), record]}
@@ -294,16 +303,18 @@ def make_reflect(model: BaseChatModel | None) -> AgentNode:
         context = context_as(runtime, ReflexionContext)
         task = CodeTask.model_validate(state["task"])
         latest, result = state["attempts"][-1], state["evaluations"][-1]
-        reply = _model(model, context, "reflector").invoke(
+        reply = ask_text(
+            _model(model, context, "reflector"),
             [
                 SystemMessage(context.reflect_prompt),
                 HumanMessage(
                     f"Task:\n{task.task}\n\nAttempt {latest['trial']}:\n```python\n"
                     f"{latest['code']}```\n\nTest result:\n{result['summary']}"
                 ),
-            ]
+            ],
+            role="reflector",
         )
-        text = reply.text.strip()
+        text = reply.strip()
         lesson = text or result["summary"]
         record = Reflection(trial=latest["trial"], lesson=lesson).model_dump(mode="json")
         return {"reflections": [*state.get("reflections", []), record]}
@@ -455,6 +466,9 @@ def build_reflexion_graph(
         recursion_limit=recursion_limit,
     )
 
+
+register_offline(CODER_ROLE, lambda **_: demo_coder())
+register_offline(REFLECTOR_ROLE, lambda **_: demo_reflector())
 
 graph = build_reflexion_graph()
 """The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one).

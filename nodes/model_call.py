@@ -1,13 +1,19 @@
-"""The model-call node: system prompt from the context, tools bound, one reply appended.
+"""The model-call node, and how a node finds the model it calls.
 
-Every reply's tool-call ids are made unique in the thread (`nodes.call_ids`) before any call
-can reach the approval gate.
+`make_call_model` builds the tool-calling node: system prompt from the context, tools bound,
+one reply appended. Every reply's tool-call ids are made unique in the thread
+(`nodes.call_ids`) before any call can reach the approval gate. Its call goes through
+`nodes.ask.invoke_model`, like every other model call.
+
+`resolve_model` picks the model a node calls: the one the graph was built with, else the one
+the run's spec names; for a role with a registered offline stand-in (`models.offline`), the
+stand-in when that model is the offline demo model.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -15,8 +21,9 @@ from langchain_core.messages import AIMessage, SystemMessage
 from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 
-from models.demo import HeuristicDemoModel
 from models.factory import create_chat_model
+from models.offline import offline_stand_in
+from nodes.ask import invoke_model
 from nodes.call_ids import with_unique_call_ids
 from nodes.context import AgentNode, agent_context
 from state.agent import AgentState
@@ -35,7 +42,8 @@ def resolve_model(
     model: BaseChatModel | None,
     spec: str,
     *,
-    offline: Callable[[], BaseChatModel] | None = None,
+    role: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
 ) -> BaseChatModel:
     """The model a node calls: the one it was built with, else the one the run's spec names.
 
@@ -43,17 +51,17 @@ def resolve_model(
         model: the model the graph was built with; None resolves `spec` on every run, so
             Studio and SDK users can switch models per run.
         spec: the run's model spec (``context.model``: ``"demo"``, ``"openai:<model>"``).
-        offline: builds a pattern's offline stand-in, used instead when the model is the
-            offline demo model (keyword heuristics, not an LLM), which cannot play roles
-            such as a planner, a judge or a coder.
+        role: the role the call plays (``"critique.judge"``); when the chosen model is the
+            offline demo model (keyword heuristics, not an LLM) and a stand-in is registered
+            for the role (`models.offline.register_offline`), the stand-in is returned.
+        inputs: keyword inputs for the stand-in's factory (what it needs to play the role).
 
     Returns:
         The chat model to call.
     """
     chosen = model if model is not None else model_for_spec(spec)
-    if offline is not None and isinstance(chosen, HeuristicDemoModel):
-        return offline()
-    return chosen
+    stand_in = offline_stand_in(chosen, role, **dict(inputs or {}))
+    return stand_in if stand_in is not None else chosen
 
 
 def make_call_model(
@@ -64,7 +72,11 @@ def make_call_model(
     instructions: str | None = None,
     reply_name: str | None = None,
 ) -> AgentNode:
-    """Build the node that calls the model.
+    """Build the node that calls the model with tools bound.
+
+    The call goes through `nodes.ask.invoke_model` (role ``"agent"``, or `reply_name`), the
+    one place every model call passes, where token accounting, budgets, fallbacks and circuit
+    breakers are added.
 
     Args:
         model: a chat model; None means "resolve `runtime.context.model` on each run", so
@@ -89,7 +101,8 @@ def make_call_model(
         text = system_prompt or context.system_prompt
         if instructions:
             text = f"{text}\n\n{instructions}".strip()
-        reply = runnable.invoke([SystemMessage(text), *state["messages"]])
+        messages = [SystemMessage(text), *state["messages"]]
+        reply = invoke_model(runnable, messages, role=reply_name or "agent")
         if isinstance(reply, AIMessage):
             reply = with_unique_call_ids(reply, state["messages"])
         if reply_name and isinstance(reply, AIMessage) and not reply.name:

@@ -115,12 +115,15 @@ class PlanExecuteState(AgentState):
         status: ``executing`` (planned, steps to run), ``no_plan`` (the planner produced
             no valid plan), ``rejected`` (a reviewer rejected the plan), ``finished``.
         replans: how many times the remaining plan was revised.
+        invalid_output: why the planner or replanner gave no valid answer even when asked
+            again (`nodes.ask.InvalidOutput.record`), or None.
     """
 
     plan: dict[str, Any] | None
     step_results: Annotated[dict[str, dict[str, Any]], merge_step_results]
     status: str
     replans: int
+    invalid_output: dict[str, Any] | None
 
 
 @dataclass(kw_only=True)

@@ -489,11 +489,13 @@ def test_the_fleet_scenario_runs_offline_on_the_demo_model() -> None:
 
 
 def test_a_planner_without_a_valid_plan_ends_the_run_with_a_message() -> None:
-    compiled, _, replanner = build({"goal": "nothing", "steps": []})
+    compiled, planner, replanner = build({"goal": "nothing", "steps": []})
+    planner.cycle = True  # the invalid plan again when asked again with the error
     config = thread()
 
     out = start(compiled, config, NO_GATES)
 
+    assert len(planner.calls) == 2
     assert out["messages"][-1].text.startswith("The planner did not produce a valid plan")
     assert replanner.calls == [] and read_effects() == []
     assert compiled.get_state(config).next == ()
