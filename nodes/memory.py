@@ -22,7 +22,10 @@ them.
   results, so a model's own mistakes never become "facts about the user"), and stores each
   with provenance: user, thread id, the source message id and the time. A fact's key is a
   digest of the user and its normalised text, so restating it updates it (``created_at``
-  stays the first time it was seen).
+  stays the first time it was seen). Extraction is best-effort: an invalid answer is asked
+  for again once with the error (`nodes.ask.ask_structured`); still invalid, it falls back
+  to no facts and records ``{"status": "failed", "error": ...}`` in ``remembered``, and the
+  answer stands.
 
 With no store (a graph compiled without one, outside a server) the memory nodes do nothing
 and log a warning once.
@@ -38,16 +41,15 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 from langgraph.store.base import PutOp
-from pydantic import ValidationError
 
 from memory.namespaces import namespace_label
+from nodes.ask import InvalidOutput, ask_structured
 from nodes.context import AgentNode, context_as
 from nodes.identity import authenticated_user_id
 from nodes.model_call import make_call_model, resolve_model
@@ -269,14 +271,20 @@ def make_remember_facts(
             "source_message_id": source.id,
             "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        chat_model = resolve_model(model, context.model)
-        extractor: Any = chat_model.with_structured_output(ExtractedFacts)
-        try:
-            extracted = extractor.invoke([SystemMessage(EXTRACTION_PROMPT), *request])
-            facts = ExtractedFacts.model_validate(extracted or {}).facts
-        except (OutputParserException, ValidationError) as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
-            return {"remembered": [{"status": "failed", "error": error, **provenance}]}
+        extracted = ask_structured(
+            resolve_model(model, context.model),
+            [SystemMessage(EXTRACTION_PROMPT), *request],
+            ExtractedFacts,
+            role="memory extractor",
+            label="list of facts",
+            on_invalid="fallback",
+            fallback=ExtractedFacts(facts=[]),
+        )
+        failed: list[dict[str, Any]] = []
+        if isinstance(extracted, InvalidOutput):  # best-effort: the fallback, failure recorded
+            failed = [{"status": "failed", "error": extracted.reason, **provenance}]
+            extracted = extracted.use_fallback()
+        facts = extracted.facts
         namespace = memory_namespace(user_id, namespace_root)
         stored: dict[str, dict[str, Any]] = {}
         for fact in facts:
@@ -293,6 +301,6 @@ def make_remember_facts(
             {"status": "stored", "key": key, "namespace": list(namespace), **value}
             for key, value in stored.items()
         ]
-        return {"remembered": records}
+        return {"remembered": [*failed, *records]}
 
     return remember_facts

@@ -2,8 +2,11 @@
 
 The workflow investigates with tools, asks the model for a structured recommendation, decides
 in code whether a person must approve, and lets the shared approval gate and tool node do the
-rest. The customer reply is drafted by the model and then checked in code: a draft that
-claims a refund which was not issued is replaced by a safe template.
+rest. A recommendation that does not fit `RefundRecommendation` is asked for again once with
+the error (`nodes.ask.ask_structured`); still invalid, no refund is proposed: the run ends
+with a reply saying nothing was issued, and ``refund`` records why (``why``:
+``invalid_recommendation``). The customer reply is drafted by the model and then checked in
+code: a draft that claims a refund which was not issued is replaced by a safe template.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from langgraph.types import Send
 
 from checkpointers.ledger import EffectLedger, args_hash
 from nodes.approval_gate import bind_decision, gate_sends
+from nodes.ask import InvalidOutput, ask_structured, ask_text
 from nodes.context import AgentNode, context_as
 from nodes.model_call import resolve_model
 from nodes.retry import call_with_retries
@@ -136,21 +140,34 @@ def make_recommend(model: BaseChatModel | None) -> AgentNode:
     """Build the node that asks the model for a structured recommendation."""
 
     def recommend(state: RefundState, *, runtime: Runtime[RefundContext]) -> dict[str, Any]:
-        """Ask the model: approve, deny or need more information, citing facts."""
+        """Ask the model: approve, deny or need more information, citing facts.
+
+        Still invalid after the re-ask: ``recommendation`` is None and ``policy`` holds the
+        `InvalidOutput` record, so `check_policy` proposes nothing and the reply says why.
+        """
         context = context_as(runtime, RefundContext)
-        llm = _model(model, context).with_structured_output(RefundRecommendation)
         facts = {"order": state.get("order"), "payment_risk": state.get("risk")}
         customer = next(m for m in reversed(state["messages"]) if isinstance(m, HumanMessage))
-        result = llm.invoke(
+        recommendation = ask_structured(
+            _model(model, context),
             [
                 SystemMessage(context.system_prompt),
                 HumanMessage(
                     f"Customer message:\n{customer.text}\n\n"
                     f"Order context:\n{json.dumps(facts, indent=2)}"
                 ),
-            ]
+            ],
+            RefundRecommendation,
+            role="refund recommender",
+            label="recommendation",
         )
-        recommendation = RefundRecommendation.model_validate(result)
+        if isinstance(recommendation, InvalidOutput):
+            reason = f"no valid recommendation: {recommendation.reason}"
+            policy = {"amount": None, "needs_review": False, "reasons": [reason]}
+            return {
+                "recommendation": None,
+                "policy": {**policy, "invalid_output": recommendation.record()},
+            }
         return {"recommendation": recommendation.model_dump(mode="json")}
 
     return recommend
@@ -180,6 +197,8 @@ def make_check_policy(ledger: EffectLedger) -> AgentNode:
         automatic approval is written to the audit trail like a person's.
         """
         context = context_as(runtime, RefundContext)
+        if _invalid_recommendation(state):
+            return {}  # nothing to propose: the reply says why
         recommendation = state.get("recommendation") or {}
         risk = state.get("risk") or {}
         amount = _amount(state, recommendation)
@@ -238,6 +257,13 @@ def make_check_policy(ledger: EffectLedger) -> AgentNode:
     return check_policy
 
 
+def _invalid_recommendation(state: RefundState) -> dict[str, Any] | None:
+    """This turn's `InvalidOutput` record when the model gave no valid recommendation."""
+    if state.get("recommendation") is not None:
+        return None
+    return (state.get("policy") or {}).get("invalid_output")
+
+
 def route_after_policy(state: RefundState, *, runtime: Runtime[RefundContext]) -> str | list[Send]:
     """To the reply (nothing to do), the tool node (auto-approved) or the gate (review)."""
     policy = state.get("policy") or {}
@@ -283,6 +309,13 @@ def _outcome(state: RefundState) -> dict[str, Any]:
     the customer must not be told either way); ``not_requested``.
     """
     last = state["messages"][-1]
+    invalid = _invalid_recommendation(state)
+    if invalid is not None and not isinstance(last, ToolMessage):
+        return {
+            "status": "not_requested",
+            "why": "invalid_recommendation",
+            "reason": invalid["reason"],
+        }
     if not isinstance(last, ToolMessage) or last.name != "issue_refund":
         return {"status": "not_requested"}
     text = last.text
@@ -338,6 +371,11 @@ def _facts(state: RefundState, outcome: dict[str, Any]) -> list[str]:
         facts.append(
             "The refund is being checked: we will confirm by email whether it went through."
         )
+    elif outcome.get("why") == "invalid_recommendation":
+        facts.append(
+            "No refund was issued yet: the request could not be assessed automatically; "
+            "a colleague will review it and reply."
+        )
     else:
         facts.append(
             "No refund was issued yet: more information is needed "
@@ -358,13 +396,14 @@ def make_draft_reply(model: BaseChatModel | None) -> Callable[..., dict[str, Any
         context = context_as(runtime, RefundContext)
         outcome = _outcome(state)
         facts = _facts(state, outcome)
-        draft = _model(model, context).invoke(
+        text = ask_text(
+            _model(model, context),
             [
                 SystemMessage(REPLY_SYSTEM_PROMPT),
                 HumanMessage("Facts:\n" + "\n".join(f"- {fact}" for fact in facts)),
-            ]
-        )
-        text = draft.text.strip()
+            ],
+            role="reply writer",
+        ).strip()
         checked = "passed"
         if not text:
             text, checked = _template(facts), "empty draft replaced by the template"

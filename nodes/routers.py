@@ -9,7 +9,9 @@ set the threshold per strategy (the hybrid uses one threshold for all).
 - `EmbeddingRouter`: cosine similarity to labelled examples per specialist. Catches wording
   the rules miss, as well as its embedding allows (``hash`` matches shared words only).
 - `ModelRouter`: a chat model with structured output (`RouteDecision`). Most flexible,
-  costs a model call, and its confidence is the model's own estimate.
+  costs a model call, and its confidence is the model's own estimate. An invalid answer is
+  asked for again once (`nodes.ask`); still invalid, it falls back to triage with confidence
+  0 and the reason in the decision.
 - `HybridRouter`: tries routers in order and takes the first decision at or above the
   threshold; otherwise it returns the best one it saw, which the node sends to triage.
 """
@@ -22,12 +24,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.embeddings import Embeddings
-from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
-from pydantic import ValidationError
 
+from nodes.ask import InvalidOutput, ask_structured
 from nodes.context import context_as
 from nodes.messages import latest_human_text
 from state.routing import RouteDecision, RouterContext, RouterState
@@ -187,25 +188,36 @@ class ModelRouter:
 
     The model's confidence is its own estimate, clipped to [0, 1]; a real model's estimates
     are often overconfident, so calibrate the threshold on labelled requests. A name outside
-    the known specialists, or output that does not parse, gives None (no opinion); other
+    the known specialists gives None (no opinion). Output that does not fit `RouteDecision`
+    is asked for again once with the error (`nodes.ask.ask_structured`); still invalid, the
+    router falls back (``on_invalid="fallback"``) to a triage decision with confidence 0 whose
+    reason says why, so the request goes to triage and the route records the reason. Other
     errors propagate, so the node's retry policy can handle transient ones.
     """
 
     def __init__(self, model: BaseChatModel, descriptions: Mapping[str, str]) -> None:
-        """Bind the model to the `RouteDecision` schema."""
+        """Keep the model and put the specialists' descriptions in its prompt."""
         self.descriptions = dict(descriptions)
         self.prompt = ROUTER_PROMPT.format(
             specialists="\n".join(f"- {name}: {text}" for name, text in descriptions.items())
         )
-        self.runnable = model.with_structured_output(RouteDecision)
+        self.model = model
 
     def route(self, text: str) -> RouteDecision | None:
         """Ask the model."""
-        try:
-            raw: Any = self.runnable.invoke([SystemMessage(self.prompt), HumanMessage(text)])
-            decision = raw if isinstance(raw, RouteDecision) else RouteDecision.model_validate(raw)
-        except (OutputParserException, ValidationError):
-            return None
+        triage = RouteDecision(specialist=TRIAGE, confidence=0.0, reason="", strategy="model")
+        decision = ask_structured(
+            self.model,
+            [SystemMessage(self.prompt), HumanMessage(text)],
+            RouteDecision,
+            role="router",
+            label="routing decision",
+            on_invalid="fallback",
+            fallback=triage,
+        )
+        if isinstance(decision, InvalidOutput):
+            reason = f"no valid routing decision: {decision.reason}"
+            return decision.use_fallback().model_copy(update={"reason": reason})
         specialist = decision.specialist.strip().lower()
         if specialist not in self.descriptions:
             return None

@@ -132,11 +132,13 @@ def test_remember_off_and_questions_are_not_facts() -> None:
 
 def test_a_failed_extraction_is_recorded_and_the_answer_stands() -> None:
     store = hash_store()
-    graph, _ = build(["Here is your answer.", {"facts": [{"text": ""}]}], store=store)
+    invalid = {"facts": [{"text": ""}]}
+    graph, model = build(["Here is your answer.", invalid, invalid], store=store)
 
     result = ask(graph, "I prefer email.", user_id="ana")
 
     assert result["messages"][-1].text == "Here is your answer."
+    assert len(model.calls) == 3  # the answer, the extraction and its one re-ask
     [failed] = result["remembered"]
     assert failed["status"] == "failed" and "ValidationError" in failed["error"]
     assert failed["user_id"] == "ana" and failed["source_message_id"]

@@ -145,6 +145,7 @@ def test_model_router_rejects_unknown_names_and_clips_confidence() -> None:
             {"specialist": "fraud", "confidence": 0.9, "reason": "x"},
             {"specialist": " Billing ", "confidence": 1.7, "reason": "money"},
             {"specialist": "billing", "confidence": "very", "reason": "money"},
+            {"specialist": "billing", "confidence": "very", "reason": "money"},
         ]
     )
     router = ModelRouter(model, SUPPORT_DESCRIPTIONS)
@@ -153,7 +154,10 @@ def test_model_router_rejects_unknown_names_and_clips_confidence() -> None:
     assert decision == RouteDecision(
         specialist="billing", confidence=1.0, reason="money", strategy="model"
     )
-    assert router.route("refund") is None, "output that does not validate is no opinion"
+    fallback = router.route("refund")  # invalid, asked again once, invalid again
+    assert fallback is not None and fallback.specialist == "triage"
+    assert fallback.confidence == 0.0, "output that does not validate falls back to triage"
+    assert "no valid routing decision" in fallback.reason and "confidence" in fallback.reason
 
 
 def test_hybrid_takes_the_first_confident_decision_and_skips_the_rest() -> None:
