@@ -284,7 +284,7 @@ def test_demo_commands_run(where: str, args: list[str], tmp_path: Path) -> None:
     env["CHECKPOINTER_URL"] = f"sqlite:///{tmp_path}/cp.sqlite"
     done = subprocess.run(
         [sys.executable, "-m", "cli", *args, "--checkpointer", env["CHECKPOINTER_URL"]],
-        cwd=ROOT,
+        cwd=tmp_path,
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -342,12 +342,25 @@ def test_architecture_layers_hold() -> None:
     assert not wrong, "imports docs/architecture.md does not allow:\n" + "\n".join(wrong)
 
 
+def _anchors(page: Path) -> set[str]:
+    """GitHub's heading anchors of a page."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
+    anchors = set()
+    for heading in re.findall(r"^#+ (.+)$", text, flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
 def test_links_resolve() -> None:
-    link = re.compile(r"\]\((?P<target>[^)#\s]+)(?:#[^)]*)?\)")
+    link = re.compile(r"\]\((?P<target>[^)#\s]*)(?:#(?P<anchor>[^)\s]*))?\)")
     for page in PAGES:
         text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)
         for match in link.finditer(text):
-            target = match["target"]
+            target, anchor = match["target"], match["anchor"]
             if re.match(r"^[a-z]+:", target):
                 continue  # https:, mailto:
-            assert (page.parent / target).exists(), f"{_id(page)}: broken link {target}"
+            resolved = (page.parent / target) if target else page
+            assert resolved.exists(), f"{_id(page)}: broken link {target}"
+            if anchor and resolved.suffix == ".md":
+                assert anchor in _anchors(resolved), f"{_id(page)}: no #{anchor} in {target}"
