@@ -11,39 +11,136 @@ It answers every tool call of the latest AI message with exactly one `ToolMessag
 - an unknown tool, arguments that fail the tool's schema, an exception inside the tool or a
   timeout become an error `ToolMessage` the model can read. The run never crashes on them.
 
+**Parity with LangGraph's `ToolNode`.** Each call is invoked through a `ToolNode` (its public
+``tool_call_with_context`` input), so tools get what they get under ``ToolNode``:
+
+- injected arguments: ``Annotated[dict, InjectedState]`` (the node's state),
+  ``InjectedState("field")``, ``InjectedStore()`` (the graph's store) and ``ToolRuntime``
+  (state, context, store, config, stream writer, call id). The model never sees them (they are
+  not in the tool-call schema), a value a call carries for one is dropped, and a reviewer's
+  edit that sets one is not run. Approval and the ledger hash only the call's own arguments,
+  so injected values never change a call's hash.
+- a returned `Command` (``update``, ``goto``, ``graph=Command.PARENT`` for handoffs), or a list
+  of Commands and messages: the node returns them to LangGraph as they are (messages of plain
+  calls as ``{"messages": [...]}`` items, parent ``Send`` hand-offs merged into one Command,
+  as ``ToolNode`` combines them). A Command for this graph must answer its call: exactly one
+  `ToolMessage` with the call's id across what the call returned, and none answering another
+  call. One that does not is replaced by an error message saying the tool *ran* and its update
+  was not applied (so a model does not repeat an action that happened). A Command for the
+  parent graph needs no answer here (``ToolNode``'s rule: the parent gets it).
+
 Side-effecting calls go through the effect ledger, keyed by thread and tool-call id and
 checked against the arguments' hash, so a replayed step never acts twice and a call id reused
-with other arguments is refused instead of replaying another call's result. Transient
-failures (network, timeouts) of read-only and idempotent tools are retried with backoff; a
-tool that outlives its timeout is abandoned (its thread cannot be killed) and reported as such.
+with other arguments is refused instead of replaying another call's result. A Command outcome
+is recorded too (``result_status="command"``, the result JSON holding the answer's text and
+the outputs as LangChain's ``dumpd``), so a replay returns the same Command and update. A
+side-effecting tool's Command must therefore be JSON-safe (messages, JSON values, `Send`s):
+one that is not cannot be replayed exactly, so it is answered, on the first run and on every
+replay alike, with an error saying the tool ran and its update was dropped. Transient failures
+(network, timeouts) of read-only and idempotent tools are retried with backoff; a tool that
+outlives its timeout is abandoned (its thread cannot be killed) and reported as such.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextvars
-from collections.abc import Mapping
+import json
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
-from langchain_core.messages import AIMessage, AnyMessage, ToolCall, ToolMessage
+from langchain_core._api import LangChainBetaWarning
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.load import dumpd, load
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    RemoveMessage,
+    ToolCall,
+    ToolMessage,
+    convert_to_messages,
+)
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import ensure_config, merge_configs
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphBubbleUp
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
+from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt.tool_node import ToolInvocationError
 from langgraph.runtime import Runtime
+from langgraph.types import Command, Send
 from pydantic import ValidationError
 
-from checkpointers.ledger import EffectLedger, LedgerConflictError, args_hash
+from checkpointers.ledger import EffectLedger, LedgerConflictError, LedgerEntry, args_hash
 from nodes.approval_gate import needs_approval
-from nodes.context import AgentNode, agent_context
+from nodes.context import agent_context
 from nodes.identity import current_thread_id
 from nodes.retry import call_with_retries
 from state.agent import AgentState
 from state.context import AgentContext
 from tools.effects import using_idempotency_key
-from tools.registry import has_side_effects, is_idempotent
+from tools.registry import has_side_effects, injected_args, is_idempotent
 
-__all__ = ["DEFAULT_TOOL_TIMEOUT_S", "bound_decision", "execute_tool_call", "make_run_tools"]
+__all__ = [
+    "COMMAND_RESULT",
+    "DEFAULT_TOOL_TIMEOUT_S",
+    "ToolEnv",
+    "ToolOutput",
+    "bound_decision",
+    "combine_outputs",
+    "execute_tool_call",
+    "make_run_tools",
+]
 
 DEFAULT_TOOL_TIMEOUT_S = 30.0
+
+COMMAND_RESULT = "command"
+"""The ledger's ``result_status`` for an outcome recorded as Commands (see the module docs)."""
+
+ToolOutput = ToolMessage | Command
+"""What one tool call contributes: messages, and Commands when the tool returned them."""
+
+
+@dataclass(frozen=True)
+class ToolEnv:
+    """What a tool call may be given besides its arguments (LangGraph's injected values).
+
+    Attributes:
+        node: the `ToolNode` (over the graph's tools) that injects and invokes.
+        state: the graph state ``InjectedState`` and ``ToolRuntime.state`` see.
+        config: the node's runnable config (callbacks, ``ToolRuntime.config``).
+        runtime: the node's runtime (context, store, stream writer).
+    """
+
+    node: ToolNode
+    state: Any = None
+    config: RunnableConfig | None = None
+    runtime: Runtime[Any] | None = None
+
+
+class _GaveUp(Exception):
+    """The tool outlived its timeout; its thread is abandoned."""
+
+
+class _ReturnWatch(BaseCallbackHandler):
+    """Notes whether the tool itself returned (``ToolNode`` checks its result afterwards)."""
+
+    def __init__(self) -> None:
+        self.outer: UUID | None = None
+        self.returned = False
+
+    def on_tool_start(self, serialized: Any, input_str: str, *, run_id: UUID, **_: Any) -> None:
+        """Remember the outermost tool run (tools the tool calls start later)."""
+        if self.outer is None:
+            self.outer = run_id
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, **_: Any) -> None:
+        """The outermost tool returned."""
+        if run_id == self.outer:
+            self.returned = True
 
 
 def _error(call: ToolCall, text: str) -> ToolMessage:
@@ -52,17 +149,100 @@ def _error(call: ToolCall, text: str) -> ToolMessage:
     )
 
 
-def _invoke(tool: BaseTool, call: ToolCall, timeout_s: float | None) -> Any:
-    """Invoke the tool, in a helper thread when a timeout applies (context preserved)."""
-    payload = {**call, "type": "tool_call"}
+def _flatten(output: Any) -> list[ToolOutput]:
+    """``ToolNode``'s combined output for one call as a flat list of messages and Commands."""
+    items = output if isinstance(output, list) else [output]
+    flat: list[ToolOutput] = []
+    for item in items:
+        if isinstance(item, Command | ToolMessage):
+            flat.append(item)
+        else:
+            flat.extend(item["messages"])
+    return flat
+
+
+def _invoke(env: ToolEnv, call: ToolCall, timeout_s: float | None, watch: _ReturnWatch) -> Any:
+    """Invoke one call through the `ToolNode`, in a helper thread when a timeout applies."""
+    payload = {
+        "__type": "tool_call_with_context",
+        "tool_call": {**call, "type": "tool_call"},
+        "state": env.state if env.state is not None else {},
+    }
+    config = merge_configs(env.config, {"callbacks": [watch]})
+    runtime = env.runtime if env.runtime is not None else Runtime()
+
+    def run() -> list[ToolOutput]:
+        return _flatten(env.node.invoke(payload, config, runtime=runtime))
+
     if not timeout_s:
-        return tool.invoke(payload)
+        return run()
     context = contextvars.copy_context()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="tool")
     try:
-        return pool.submit(context.run, tool.invoke, payload).result(timeout=timeout_s)
+        return pool.submit(context.run, run).result(timeout=timeout_s)
+    except concurrent.futures.TimeoutError as exc:
+        raise _GaveUp from exc
     finally:
         pool.shutdown(wait=False)
+
+
+def _failure(call: ToolCall, exc: Exception, limit: float | None, ran: bool) -> ToolMessage:
+    """The error message for a call that raised (in the tool, or in checking its result)."""
+    name = call["name"]
+    if isinstance(exc, ToolInvocationError | ValidationError):
+        errors = exc.filtered_errors if isinstance(exc, ToolInvocationError) else exc.errors()
+        source = exc.source if isinstance(exc, ToolInvocationError) else exc
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
+            for e in (errors if errors is not None else source.errors())
+        )
+        return _error(call, f"Error: invalid arguments for {name}: {problems}. Fix them and retry.")
+    if isinstance(exc, _GaveUp):
+        return _error(
+            call,
+            f"Error: {name} did not finish within {limit or 0:g}s; gave up waiting. "
+            "Its outcome is unknown.",
+        )
+    if ran:  # the tool returned; what it returned was refused
+        return _error(
+            call,
+            f"Error: {name} ran, but its result was refused, so its update was not applied: {exc}",
+        )
+    return _error(call, f"Error: {name} failed: {type(exc).__name__}: {exc}")
+
+
+def _answers(output: ToolOutput) -> list[ToolMessage]:
+    """The tool messages an output writes into this graph's conversation."""
+    if isinstance(output, ToolMessage):
+        return [output]
+    if output.graph == Command.PARENT or not isinstance(output.update, dict):
+        return []
+    messages = convert_to_messages(output.update.get("messages") or [])
+    return [m for m in messages if isinstance(m, ToolMessage)]
+
+
+def _unanswered(call: ToolCall, outputs: Sequence[ToolOutput]) -> str | None:
+    """Why a call's outputs do not answer it exactly once (None: they do, as ``ToolNode``'s).
+
+    Outputs all addressed to the parent graph (a handoff) need no answer here; an update that
+    removes every message (``REMOVE_ALL_MESSAGES``) leaves no call to answer.
+    """
+    local = [o for o in outputs if not (isinstance(o, Command) and o.graph == Command.PARENT)]
+    if not local:
+        return None
+    for output in local:
+        if isinstance(output, Command) and isinstance(output.update, dict):
+            wiped = convert_to_messages(output.update.get("messages") or [])
+            if wiped == [RemoveMessage(id=REMOVE_ALL_MESSAGES)]:
+                return None
+    answers = [m for output in local for m in _answers(output)]
+    mine = [m for m in answers if m.tool_call_id == call["id"]]
+    others = sorted({m.tool_call_id for m in answers if m.tool_call_id != call["id"]})
+    if others:
+        return f"it answers other tool calls ({', '.join(others)})"
+    if len(mine) != 1:
+        return f"it holds {len(mine)} tool messages for call {call['id']}, not exactly one"
+    return None
 
 
 def execute_tool_call(
@@ -71,45 +251,123 @@ def execute_tool_call(
     *,
     timeout_s: float | None = None,
     retries: int = 3,
-) -> ToolMessage:
+    env: ToolEnv | None = None,
+) -> list[ToolOutput]:
     """Run one tool call; every failure becomes an error `ToolMessage`.
 
     Args:
-        call: the tool call (name, args, id).
+        call: the tool call (name, args, id); its args are the model-visible ones only.
         tools_by_name: the tools that may run.
         timeout_s: stop waiting after this long (the tool's own ``timeout_s`` metadata wins).
         retries: attempts for transient failures; only read-only or idempotent tools retry.
+        env: state, config and runtime to inject (None: an empty state, a default runtime).
+
+    Returns:
+        What the call contributes: one `ToolMessage`, or what the tool returned when it
+        returned a `Command` (or a list of Commands and messages) that answers the call.
     """
     tool = tools_by_name.get(call["name"])
     if tool is None:
         available = ", ".join(sorted(tools_by_name)) or "none"
-        return _error(
-            call, f"Error: there is no tool named {call['name']!r}. Available: {available}."
-        )
+        return [
+            _error(call, f"Error: there is no tool named {call['name']!r}. Available: {available}.")
+        ]
+    env = env or ToolEnv(ToolNode(list(tools_by_name.values()), handle_tool_errors=False))
     limit = (tool.metadata or {}).get("timeout_s") or timeout_s
-    attempts = retries if is_idempotent(tool) else 1
+    watches: list[_ReturnWatch] = []
+
+    def attempt() -> list[ToolOutput]:
+        watches.append(_ReturnWatch())
+        return _invoke(env, call, limit, watches[-1])
+
     try:
-        result = call_with_retries(lambda: _invoke(tool, call, limit), attempts=attempts)
+        outputs = call_with_retries(attempt, attempts=retries if is_idempotent(tool) else 1)
     except GraphBubbleUp:
         raise  # an interrupt raised inside the tool must reach LangGraph
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
-        )
-        return _error(
-            call, f"Error: invalid arguments for {call['name']}: {problems}. Fix them and retry."
-        )
-    except concurrent.futures.TimeoutError:
-        return _error(
-            call,
-            f"Error: {call['name']} did not finish within {limit:g}s; gave up waiting. "
-            "Its outcome is unknown.",
-        )
     except Exception as exc:  # noqa: BLE001 - any tool failure is data for the model
-        return _error(call, f"Error: {call['name']} failed: {type(exc).__name__}: {exc}")
-    if isinstance(result, ToolMessage):
-        return result
-    return ToolMessage(content=str(result), tool_call_id=call["id"] or "", name=call["name"])
+        return [_failure(call, exc, limit, bool(watches) and watches[-1].returned)]
+    problem = _unanswered(call, outputs)
+    if problem is not None:
+        text = f"Error: {call['name']} ran, but the Command it returned was not applied: {problem}."
+        return [_error(call, text + " Every call must get exactly one ToolMessage.")]
+    return outputs
+
+
+def _encode(outputs: Sequence[ToolOutput]) -> str | None:
+    """A call's outputs as ledger text, or None when they cannot be replayed exactly."""
+    items: list[dict[str, Any]] = []
+    for output in outputs:
+        if isinstance(output, ToolMessage):
+            items.append({"message": output})
+            continue
+        goto = output.goto if isinstance(output.goto, list | tuple) else [output.goto]
+        targets = [
+            {"send": t.node, "arg": t.arg} if isinstance(t, Send) else {"node": t}
+            for t in goto
+            if t
+        ]
+        command = {"graph": output.graph, "update": output.update, "resume": output.resume}
+        items.append({"command": {**command, "goto": targets}})
+    answer = next((m.text for o in outputs for m in _answers(o)), "")
+    try:
+        text = json.dumps(dumpd({"answer": answer, "outputs": items}), ensure_ascii=True)
+        _decode(text)  # something dumpd could not serialise fails here
+    except Exception:  # noqa: BLE001 - not JSON-safe: not replayable
+        return None
+    return text
+
+
+def _decode(text: str) -> list[ToolOutput]:
+    """The outputs `_encode` recorded (messages revived; nothing else is constructed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LangChainBetaWarning)
+        data = load(json.loads(text), allowed_objects="messages")
+    outputs: list[ToolOutput] = []
+    for item in data["outputs"]:
+        if "message" in item:
+            outputs.append(item["message"])
+            continue
+        spec = item["command"]
+        goto = [Send(t["send"], t["arg"]) if "send" in t else t["node"] for t in spec["goto"]]
+        outputs.append(
+            Command(graph=spec["graph"], update=spec["update"], resume=spec["resume"], goto=goto)
+        )
+    return outputs
+
+
+def _replay(call: ToolCall, entry: LedgerEntry) -> list[ToolOutput]:
+    """The outcome a completed entry recorded, as the first run returned it."""
+    if entry.result_status == COMMAND_RESULT:
+        try:
+            return _decode(entry.result or "")
+        except Exception as exc:  # noqa: BLE001 - a damaged record must not crash the run
+            return [
+                _error(
+                    call,
+                    f"Error: {call['name']} ran, but its recorded result is "
+                    f"unreadable ({type(exc).__name__}); it was not run again.",
+                )
+            ]
+    status = "error" if entry.result_status == "error" else "success"
+    text = entry.result or ""
+    return [
+        ToolMessage(content=text, tool_call_id=call["id"] or "", name=call["name"], status=status)
+    ]
+
+
+def _record(call: ToolCall, outputs: list[ToolOutput]) -> tuple[list[ToolOutput], str, str]:
+    """What to return and store for an outcome: (outputs, result text, result status)."""
+    if len(outputs) == 1 and isinstance(outputs[0], ToolMessage):
+        return outputs, outputs[0].text, outputs[0].status
+    encoded = _encode(outputs)
+    if encoded is not None:
+        return outputs, encoded, COMMAND_RESULT
+    message = _error(
+        call,
+        f"Error: {call['name']} ran, but the Command it returned is not JSON-safe, so it "
+        "cannot be recorded for replay; its update was not applied.",
+    )
+    return [message], message.text, "error"
 
 
 def _execute_once(
@@ -117,24 +375,20 @@ def _execute_once(
     tools_by_name: Mapping[str, BaseTool],
     ledger: EffectLedger | None,
     thread_id: str | None,
+    env: ToolEnv,
     timeout_s: float | None,
-) -> ToolMessage:
+) -> list[ToolOutput]:
     """Run a call; side-effecting calls consult and update the effect ledger."""
     tool = tools_by_name.get(call["name"])
     call_id = call["id"] or ""
     if ledger is None or not thread_id or tool is None or not has_side_effects(tool):
-        return execute_tool_call(call, tools_by_name, timeout_s=timeout_s)
+        return execute_tool_call(call, tools_by_name, timeout_s=timeout_s, env=env)
     try:
         entry = ledger.begin(thread_id, call_id, call["name"], dict(call["args"]))
     except LedgerConflictError as exc:
-        return _error(call, f"Not run: {exc}.")
+        return [_error(call, f"Not run: {exc}.")]
     if entry.status != "started":  # done before: replay the recorded outcome
-        return ToolMessage(
-            content=entry.result or "",
-            tool_call_id=call_id,
-            name=call["name"],
-            status="error" if entry.result_status == "error" else "success",
-        )
+        return _replay(call, entry)
     if entry.attempts > 1 and not is_idempotent(tool):
         message = _error(
             call,
@@ -143,29 +397,34 @@ def _execute_once(
             "A person must check whether it happened.",
         )
         ledger.finish(thread_id, call_id, message.text, "error", "unknown")
-        return message
+        return [message]
     with using_idempotency_key(f"{thread_id}:{call_id}"):
-        message = execute_tool_call(call, tools_by_name, timeout_s=timeout_s)
-    timed_out = message.status == "error" and "gave up waiting" in message.text
+        outputs = execute_tool_call(call, tools_by_name, timeout_s=timeout_s, env=env)
+    outputs, result, result_status = _record(call, outputs)
+    timed_out = result_status == "error" and "gave up waiting" in result
     ledger.finish(
-        thread_id,
-        call_id,
-        message.text,
-        message.status,
-        "unknown" if timed_out else "completed",
+        thread_id, call_id, result, result_status, "unknown" if timed_out else "completed"
     )
-    return message
+    return outputs
 
 
-def _decided(call: ToolCall, record: Mapping[str, Any] | None) -> ToolMessage | ToolCall:
+def _decided(
+    call: ToolCall, record: Mapping[str, Any] | None, tool: BaseTool | None
+) -> ToolMessage | ToolCall:
     """Apply a bound decision: the call to run, or the message that replaces it."""
     if record is None or record["decision"] == "accept":
         return call
     reviewer = record.get("reviewer") or "the reviewer"
     if record["decision"] == "edit":
-        return ToolCall(
-            name=call["name"], args=record["edited_args"], id=call["id"], type="tool_call"
-        )
+        edited = dict(record["edited_args"])
+        forged = [k for k in injected_args(tool) if edited.get(k) != call["args"].get(k)]
+        if forged:
+            return _error(
+                call,
+                f"Not run: {reviewer}'s edit sets {', '.join(forged)}, which the graph supplies "
+                "itself (injected arguments); an edit may change only the tool's own arguments.",
+            )
+        return ToolCall(name=call["name"], args=edited, id=call["id"], type="tool_call")
     if record["decision"] == "response":
         return ToolMessage(
             content=f"Not run. {reviewer} reviewed this call and replied: {record['response']}",
@@ -181,7 +440,11 @@ def _decided(call: ToolCall, record: Mapping[str, Any] | None) -> ToolMessage | 
 def bound_decision(
     call: ToolCall, ledger: EffectLedger, thread_id: str | None
 ) -> dict[str, Any] | None:
-    """The decision the ledger binds to this call and these exact arguments, or None."""
+    """The decision the ledger binds to this call and these exact arguments, or None.
+
+    The hash covers the call's own arguments as the model wrote them (what the gate showed);
+    values the tool node injects at run time are not part of the call, so never of the hash.
+    """
     if thread_id is None:
         return None
     found = ledger.decision(thread_id, call["id"] or "")
@@ -198,12 +461,41 @@ def _latest_ai(messages: list[AnyMessage]) -> tuple[int, AIMessage] | None:
     return None
 
 
+def combine_outputs(outputs: Sequence[ToolOutput]) -> dict[str, Any] | list[Any]:
+    """The node's return value for the outputs of all its calls, in call order.
+
+    As ``ToolNode`` combines them: only messages → ``{"messages": [...]}``; with Commands, a
+    list LangGraph applies in order (each message as ``{"messages": [message]}``, each
+    Command as is, and parent Commands that only ``Send`` merged into one).
+    """
+    if not any(isinstance(output, Command) for output in outputs):
+        return {"messages": list(outputs)}
+    combined: list[Any] = []
+    sends: list[Send] = []
+    for output in outputs:
+        if isinstance(output, ToolMessage):
+            combined.append({"messages": [output]})
+        elif (
+            output.graph == Command.PARENT
+            and output.update is None
+            and isinstance(output.goto, list)
+            and output.goto
+            and all(isinstance(send, Send) for send in output.goto)
+        ):
+            sends.extend(output.goto)
+        else:
+            combined.append(output)
+    if sends:
+        combined.append(Command(graph=Command.PARENT, goto=sends))
+    return combined
+
+
 def make_run_tools(
     tools_by_name: Mapping[str, BaseTool],
     *,
     ledger: EffectLedger,
     timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
-) -> AgentNode:
+) -> Callable[..., Any]:
     """Build the node that executes the latest AI message's tool calls.
 
     Args:
@@ -213,11 +505,15 @@ def make_run_tools(
         timeout_s: default per-call timeout in seconds (None: wait forever).
 
     Returns:
-        A node ``run_tools(state, runtime) -> {"messages": [ToolMessage, ...]}``.
+        A node ``run_tools(state, *, runtime)`` returning ``{"messages": [ToolMessage,
+        ...]}``, or, when a tool returned a `Command`, the list `combine_outputs` makes.
     """
+    tool_node = ToolNode(list(tools_by_name.values()), handle_tool_errors=False)
 
-    def run_tools(state: AgentState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-        """Run the approved tool calls and answer every call with one message."""
+    def run_tools(
+        state: AgentState, *, runtime: Runtime[AgentContext]
+    ) -> dict[str, Any] | list[Any]:
+        """Run the approved tool calls and answer every call exactly once."""
         policy = agent_context(runtime).approval_policy
         messages: list[AnyMessage] = state["messages"]
         found = _latest_ai(messages)
@@ -226,21 +522,24 @@ def make_run_tools(
         index, last = found
         answered = {m.tool_call_id for m in messages[index:] if isinstance(m, ToolMessage)}
         thread_id = current_thread_id()
-        replies: list[AnyMessage] = []
+        env = ToolEnv(tool_node, state=state, config=ensure_config(), runtime=runtime)
+        outputs: list[ToolOutput] = []
         for call in last.tool_calls:
             if call["id"] in answered:
                 continue
             record = bound_decision(call, ledger, thread_id)
             if record is None and needs_approval(call, tools_by_name, policy):
-                replies.append(
+                outputs.append(
                     _error(call, "Not run: this call needs approval and none was recorded.")
                 )
                 continue
-            decided = _decided(call, record)
+            decided = _decided(call, record, tools_by_name.get(call["name"]))
             if isinstance(decided, ToolMessage):
-                replies.append(decided)
+                outputs.append(decided)
             else:
-                replies.append(_execute_once(decided, tools_by_name, ledger, thread_id, timeout_s))
-        return {"messages": replies}
+                outputs.extend(
+                    _execute_once(decided, tools_by_name, ledger, thread_id, env, timeout_s)
+                )
+        return combine_outputs(outputs)
 
     return run_tools

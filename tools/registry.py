@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel
 
-__all__ = ["ToolRegistry", "agent_tool", "has_side_effects", "is_idempotent", "locked_args"]
+__all__ = [
+    "ToolRegistry",
+    "agent_tool",
+    "has_side_effects",
+    "injected_args",
+    "is_idempotent",
+    "locked_args",
+]
 
 SIDE_EFFECTS_KEY = "side_effects"
 IDEMPOTENT_KEY = "idempotent"
@@ -93,6 +100,38 @@ def locked_args(tool: BaseTool | None) -> list[str]:
     if tool is None:
         return []
     return [str(name) for name in (tool.metadata or {}).get(LOCKED_ARGS_KEY) or []]
+
+
+def _field_names(schema: Any) -> set[str]:
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return set(schema.model_fields)
+    if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+        return set(schema["properties"])
+    return set()
+
+
+def injected_args(tool: BaseTool | None) -> list[str]:
+    """Arguments the graph supplies at call time, never the model nor a reviewer.
+
+    They are the tool's input fields its model-facing schema (``tool_call_schema``) leaves
+    out: ``Annotated[..., InjectedState]``, ``InjectedStore()``, ``ToolRuntime``,
+    ``InjectedToolCallId``. The tool node injects them (LangGraph's `ToolNode` does the
+    injection and drops any value a call carries for them); an edit may not set them.
+
+    Example:
+        >>> from typing import Annotated
+        >>> from langchain_core.tools import tool
+        >>> from langgraph.prebuilt import InjectedState
+        >>> @tool
+        ... def count_messages(prefix: str, state: Annotated[dict, InjectedState]) -> str:
+        ...     \"\"\"Count the conversation's messages.\"\"\"
+        ...     return f"{prefix}{len(state['messages'])}"
+        >>> injected_args(count_messages)
+        ['state']
+    """
+    if tool is None:
+        return []
+    return sorted(_field_names(tool.get_input_schema()) - _field_names(tool.tool_call_schema))
 
 
 class ToolRegistry:
