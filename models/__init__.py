@@ -1,7 +1,8 @@
-"""Chat models: the offline demo model, the scripted test model and the spec factory."""
+"""Chat models: the offline demo model, the scripted test model, the spec factory, stand-ins."""
 
 from models.demo import HeuristicDemoModel
 from models.factory import create_chat_model, resolve_model_spec
+from models.offline import offline_stand_in, register_offline
 from models.scripted import (
     ScriptedCall,
     ScriptedChatModel,
@@ -15,6 +16,8 @@ __all__ = [
     "ScriptedCall",
     "ScriptedChatModel",
     "create_chat_model",
+    "offline_stand_in",
+    "register_offline",
     "resolve_model_spec",
     "tool_calls_reply",
 ]
