@@ -121,8 +121,8 @@ class ToolEnv:
     runtime: Runtime[Any] | None = None
 
 
-class _GaveUp(Exception):
-    """The tool outlived its timeout; its thread is abandoned."""
+class _GaveUp(TimeoutError):
+    """The tool outlived its timeout; its thread is abandoned (transient: may be retried)."""
 
 
 class _ReturnWatch(BaseCallbackHandler):

@@ -9,6 +9,7 @@ errors as messages, the approval binding and the ledger's exactly-once.
 from __future__ import annotations
 
 import operator
+import time
 import uuid
 from typing import Annotated, Any
 
@@ -450,3 +451,48 @@ def test_a_side_effecting_command_that_cannot_be_recorded_is_an_error_on_every_r
         [answer] = tool_messages(result)
         assert answer.status == "error" and "start_job ran" in answer.text
         assert "not JSON-safe" in answer.text
+
+
+def test_timeouts_and_retries_still_apply_to_tools_run_through_the_tool_node() -> None:
+    attempts: list[int] = []
+
+    @tool
+    def slow_lookup(order_id: str, runtime: ToolRuntime) -> str:
+        """A read-only lookup that hangs."""
+        attempts.append(1)
+        time.sleep(1.0)
+        return "late"
+
+    slow_lookup.metadata = {"side_effects": False, "timeout_s": 0.1}
+
+    @tool
+    def slow_charge(amount: int, runtime: ToolRuntime) -> str:
+        """A side-effecting call that hangs."""
+        time.sleep(1.0)
+        return "charged"
+
+    slow_charge.metadata = {**SIDE_EFFECTS, "timeout_s": 0.1}
+    ledger = InMemoryLedger()
+    graph = notes_graph([slow_lookup, slow_charge], ledger=ledger)
+    cfg = thread()
+    ledger.record_decision(
+        cfg["configurable"]["thread_id"],
+        {
+            "tool_call_id": "c2",
+            "action": "slow_charge",
+            "args_hash": args_hash({"amount": 5}),
+            "decision": "accept",
+        },
+    )
+
+    values = graph.invoke(
+        calling(("slow_lookup", {"order_id": "A-1"}, "c1"), ("slow_charge", {"amount": 5}, "c2")),
+        cfg,
+    )
+
+    lookup, charge = tool_messages(values)
+    assert len(attempts) == 3, "a read-only tool's timeout is retried"
+    for answer in (lookup, charge):
+        assert answer.status == "error" and "did not finish within 0.1s" in answer.text
+    [entry] = ledger.entries()
+    assert entry.status == "unknown", "a side-effecting call that timed out is not known done"
