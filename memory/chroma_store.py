@@ -792,7 +792,9 @@ def chroma_client(url_or_path: str | None = None) -> Any:
             f"Unsupported memory store URL {target!r}: use a directory, "
             "chroma+http://host:port or http(s)://host:port"
         )
-    path = Path(target).expanduser()
+    # Absolute: Chroma caches one client per path string, so a relative path opened again
+    # after a change of directory would silently reach the first directory's data.
+    path = Path(target).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
 

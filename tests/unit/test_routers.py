@@ -4,7 +4,7 @@ Accuracy is measured on ``tests/data/routing_requests.json`` (42 requests: 12 pe
 and 6 too vague to route, labelled ``triage``), written apart from the examples the embedding
 router ships with. "Routed accuracy" counts where a request would go: the decided specialist
 when its confidence reaches the threshold, else triage. The floors are a little under what was
-measured, so a regression fails while the numbers stay honest (see the README section).
+measured, so a regression fails while the numbers stay honest (see docs/patterns/router.md).
 """
 
 from __future__ import annotations
