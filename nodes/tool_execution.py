@@ -16,7 +16,8 @@ It answers every tool call of the latest AI message with exactly one `ToolMessag
 
 - injected arguments: ``Annotated[dict, InjectedState]`` (the node's state),
   ``InjectedState("field")``, ``InjectedStore()`` (the graph's store) and ``ToolRuntime``
-  (state, context, store, config, stream writer, call id). The model never sees them (they are
+  (state, context, store, config, stream writer, call id; ``context`` is the run's context as
+  the caller gave it, None when none was given). The model never sees them (they are
   not in the tool-call schema), a value a call carries for one is dropped, and a reviewer's
   edit that sets one is not run. Approval and the ledger hash only the call's own arguments,
   so injected values never change a call's hash.
