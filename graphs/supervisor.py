@@ -472,10 +472,11 @@ def build_supervisor_graph(
     builder.add_node("stop_at_budget", stop_at_budget)
     run_tools = make_run_tools(tools_by_name, ledger=ledger, timeout_s=tool_timeout_s)
 
-    def run_own_tools(
-        state: SupervisorState, *, runtime: Runtime[SupervisorContext]
-    ) -> dict[str, Any]:
-        """Run the supervisor's own tool calls (and answer unknown ones); not delegations."""
+    def run_own_tools(state: SupervisorState, *, runtime: Runtime[SupervisorContext]) -> Any:
+        """Run the supervisor's own tool calls (and answer unknown ones); not delegations.
+
+        Returns the tool node's update: a dict, or a list when a tool returned a `Command`.
+        """
         messages = list(state["messages"])
         found = _last_ai(messages)
         if found is not None:

@@ -44,7 +44,7 @@ from state.approval import (
     parse_decision,
 )
 from state.context import AgentContext, ApprovalPolicy
-from tools.registry import has_side_effects, locked_args
+from tools.registry import has_side_effects, injected_args, locked_args
 
 __all__ = [
     "DEADLINE",
@@ -146,9 +146,22 @@ def build_interrupt(
     return cast(HumanInterrupt, {**request, **extra})
 
 
+def _visible_schema(tool: BaseTool | None) -> Any:
+    """The schema the model sees: the tool's arguments without injected ones.
+
+    Injected arguments (state, store, runtime) are the graph's to fill, so an edit may
+    neither name them nor be refused for leaving them out.
+    """
+    if tool is None:
+        return None
+    if not injected_args(tool):
+        return tool.args_schema  # the full schema, with its own validators
+    return tool.tool_call_schema
+
+
 def _schema_fields(tool: BaseTool | None) -> set[str] | None:
-    """The argument names the tool's schema declares (None: the tool declares no schema)."""
-    schema = tool.args_schema if tool is not None else None
+    """The argument names the model-visible schema declares (None: it declares none)."""
+    schema = _visible_schema(tool)
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         return set(schema.model_fields)
     if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
@@ -168,8 +181,8 @@ def _check_known(tool: BaseTool | None, args: dict[str, Any]) -> None:
 
 
 def _check_schema(tool: BaseTool | None, args: dict[str, Any]) -> None:
-    """Validate the edited call's arguments against the tool's pydantic schema."""
-    schema = tool.args_schema if tool is not None else None
+    """Validate the edited call's arguments against the model-visible pydantic schema."""
+    schema = _visible_schema(tool)
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         try:
             schema.model_validate(args)

@@ -410,11 +410,6 @@ def test_the_tool_node_refuses_a_bound_edit_that_sets_an_injected_argument() -> 
     assert ledger.entries() == [], "nothing was started"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nodes/approval_gate.py validates an edit against tool.args_schema, where injected "
-    "arguments (state, runtime) are required fields; it should use tool.tool_call_schema",
-)
 def test_a_reviewer_may_edit_the_own_arguments_of_a_tool_with_injected_ones() -> None:
     runs: list[dict[str, Any]] = []
     graph, _ = react(
