@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.config import get_config
 
 if TYPE_CHECKING:
@@ -327,6 +328,18 @@ class RunLedger:
         return self.current().decisions(thread_id)
 
 
+def _unwrapped(saver: BaseCheckpointSaver) -> BaseCheckpointSaver:
+    """The saver itself, not a wrapper around it.
+
+    The LangGraph server wraps the checkpointer `langgraph.json` names in an adapter that
+    keeps the real saver as ``_inner``; the ledger belongs with the real one.
+    """
+    seen = 0
+    while isinstance(getattr(saver, "_inner", None), BaseCheckpointSaver) and seen < 5:
+        saver, seen = saver._inner, seen + 1  # type: ignore[attr-defined]
+    return saver
+
+
 def default_ledger(checkpointer: BaseCheckpointSaver | None) -> EffectLedger:
     """The ledger that goes with a checkpointer.
 
@@ -336,11 +349,14 @@ def default_ledger(checkpointer: BaseCheckpointSaver | None) -> EffectLedger:
       in the same file (`checkpointers.ledger_sqlite`);
     - no checkpointer (a graph the server will give one): a `RunLedger`, which picks the
       ledger of the run's checkpointer on every call;
-    - any other saver (memory, or one opened elsewhere): an in-memory ledger for that saver
-      (graphs built on the same saver share it).
+    - a wrapper the LangGraph server puts around its saver: the wrapped saver's ledger;
+    - another saver of unknown storage: ``DATABASE_URL``'s Postgres if set, else as below;
+    - the in-memory saver: an in-memory ledger for that saver (graphs built on the same saver
+      share it).
     """
     if checkpointer is None:
         return RunLedger()
+    checkpointer = _unwrapped(checkpointer)
     from checkpointers.factory import sqlite_file
     from checkpointers.ledger_postgres import PostgresLedger
     from checkpointers.ledger_sqlite import SqliteLedger
@@ -356,6 +372,10 @@ def default_ledger(checkpointer: BaseCheckpointSaver | None) -> EffectLedger:
     if path is not None:
         absolute = os.path.abspath(os.path.expanduser(path))
         return _shared(f"sqlite:{absolute}", lambda: SqliteLedger(absolute))
+    if not isinstance(checkpointer, InMemorySaver):  # a saver of unknown storage
+        found = _database_url_ledger()
+        if found is not None:
+            return found
     with _shared_lock:
         if checkpointer not in _saver_ledgers:
             _saver_ledgers[checkpointer] = InMemoryLedger()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolCall
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from checkpointers import open_checkpointer
@@ -92,3 +93,17 @@ def test_any_text_is_stored(tmp_path: Path, text: str) -> None:
         assert entry.args == {"reason": text} and entry.status == "completed"
     finally:
         ledger.close()
+
+
+def test_a_server_wrapped_saver_uses_the_wrapped_savers_ledger(tmp_path: Path) -> None:
+    """LangGraph's server wraps its checkpointer in an adapter (``_inner``)."""
+
+    class Adapter(InMemorySaver):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self._inner = inner
+
+    with open_checkpointer(f"sqlite:///{tmp_path}/wrapped.sqlite") as saver:
+        assert default_ledger(Adapter(saver)) is default_ledger(saver)
+        assert isinstance(default_ledger(saver), SqliteLedger)
+    _restart()
