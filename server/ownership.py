@@ -58,8 +58,16 @@ async def threads_read(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> Fi
 
 
 async def threads_update(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> FilterType:
-    """Only owners (and admins) update a thread's metadata or state, or cancel its runs."""
+    """Owners update their thread's metadata and cancel its runs; only admins write its state.
+
+    A state write (``POST /threads/{id}/state``, ``/state/bulk``: LangGraph sends neither
+    ``metadata`` nor ``action`` for those) is refused to everyone but admins: a graph's state
+    holds the facts its code decides on (hitl's order, risk and recommendation), so a client
+    that could write it could steer a decision, even though no approval can be forged there.
+    """
     caller = Caller.of(ctx)
+    if not caller.is_admin and "metadata" not in value and "action" not in value:
+        raise forbidden("only an admin may write a thread's state")
     metadata = value.get("metadata") or {}
     if not caller.is_admin and "owner" in metadata and metadata["owner"] != caller.user_id:
         raise forbidden("a thread's owner cannot be changed")

@@ -15,8 +15,10 @@ The ``threads.create_run`` handler (every ``/runs`` and ``/threads/{id}/runs`` r
 3. **A reviewer's run on a thread** may only resume: no input, no ``update`` or ``goto``, no
    webhook (which would send another user's conversation elsewhere), no checkpoint to fork
    from, and no ``interrupt``/``rollback`` of the runs in flight.
-4. **Anything else** (new input, other commands) only on the caller's own threads (admins:
-   any); a new thread is stamped with the caller as owner.
+4. **A command's ``update`` or ``goto``** (which write the thread's state or skip the graph's
+   routing) only for admins.
+5. **Anything else** (new input, resumes) only on the caller's own threads (admins: any); a
+   new thread is stamped with the caller as owner.
 """
 
 from __future__ import annotations
@@ -101,6 +103,12 @@ async def threads_create_run(
     kwargs = value.get("kwargs") or {}
     command = _present(kwargs.get("command"))
     enforce_operator_policy(kwargs)
+    written = sorted({"update", "goto"} & set(command))
+    if written and not caller.is_admin:
+        raise forbidden(
+            f"a run's command may not carry {' or '.join(written)} (it writes the thread's "
+            "state or jumps past the graph's own routing): only an admin may"
+        )
     if "resume" not in command:
         if value.get("metadata") is None:
             value["metadata"] = {}
