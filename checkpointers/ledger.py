@@ -101,14 +101,18 @@ class LedgerEntry:
     args_hash: str = ""
 
 
-def conflict(entry: LedgerEntry, tool: str, digest: str) -> LedgerConflictError | None:
-    """The error for a `begin` whose call differs from the recorded one, else None."""
+def same_call(entry: LedgerEntry, tool: str, digest: str) -> LedgerEntry:
+    """`entry`, when it records this tool with these arguments (or predates hashing).
+
+    Raises:
+        LedgerConflictError: the entry records another tool or other arguments.
+    """
     if entry.args_hash and (entry.args_hash != digest or entry.tool != tool):
-        return LedgerConflictError(
+        raise LedgerConflictError(
             f"tool call {entry.tool_call_id} in thread {entry.thread_id} was recorded for "
             f"{entry.tool} with different arguments; refusing to run or replay it"
         )
-    return None
+    return entry
 
 
 class EffectLedger(Protocol):
@@ -181,9 +185,7 @@ class InMemoryLedger:
                     started_at=_now(),
                     args_hash=digest,
                 )
-            elif error := conflict(entry, tool, digest):
-                raise error
-            elif entry.status == "started":
+            elif same_call(entry, tool, digest).status == "started":
                 entry = replace(entry, attempts=entry.attempts + 1)
             self._entries[key] = entry
             return entry

@@ -18,7 +18,7 @@ from checkpointers.ledger import (
     LedgerEntry,
     LedgerStatus,
     args_hash,
-    conflict,
+    same_call,
     storable_text,
 )
 
@@ -151,11 +151,7 @@ class PostgresLedger:
         text = json.dumps(args, sort_keys=True, ensure_ascii=True, default=str)
         with self._connection() as conn:
             row = conn.execute(_BEGIN, (thread_id, tool_call_id, tool, text, digest)).fetchone()
-        entry = _entry(row)
-        error = conflict(entry, tool, digest)
-        if error is not None:
-            raise error
-        return entry
+        return same_call(_entry(row), tool, digest)
 
     def finish(
         self,

@@ -19,7 +19,7 @@ from checkpointers.ledger import (
     LedgerEntry,
     LedgerStatus,
     args_hash,
-    conflict,
+    same_call,
     storable_text,
 )
 from checkpointers.ledger_postgres import DECISIONS_TABLE, EFFECTS_TABLE
@@ -117,11 +117,7 @@ class SqliteLedger:
             [row] = self._conn.execute(
                 _BEGIN, (thread_id, tool_call_id, tool, text, digest, _now())
             ).fetchall()
-        entry = _entry(row)
-        error = conflict(entry, tool, digest)
-        if error is not None:
-            raise error
-        return entry
+        return same_call(_entry(row), tool, digest)
 
     def finish(
         self,
