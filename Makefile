@@ -32,6 +32,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 pytest: $(VENV)/.installed
+	@command -v bwrap >/dev/null 2>&1 || { echo "make test needs bubblewrap for the code sandbox's tests: apt-get install -y bubblewrap" >&2; exit 1; }
 	$(PY) -m pytest $(ARGS)
 
 ## serve: authenticated langgraph dev on 127.0.0.1:2024 (tokens: AGENT_PATTERNS_TOKENS, or a
