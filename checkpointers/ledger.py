@@ -18,7 +18,7 @@ retry, crash recovery, a fork from an old checkpoint):
 
 - a **completed** entry: the tool is not run; its recorded result is returned;
 - a **started** entry (the process died inside the tool): a tool that declares it is
-  *idempotent* (it passes `tools.effects.idempotency_key()` to the system it calls, which
+  *idempotent* (it passes `tools.idempotency.idempotency_key()` to the system it calls, which
   de-duplicates) runs again with the same key, so the effect still happens once; any other
   tool is **not** run again and the model is told the outcome is unknown, so a person can
   reconcile it: at most once, never twice;

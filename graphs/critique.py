@@ -19,7 +19,7 @@ draft is *accepted* when the judge says ``passed`` and its score reaches
 Generator and judge may be different models: pass ``judge=`` or set ``context.judge_model``.
 
 On the offline demo model (keyword heuristics, not an LLM) the writer and the judge are
-scripted stand-ins for replies to customers (`graphs._critique_demo`): a rubric checked in
+scripted stand-ins for replies to customers (`demo.critique_stand_ins`): a rubric checked in
 code, and a writer fixing two of its issues per revision.
 """
 
@@ -35,8 +35,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
+from demo.critique_stand_ins import demo_judge, demo_writer
 from graphs._compile import compile_pattern
-from graphs._critique_demo import demo_judge, demo_writer
 from models.offline import register_offline
 from nodes.ask import InvalidOutput, ask_structured, ask_text
 from nodes.context import AgentNode, context_as
@@ -308,7 +308,7 @@ def build_critique_graph(
     Args:
         model: the generator; None resolves ``context.model`` per run (the offline demo
             model when no API key is configured; a run on it plays the stand-ins of
-            `graphs._critique_demo`).
+            `demo.critique_stand_ins`).
         judge: the judge, asked for a `Verdict` (`nodes.ask.ask_structured`); None
             uses ``context.judge_model``, or the generator when that is empty.
         checkpointer: saver for durable threads; None for stateless runs or under a server.

@@ -24,9 +24,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
 from checkpointers.ledger import EffectLedger, default_ledger
-from graphs._compile import compile_pattern
-from nodes.approval_gate import make_approval_gate
-from nodes.refund_desk import (
+from demo.orders import get_payment_risk, issue_refund, lookup_order
+from demo.refund_desk import (
     make_check_policy,
     make_draft_reply,
     make_investigate,
@@ -35,11 +34,12 @@ from nodes.refund_desk import (
     route_after_policy,
     route_after_step,
 )
+from demo.refund_state import RefundContext, RefundState
+from graphs._compile import compile_pattern
+from nodes.approval_gate import make_approval_gate
 from nodes.retry import MODEL_RETRY
 from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S, make_run_tools
 from state.agent import AgentInput, AgentOutput
-from state.refund import RefundContext, RefundState
-from tools.orders import get_payment_risk, issue_refund, lookup_order
 
 __all__ = ["build_hitl_graph", "graph"]
 

@@ -26,6 +26,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
 from checkpointers.ledger import EffectLedger, default_ledger
+from demo.orders import order_tools
 from graphs._compile import compile_pattern
 from graphs._tool_loop import add_tool_loop
 from graphs.react import DEFAULT_RECURSION_LIMIT
@@ -39,7 +40,6 @@ from nodes.retry import TRANSIENT_RETRY
 from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S
 from state.agent import AgentInput
 from state.memory import MemoryAgentOutput, MemoryAgentState, MemoryContext
-from tools.orders import order_tools
 from tools.registry import ToolRegistry
 
 __all__ = ["build_memory_agent_graph", "graph"]

@@ -16,7 +16,7 @@ the re-ask, the run finishes with the steps' results and the reason.
 
 With the offline demo model (keyword heuristics, not an LLM) the planner, executor and
 replanner are offline stand-ins registered by role (`models.offline`) that know the seeds'
-fleet scenario (`tools.fleet.FLEET_PLAN`), so ``langgraph dev`` runs it without an API key.
+fleet scenario (`demo.fleet.FLEET_PLAN`), so ``langgraph dev`` runs it without an API key.
 
 With ``context.approve_plan`` the whole plan goes to the one approval gate
 (`nodes.approval_gate`) as a read-only pseudo-tool call ``execute_plan(goal, steps)`` whose
@@ -74,6 +74,7 @@ from langgraph.types import Send
 from pydantic import ValidationError
 
 from checkpointers.ledger import EffectLedger, default_ledger
+from demo.fleet import FLEET_PLAN, fleet_tools
 from graphs._compile import compile_pattern
 from graphs.react import build_react_graph
 from models.offline import build_stand_in, plays_offline, register_offline
@@ -90,7 +91,6 @@ from nodes.tool_execution import bound_decision
 from state.agent import AgentInput, AgentOutput
 from state.context import AgentContext
 from state.plan import Plan, PlanExecuteContext, PlanExecuteState, PlanStep, Replan
-from tools.fleet import FLEET_PLAN, fleet_tools
 from tools.registry import agent_tool
 
 __all__ = [
@@ -190,7 +190,7 @@ def _demo_replanner(**_: Any) -> BaseChatModel:
 def _demo_planner(request: str, tools: Sequence[BaseTool], **_: Any) -> BaseChatModel:
     """Offline stand-in for the planner when the run uses the demo model (not an LLM).
 
-    It knows one plan: the seeds' fleet scenario (`tools.fleet.FLEET_PLAN`), used when the
+    It knows one plan: the seeds' fleet scenario (`demo.fleet.FLEET_PLAN`), used when the
     request is about the fleet and its tools are available. Anything else gets an empty plan
     (every time it is asked), which fails validation and ends the run with a message saying so.
     """
@@ -262,7 +262,7 @@ def build_plan_execute_graph(
     Args:
         model: chat model for planner, replanner and executor unless given separately; None
             resolves ``context.model`` per run.
-        tools: tools the steps may use; defaults to the fleet demo tools (`tools.fleet`).
+        tools: tools the steps may use; defaults to the fleet demo tools (`demo.fleet`).
         executor: a compiled graph taking ``{"messages": [...]}`` that runs one step; defaults
             to a ReAct graph over `tools` with an executor system prompt.
         planner_model: model producing the `Plan` (structured output); defaults to `model`.

@@ -23,13 +23,13 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
 from checkpointers.ledger import EffectLedger, default_ledger
+from demo.orders import order_tools
 from graphs._compile import compile_pattern
 from graphs._tool_loop import add_tool_loop
 from nodes.model_call import make_call_model
 from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S
 from state.agent import AgentInput, AgentOutput, AgentState
 from state.context import AgentContext
-from tools.orders import order_tools
 from tools.registry import ToolRegistry
 
 __all__ = ["DEFAULT_RECURSION_LIMIT", "build_react_graph", "graph"]

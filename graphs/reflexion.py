@@ -27,7 +27,7 @@ isolate the code (no bubblewrap), the evaluation records that the code was not r
 ends with that message.
 
 On the offline demo model (keyword heuristics, not an LLM) the coder and reflector are
-scripted stand-ins that know the ``slugify`` scenario (`graphs._reflexion_demo`): the run
+scripted stand-ins that know the ``slugify`` scenario (`demo.reflexion_stand_ins`): the run
 fails twice, learns, and passes; a later run that recalls the lessons passes at once.
 """
 
@@ -48,8 +48,8 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 from pydantic import ValidationError
 
+from demo.reflexion_stand_ins import demo_coder, demo_reflector
 from graphs._compile import compile_pattern
-from graphs._reflexion_demo import demo_coder, demo_reflector
 from memory.episodic import EpisodicMemory
 from memory.namespaces import namespace_label
 from models.offline import register_offline
@@ -422,7 +422,7 @@ def build_reflexion_graph(
         model: chat model writing the code and the reflections; None resolves
             ``context.model`` per run. The offline demo model is not an LLM and cannot write
             code: a run on it plays scripted stand-ins for the shipped ``slugify`` scenario
-            (`graphs._reflexion_demo`; the tests still run in the sandbox).
+            (`demo.reflexion_stand_ins`; the tests still run in the sandbox).
         checkpointer: saver for durable threads; None for stateless runs or under a server.
         store: where episodic lessons live (``runtime.store``); None disables them (the
             server provides its store to the module-level `graph`).

@@ -30,6 +30,8 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
 from checkpointers.ledger import EffectLedger, default_ledger
+from demo.orders import create_support_ticket, issue_refund, lookup_order, search_help_docs
+from demo.routing_examples import SUPPORT_DESCRIPTIONS, SUPPORT_EXAMPLES, SUPPORT_RULES
 from graphs._compile import compile_pattern
 from graphs.react import build_react_graph
 from memory.embeddings import create_embeddings
@@ -45,12 +47,10 @@ from nodes.routers import (
     RuleRouter,
     make_route_request,
 )
-from nodes.routing_examples import SUPPORT_DESCRIPTIONS, SUPPORT_EXAMPLES, SUPPORT_RULES
 from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S
 from state.agent import AgentInput, AgentOutput, AgentState
 from state.context import AgentContext
 from state.routing import RouterContext, RouterOutput, RouterState
-from tools.orders import create_support_ticket, issue_refund, lookup_order, search_help_docs
 
 __all__ = [
     "DEFAULT_RECURSION_LIMIT",

@@ -43,6 +43,8 @@ from langgraph.types import Send
 from pydantic import BaseModel, Field, ValidationError
 
 from checkpointers.ledger import EffectLedger, default_ledger
+from demo.effects import record_effect
+from demo.orders import lookup_order, search_help_docs
 from graphs._compile import compile_pattern
 from graphs.react import build_react_graph
 from nodes.approval_gate import gate_sends, make_approval_gate, needs_approval
@@ -60,8 +62,7 @@ from state.supervisor import (
     SupervisorState,
     WorkerTask,
 )
-from tools.effects import idempotency_key, record_effect
-from tools.orders import lookup_order, search_help_docs
+from tools.idempotency import idempotency_key
 from tools.registry import ToolRegistry, agent_tool
 
 __all__ = [

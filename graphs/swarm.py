@@ -33,6 +33,7 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
 from checkpointers.ledger import EffectLedger, default_ledger
+from demo.orders import create_support_ticket, issue_refund, lookup_order, search_help_docs
 from graphs._compile import compile_pattern
 from graphs.react import build_react_graph
 from nodes.context import context_as
@@ -41,7 +42,6 @@ from state.agent import AgentInput, AgentOutput, AgentState
 from state.context import AgentContext
 from state.swarm import SwarmContext, SwarmOutput, SwarmState
 from tools.handoff import last_handoff, make_handoff_tool
-from tools.orders import create_support_ticket, issue_refund, lookup_order, search_help_docs
 
 __all__ = [
     "DEFAULT_RECURSION_LIMIT",

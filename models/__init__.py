@@ -1,7 +1,7 @@
 """Chat models: the offline demo model, the scripted test model, the spec factory, stand-ins."""
 
-from models.demo import HeuristicDemoModel
 from models.factory import create_chat_model, resolve_model_spec
+from models.heuristic import HeuristicDemoModel
 from models.offline import offline_stand_in, register_offline
 from models.scripted import (
     ScriptedCall,

@@ -14,7 +14,7 @@ import sys
 
 from langchain_core.language_models import BaseChatModel
 
-from models.demo import HeuristicDemoModel
+from models.heuristic import HeuristicDemoModel
 
 __all__ = ["DEFAULT_OPENAI_MODEL", "create_chat_model", "resolve_model_spec"]
 

@@ -1,6 +1,6 @@
 """Offline stand-ins by role: what a run on the demo model plays instead of an LLM.
 
-The demo model (`models.demo.HeuristicDemoModel`) is keyword heuristics, not an LLM: it can
+The demo model (`models.heuristic.HeuristicDemoModel`) is keyword heuristics, not an LLM: it can
 pick tools and fill a schema, but it cannot plan, judge or write code. A pattern whose roles
 need an LLM registers an offline stand-in per role (a factory of a chat model, usually a
 `ScriptedChatModel` playing that role), and asks for its model by role
@@ -11,7 +11,7 @@ This module is the one place that tells the demo model apart from other models
 (`is_offline_demo`); patterns never check a model's class.
 
 Example:
-    >>> from models.demo import HeuristicDemoModel
+    >>> from models.heuristic import HeuristicDemoModel
     >>> from models.scripted import ScriptedChatModel
     >>> register_offline("example.greeter", lambda **_: ScriptedChatModel(replies=["Hi!"]))
     >>> offline_stand_in(HeuristicDemoModel(), "example.greeter").invoke("hello").text
@@ -27,7 +27,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from models.demo import HeuristicDemoModel
+from models.heuristic import HeuristicDemoModel
 
 __all__ = [
     "OfflineFactory",

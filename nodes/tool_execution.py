@@ -82,7 +82,7 @@ from nodes.identity import current_thread_id
 from nodes.retry import call_with_retries
 from state.agent import AgentState
 from state.context import AgentContext
-from tools.effects import using_idempotency_key
+from tools.idempotency import using_idempotency_key
 from tools.registry import has_side_effects, injected_args, is_idempotent
 
 __all__ = [

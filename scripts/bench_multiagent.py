@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
+from demo.orders import lookup_order, search_help_docs  # noqa: E402
 from graphs.react import build_react_graph  # noqa: E402
 from graphs.supervisor import Worker, build_supervisor_graph, publish_summary  # noqa: E402
 from graphs.swarm import SwarmAgent, build_swarm_graph  # noqa: E402
 from models import ScriptedChatModel, tool_calls_reply  # noqa: E402
-from tools.orders import lookup_order, search_help_docs  # noqa: E402
 
 Policy = Callable[[list[AnyMessage], list[str]], Any]
 REQUEST = "My order A-1001 arrived broken. What is the refund policy for damaged items?"

@@ -40,11 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from langchain_core.messages import BaseMessage, HumanMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
+from demo.effects import clear_effects  # noqa: E402
+from demo.fleet import FLEET_REQUEST  # noqa: E402
 from graphs.plan_execute import CALL_MARKER, build_plan_execute_graph, step_follower_model  # noqa: E402
 from models import ScriptedChatModel  # noqa: E402
 from state.plan import Replan  # noqa: E402
-from tools.effects import clear_effects  # noqa: E402
-from tools.fleet import FLEET_REQUEST  # noqa: E402
 
 BRANCHES: dict[str, Any] = {
     "goal": "Fleet at 20, queue measured twice, runbook updated",

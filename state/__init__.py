@@ -10,7 +10,6 @@ from state.approval import (
 )
 from state.context import DEFAULT_SYSTEM_PROMPT, AgentContext, ApprovalPolicy, TimeoutPolicy
 from state.memory import ExtractedFacts, MemoryAgentState, MemoryContext
-from state.refund import RefundContext, RefundRecommendation, RefundState
 
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
@@ -26,9 +25,6 @@ __all__ = [
     "InvalidDecisionError",
     "MemoryAgentState",
     "MemoryContext",
-    "RefundContext",
-    "RefundRecommendation",
-    "RefundState",
     "TimeoutPolicy",
     "parse_decision",
 ]

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from tools.effects import EFFECTS_LOG_ENV
+from demo.effects import EFFECTS_LOG_ENV
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 _postgres_problem: str | None = None
@@ -137,7 +137,7 @@ def effects_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def _clean_memory_effects() -> Iterator[None]:
-    from tools.effects import clear_effects
+    from demo.effects import clear_effects
 
     if not os.environ.get(EFFECTS_LOG_ENV):
         clear_effects()

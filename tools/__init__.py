@@ -1,21 +1,15 @@
-"""Tool registry and the demo order-support tools."""
+"""Tool registry and contracts: side effects, idempotency, handoffs, the sandbox.
 
-from tools.orders import (
-    create_support_ticket,
-    issue_refund,
-    lookup_order,
-    order_tools,
-    search_help_docs,
-)
+The demo shop's tools live in `demo` (`demo.orders`, `demo.fleet`), outside the framework.
+"""
+
+from tools.idempotency import idempotency_key, using_idempotency_key
 from tools.registry import ToolRegistry, agent_tool, has_side_effects
 
 __all__ = [
     "ToolRegistry",
     "agent_tool",
-    "create_support_ticket",
     "has_side_effects",
-    "issue_refund",
-    "lookup_order",
-    "order_tools",
-    "search_help_docs",
+    "idempotency_key",
+    "using_idempotency_key",
 ]

@@ -46,7 +46,7 @@ def agent_tool(
         side_effects: whether calling the tool changes something outside the graph (money
             moves, a ticket is filed, a message is sent). Such calls pass the approval gate
             under the default policy.
-        idempotent: the tool passes `tools.effects.idempotency_key()` to the system it calls,
+        idempotent: the tool passes `tools.idempotency.idempotency_key()` to the system it calls,
             which de-duplicates on it; such a call may safely be repeated after a crash (see
             `checkpointers.ledger`). Read-only tools are idempotent by nature.
         timeout_s: give up waiting for the tool after this many seconds (None: the tool
@@ -138,10 +138,20 @@ class ToolRegistry:
     """Tools by name.
 
     Example:
-        >>> from tools.orders import order_tools
-        >>> registry = ToolRegistry(order_tools())
-        >>> sorted(t.name for t in registry.side_effecting())
-        ['create_support_ticket', 'issue_refund']
+        >>> from langchain_core.tools import tool
+        >>> @tool
+        ... def send_invoice(order_id: str) -> str:
+        ...     \"\"\"Send the invoice of an order.\"\"\"
+        ...     return order_id
+        >>> @tool
+        ... def read_invoice(order_id: str) -> str:
+        ...     \"\"\"Read the invoice of an order.\"\"\"
+        ...     return order_id
+        >>> send_invoice.metadata = {"side_effects": True}
+        >>> read_invoice.metadata = {"side_effects": False}
+        >>> registry = ToolRegistry([send_invoice, read_invoice])
+        >>> [t.name for t in registry.side_effecting()], registry.names()
+        (['send_invoice'], ['send_invoice', 'read_invoice'])
     """
 
     def __init__(self, tools: Iterable[BaseTool] = ()) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tools.effects import EFFECTS_LOG_ENV
+from demo.effects import EFFECTS_LOG_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 

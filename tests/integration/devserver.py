@@ -19,9 +19,9 @@ from pathlib import Path
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
+from demo.effects import EFFECTS_LOG_ENV
 from server.serve import prepare
 from tests.integration.services import Service, free_port, running_service
-from tools.effects import EFFECTS_LOG_ENV
 
 __all__ = [
     "TEST_CORS_ORIGIN",

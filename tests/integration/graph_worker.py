@@ -29,7 +29,7 @@ from typing import Any  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage  # noqa: E402
 from langgraph.types import Command  # noqa: E402
 
-import tools.orders  # noqa: E402
+import demo.orders  # noqa: E402
 from checkpointers.factory import open_checkpointer  # noqa: E402
 from checkpointers.ledger import default_ledger  # noqa: E402
 from graphs.registry import build_graph  # noqa: E402
@@ -196,7 +196,7 @@ def main() -> int:
     parser.add_argument("--pause-in-effect", action="store_true")
     args = parser.parse_args()
     if args.pause_in_effect:
-        tools.orders.record_effect = pause_after_recording(tools.orders.record_effect)
+        demo.orders.record_effect = pause_after_recording(demo.orders.record_effect)
 
     with open_checkpointer(args.url) as saver:
         graph = build_graph(args.graph, checkpointer=saver)

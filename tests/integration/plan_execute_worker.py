@@ -33,8 +33,9 @@ from typing import Any  # noqa: E402
 
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage  # noqa: E402
 
-import tools.fleet  # noqa: E402
+import demo.fleet  # noqa: E402
 from checkpointers.factory import open_checkpointer  # noqa: E402
+from demo.fleet import FLEET_PLAN, FLEET_REQUEST  # noqa: E402
 from graphs.plan_execute import (  # noqa: E402
     CALL_MARKER,
     build_plan_execute_graph,
@@ -51,7 +52,6 @@ from tests.integration.graph_worker import (  # noqa: E402
     pause,
     pause_after_recording,
 )
-from tools.fleet import FLEET_PLAN, FLEET_REQUEST  # noqa: E402
 
 RETURN = "__return__"
 """Channel of a LangGraph task's saved result (``langgraph._internal._constants.RETURN``)."""
@@ -118,7 +118,7 @@ def main() -> int:
     parser.add_argument("--pause-in-effect", action="store_true")
     args = parser.parse_args()
     if args.pause_in_effect:
-        tools.fleet.record_effect = pause_after_recording(tools.fleet.record_effect)
+        demo.fleet.record_effect = pause_after_recording(demo.fleet.record_effect)
 
     with open_checkpointer(args.url) as saver:
         config: Any = {"configurable": {"thread_id": args.thread}}

@@ -26,7 +26,7 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
-import tools.orders  # noqa: E402
+import demo.orders  # noqa: E402
 from checkpointers.factory import open_checkpointer  # noqa: E402
 from graphs.registry import GRAPH_BUILDERS  # noqa: E402
 from graphs.swarm import build_swarm_graph  # noqa: E402
@@ -58,7 +58,7 @@ def main() -> int:
     parser.add_argument("--pause-in-effect", action="store_true")
     args = parser.parse_args()
     if args.pause_in_effect:
-        tools.orders.record_effect = pause_after_recording(tools.orders.record_effect)
+        demo.orders.record_effect = pause_after_recording(demo.orders.record_effect)
 
     build = GRAPH_BUILDERS.get("swarm", build_swarm_graph)
     with open_checkpointer(args.url) as saver:

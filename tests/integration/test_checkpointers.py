@@ -16,8 +16,8 @@ from langchain_core.messages import BaseMessage
 from langgraph.types import Command
 
 from checkpointers import open_async_checkpointer, open_checkpointer, setup_postgres
+from demo.effects import clear_effects, read_effects
 from graphs.react import build_react_graph
-from tools.effects import clear_effects, read_effects
 
 QUESTION = {"messages": [("user", "My order A-1001 arrived broken, please refund it.")]}
 ACCEPT = Command(resume=[{"type": "accept", "reviewer": "qa"}])

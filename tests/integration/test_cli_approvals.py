@@ -10,8 +10,8 @@ import pytest
 
 from checkpointers import open_checkpointer
 from cli.__main__ import main
+from demo.effects import read_effects
 from graphs.registry import build_graph
-from tools.effects import read_effects
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cli.demo import add_demo_arguments, run_demo
-from tools.effects import EFFECTS_LOG_ENV, read_effects
+from demo.effects import EFFECTS_LOG_ENV, read_effects
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -39,7 +39,7 @@ import pytest
 
 from cli.approvals import add_approval_commands
 from cli.demo import add_demo_arguments
-from tools.effects import EFFECTS_LOG_ENV
+from demo.effects import EFFECTS_LOG_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from demo.fleet import FLEET_PLAN
 from tests.integration.crash_harness import finish, kill_when_paused, read_jsonl, start_worker
-from tools.fleet import FLEET_PLAN
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

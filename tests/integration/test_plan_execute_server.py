@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from langgraph_sdk.client import LangGraphClient
 
+from demo.fleet import FLEET_PLAN, FLEET_REQUEST
 from tests.integration.devserver import DevServer
-from tools.fleet import FLEET_PLAN, FLEET_REQUEST
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 

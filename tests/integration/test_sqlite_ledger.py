@@ -20,9 +20,9 @@ from langgraph.types import Command
 from checkpointers import open_checkpointer
 from checkpointers.ledger import _shared_ledgers, default_ledger
 from checkpointers.ledger_sqlite import SqliteLedger
+from demo.effects import read_effects
 from graphs.react import build_react_graph
 from models import ScriptedChatModel
-from tools.effects import read_effects
 
 REFUND = {"order_id": "A-1001", "amount": 10.0, "reason": "arrived broken"}
 

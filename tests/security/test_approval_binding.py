@@ -16,11 +16,11 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolCall, ToolMessa
 from langgraph.types import Command
 
 from checkpointers import open_checkpointer
+from demo.effects import read_effects
+from demo.refund_state import RefundRecommendation
 from graphs.hitl import build_hitl_graph
 from graphs.react import build_react_graph
 from models import ScriptedChatModel
-from state.refund import RefundRecommendation
-from tools.effects import read_effects
 
 pytestmark = pytest.mark.postgres
 

@@ -20,9 +20,9 @@ from langgraph.checkpoint.base import empty_checkpoint
 from checkpointers import open_checkpointer
 from cli.__main__ import main
 from cli.approvals import pending_approvals
+from demo.effects import read_effects
 from graphs.react import build_react_graph
 from models import ScriptedChatModel, tool_calls_reply
-from tools.effects import read_effects
 
 REFUND = ("issue_refund", {"order_id": "A-1001", "amount": 89.99, "reason": "arrived broken"})
 

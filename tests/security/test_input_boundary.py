@@ -19,11 +19,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from checkpointers import open_async_checkpointer, open_checkpointer
+from demo.effects import read_effects
 from graphs.errors import InvalidInputError, PendingApprovalError, UnknownThreadError
 from graphs.react import build_react_graph
 from graphs.registry import GRAPH_BUILDERS, build_graph
 from models import ScriptedChatModel, tool_calls_reply
-from tools.effects import read_effects
 
 pytestmark = pytest.mark.postgres
 
@@ -421,7 +421,7 @@ def test_f10_every_pattern_refuses_a_message_while_its_approval_waits_then_cance
 ) -> None:
     from langgraph.store.memory import InMemoryStore
 
-    from tools.fleet import FLEET_REQUEST
+    from demo.fleet import FLEET_REQUEST
 
     graph = build_graph(graph_id, checkpointer=saver, store=InMemoryStore())
     config, context = new_config(), {"model": "demo"}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from graphs._critique_demo import review
+from demo.critique_stand_ins import review
 from graphs.critique import build_critique_graph
 from models import ScriptedChatModel
 from state.critique import CritiqueContext, Verdict

@@ -5,8 +5,8 @@ from __future__ import annotations
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from pydantic import BaseModel, Field
 
+from demo.orders import order_tools
 from models import HeuristicDemoModel, create_chat_model, resolve_model_spec
-from tools.orders import order_tools
 
 
 def bound() -> object:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from langchain_core.messages import ToolMessage
 
+from demo.orders import lookup_order
 from graphs.react import build_react_graph
 from models import ScriptedChatModel, tool_calls_reply
 from tools.handoff import handoff_targets, last_handoff, make_handoff_tool
-from tools.orders import lookup_order
 from tools.registry import has_side_effects
 
 

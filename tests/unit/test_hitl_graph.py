@@ -10,12 +10,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from checkpointers.ledger import InMemoryLedger
+from demo.effects import read_effects
+from demo.refund_desk import claims_unapproved_refund
+from demo.refund_state import RefundRecommendation
 from graphs.hitl import build_hitl_graph
 from models import ScriptedChatModel
-from nodes.refund_desk import claims_unapproved_refund
-from state.refund import RefundRecommendation
 from tests.snapshots import assert_matches_snapshot
-from tools.effects import read_effects
 
 
 def recommendation(decision: str = "approve", amount: float = 0.0) -> RefundRecommendation:

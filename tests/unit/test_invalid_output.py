@@ -17,6 +17,8 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
+from demo.effects import read_effects
+from demo.fleet import FLEET_PLAN
 from graphs.hitl import build_hitl_graph
 from graphs.memory_agent import build_memory_agent_graph
 from graphs.plan_execute import build_plan_execute_graph, step_follower_model
@@ -24,8 +26,6 @@ from graphs.router import build_router_graph, support_specialists
 from memory.embeddings import HashEmbeddings
 from models import ScriptedChatModel
 from state.plan import Replan
-from tools.effects import read_effects
-from tools.fleet import FLEET_PLAN
 
 FLEET_REQUEST = "Check the fleet and resize it for the jobs queue."
 NO_GATES = {"approve_plan": False, "approval_policy": "never"}

@@ -16,12 +16,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
+from demo.effects import read_effects
 from graphs.memory_agent import build_memory_agent_graph
 from memory import HashEmbeddings
 from models import ScriptedChatModel, tool_calls_reply
 from nodes.memory import EXTRACTION_PROMPT, fact_key
 from tests.snapshots import assert_matches_snapshot
-from tools.effects import read_effects
 
 EMAIL_FACT = {"facts": [{"text": "Prefers email over phone calls", "category": "preference"}]}
 NO_FACTS: dict[str, Any] = {"facts": []}

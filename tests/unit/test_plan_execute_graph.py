@@ -16,12 +16,12 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
+from demo.effects import read_effects
+from demo.fleet import FLEET_PLAN, FLEET_REQUEST, fleet_tools
 from graphs.plan_execute import build_plan_execute_graph, graph, step_follower_model
 from models import ScriptedChatModel
 from state.plan import Plan, PlanStep, Replan, merge_step_results
 from tests.snapshots import assert_matches_snapshot
-from tools.effects import read_effects
-from tools.fleet import FLEET_PLAN, FLEET_REQUEST, fleet_tools
 from tools.registry import agent_tool
 
 FINISHED = Replan(finished=True, answer="The fleet runs 20 instances and the queue drains.")

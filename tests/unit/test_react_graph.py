@@ -12,10 +12,10 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from pydantic import BaseModel
 
+from demo.effects import read_effects
 from graphs.react import build_react_graph
 from models import ScriptedChatModel, tool_calls_reply
 from tests.snapshots import assert_matches_snapshot
-from tools.effects import read_effects
 from tools.registry import agent_tool
 
 REFUND = ("issue_refund", {"order_id": "A-1001", "amount": 89.99, "reason": "arrived broken"})

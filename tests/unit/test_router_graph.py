@@ -12,10 +12,10 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from cli.approvals import pending_approvals
+from demo.effects import read_effects
 from graphs.router import build_router_graph, support_specialists
 from models import ScriptedChatModel, tool_calls_reply
 from tests.snapshots import assert_matches_snapshot
-from tools.effects import read_effects
 
 REFUND = ("issue_refund", {"order_id": "A-1001", "amount": 89.99, "reason": "arrived broken"})
 LOOKUP = ("lookup_order", {"order_id": "A-1001"})

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import BaseMessage
 
+from demo.routing_examples import SUPPORT_DESCRIPTIONS, SUPPORT_EXAMPLES, SUPPORT_RULES
 from memory.embeddings import create_embeddings
 from models import ScriptedChatModel
 from nodes.routers import (
@@ -27,7 +28,6 @@ from nodes.routers import (
     Router,
     RuleRouter,
 )
-from nodes.routing_examples import SUPPORT_DESCRIPTIONS, SUPPORT_EXAMPLES, SUPPORT_RULES
 from state.routing import RouteDecision
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "routing_requests.json"

@@ -9,8 +9,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
+from demo.orders import order_tools
 from models import ScriptedChatModel, ScriptExhaustedError, tool_calls_reply
-from tools.orders import order_tools
 
 
 class Verdict(BaseModel):

@@ -12,6 +12,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from checkpointers import open_checkpointer
+from demo.effects import read_effects
+from demo.orders import lookup_order, search_help_docs
 from graphs.react import build_react_graph
 from graphs.supervisor import (
     Worker,
@@ -22,8 +24,6 @@ from graphs.supervisor import (
 )
 from models import ScriptedChatModel, tool_calls_reply
 from tests.snapshots import assert_matches_snapshot
-from tools.effects import read_effects
-from tools.orders import lookup_order, search_help_docs
 
 TASK = "Find our policy on damaged items."
 SEARCH = ("search_help_docs", {"query": "damaged items"})

@@ -11,10 +11,10 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from demo.effects import read_effects
 from graphs.swarm import SwarmAgent, build_swarm_graph, support_agents
 from models import ScriptedChatModel, tool_calls_reply
 from tests.snapshots import assert_matches_snapshot
-from tools.effects import read_effects
 
 LOOKUP = ("lookup_order", {"order_id": "A-1001"})
 REFUND = ("issue_refund", {"order_id": "A-1001", "amount": 89.99, "reason": "arrived broken"})

@@ -9,9 +9,9 @@ import pytest
 from langchain_core.tools import tool
 from pydantic import ValidationError
 
-from tools import ToolRegistry, has_side_effects, issue_refund, lookup_order, order_tools
-from tools.effects import read_effects
-from tools.orders import search_help_docs
+from demo.effects import read_effects
+from demo.orders import issue_refund, lookup_order, order_tools, search_help_docs
+from tools import ToolRegistry, has_side_effects
 
 
 def test_registry_by_name_and_side_effects() -> None:

@@ -2,7 +2,7 @@
 
 "Resize the worker fleet from 10 to 20 instances, verify the queue drains, and update the
 runbook." Two tools change the world (`resize_fleet`, `update_runbook`) and declare side
-effects; they are idempotent through `tools.effects` (a call replayed after a crash returns
+effects; they are idempotent through `demo.effects` (a call replayed after a crash returns
 the first record). The others only read. The "infrastructure" is a small in-memory simulation
 so demos and tests are deterministic and offline.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from tools.effects import read_effects, record_effect
+from demo.effects import read_effects, record_effect
 from tools.registry import agent_tool
 
 __all__ = [

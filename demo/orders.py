@@ -14,7 +14,8 @@ from typing import Any
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from tools.effects import DuplicateEffectError, idempotency_key, record_effect
+from demo.effects import DuplicateEffectError, record_effect
+from tools.idempotency import idempotency_key
 from tools.registry import agent_tool
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Where the demo tools' side effects land, so runs (and tests) can see what really happened.
+"""The demo's outside systems: where the shop tools' side effects land, for runs and tests.
 
 This plays the part of the outside systems (payment provider, ticket desk) the demo tools
 call. By default effects are kept in this process's memory. Set ``AGENT_PATTERNS_EFFECTS_LOG``
@@ -6,8 +6,9 @@ to a file path to append them as JSON lines instead: that makes effects visible 
 processes, which is how the crash tests count that a refund was issued exactly once.
 
 Like a payment API's idempotency key, `record_effect` de-duplicates on `idempotency_key()`:
-the tool node sets it (thread id and tool-call id) around each side-effecting call, so a call
-replayed after a crash returns the first record instead of acting twice.
+the tool node sets it (`tools.idempotency`: thread id and tool-call id) around each
+side-effecting call, so a call replayed after a crash returns the first record instead of
+acting twice.
 
 Like a payment system's business rules, it can also refuse a second effect for the same
 business key from *another* call (``unique_on``: one refund per order, whichever thread or
@@ -23,41 +24,24 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tools.idempotency import idempotency_key
 
 __all__ = [
     "EFFECTS_LOG_ENV",
     "DuplicateEffectError",
     "clear_effects",
-    "idempotency_key",
     "read_effects",
     "record_effect",
-    "using_idempotency_key",
 ]
 
 EFFECTS_LOG_ENV = "AGENT_PATTERNS_EFFECTS_LOG"
 
 _memory: list[dict[str, Any]] = []
 _lock = threading.Lock()
-_current_key: ContextVar[str | None] = ContextVar("idempotency_key", default=None)
-
-
-def idempotency_key() -> str | None:
-    """The key of the side-effecting call being executed, if the tool node set one."""
-    return _current_key.get()
-
-
-@contextmanager
-def using_idempotency_key(key: str) -> Iterator[None]:
-    """Run a block with `idempotency_key()` returning `key`."""
-    token = _current_key.set(key)
-    try:
-        yield
-    finally:
-        _current_key.reset(token)
 
 
 def _log_path() -> Path | None:

@@ -57,10 +57,14 @@ class HeuristicDemoModel(OfflineChatModel):
     """Offline stand-in for a chat model, driven by keyword heuristics (not an LLM).
 
     Example:
-        >>> from tools.orders import order_tools
-        >>> model = HeuristicDemoModel().bind_tools(order_tools())
-        >>> model.invoke("Where is my order A-1002?").tool_calls[0]["name"]
-        'lookup_order'
+        >>> from langchain_core.tools import tool
+        >>> @tool
+        ... def lookup_order(order_id: str) -> str:
+        ...     \"\"\"Look up an order by its id.\"\"\"
+        ...     return order_id
+        >>> model = HeuristicDemoModel().bind_tools([lookup_order])
+        >>> model.invoke("Where is my order A-1002?").tool_calls[0]["args"]
+        {'order_id': 'A-1002'}
     """
 
     @property

@@ -1,6 +1,6 @@
 """Offline stand-ins for reflexion's coder and reflector when a run uses the demo model.
 
-The demo model (`models.demo.HeuristicDemoModel`) is keyword heuristics, not an LLM: it
+The demo model (`models.heuristic.HeuristicDemoModel`) is keyword heuristics, not an LLM: it
 cannot write code or reflect. So that ``langgraph dev``, the CLI and Studio show the pattern
 offline, a run on the demo model plays these scripted roles instead, for the shipped
 ``slugify`` scenario (`graphs.reflexion.SCENARIOS`):

@@ -31,13 +31,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from checkpointers.ledger import EffectLedger, args_hash
+from demo.refund_state import RefundContext, RefundRecommendation, RefundState
 from nodes.approval_gate import bind_decision, gate_sends
 from nodes.ask import InvalidOutput, ask_structured, ask_text
 from nodes.context import AgentNode, context_as
 from nodes.model_call import resolve_model
 from nodes.retry import call_with_retries
 from state.approval import ApprovalRecord
-from state.refund import RefundContext, RefundRecommendation, RefundState
 
 __all__ = [
     "REPLY_SYSTEM_PROMPT",
