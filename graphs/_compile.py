@@ -1,4 +1,4 @@
-"""How every pattern is compiled: checkpointer, store, name, recursion limit, tag, boundary.
+"""How every pattern is compiled: the runtime's saver and store, name, recursion limit, tag.
 
 Every pattern runs behind the input boundary (`graphs._boundary.BoundaryGraph`).
 """
@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.store.base import BaseStore
 
 from graphs._boundary import behind_boundary
+from nodes.runtime import PatternRuntime
 
 __all__ = ["compile_pattern"]
 
@@ -20,8 +19,7 @@ __all__ = ["compile_pattern"]
 def compile_pattern(
     builder: StateGraph[Any, Any, Any, Any],
     *,
-    checkpointer: BaseCheckpointSaver | None,
-    store: BaseStore | None,
+    runtime: PatternRuntime,
     name: str,
     recursion_limit: int,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
@@ -31,5 +29,7 @@ def compile_pattern(
     which graph a thread belongs to. The graph validates every top-level run's input before
     anything is checkpointed (see `graphs._boundary`).
     """
-    compiled = behind_boundary(builder.compile(checkpointer=checkpointer, store=store, name=name))
+    compiled = behind_boundary(
+        builder.compile(checkpointer=runtime.checkpointer, store=runtime.store, name=name)
+    )
     return compiled.with_config(recursion_limit=recursion_limit, metadata={"graph_id": name})

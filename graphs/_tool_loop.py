@@ -8,12 +8,12 @@ from typing import Any
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, StateGraph
 
-from checkpointers.ledger import EffectLedger
 from nodes.approval_gate import make_approval_gate
 from nodes.budget import stop_at_budget
 from nodes.context import AgentNode
 from nodes.retry import MODEL_RETRY
 from nodes.routing import make_route_after_model, make_route_after_tools
+from nodes.runtime import PatternRuntime
 from nodes.tool_execution import make_run_tools
 
 __all__ = ["add_tool_loop"]
@@ -24,8 +24,7 @@ def add_tool_loop(
     *,
     call_model: AgentNode,
     tools_by_name: Mapping[str, BaseTool],
-    ledger: EffectLedger,
-    tool_timeout_s: float | None,
+    runtime: PatternRuntime,
     finish: str = END,
     exit_on_handoff: bool = False,
 ) -> None:
@@ -36,9 +35,10 @@ def add_tool_loop(
     tool calls are answered (how swarm agents pass the conversation on).
     """
     builder.add_node("call_model", call_model, retry_policy=MODEL_RETRY)
-    builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=ledger))
+    builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=runtime.ledger))
     builder.add_node(
-        "run_tools", make_run_tools(tools_by_name, ledger=ledger, timeout_s=tool_timeout_s)
+        "run_tools",
+        make_run_tools(tools_by_name, ledger=runtime.ledger, timeout_s=runtime.tool_timeout_s),
     )
     builder.add_node("stop_at_budget", stop_at_budget)
     builder.add_conditional_edges(

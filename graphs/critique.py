@@ -43,6 +43,7 @@ from nodes.context import AgentNode, context_as
 from nodes.messages import latest_human_text
 from nodes.model_call import resolve_model
 from nodes.retry import MODEL_RETRY
+from nodes.runtime import PatternRuntime
 from state.agent import AgentInput
 from state.critique import CritiqueContext, CritiqueState, Verdict
 
@@ -298,6 +299,7 @@ def build_critique_graph(
     model: BaseChatModel | None = None,
     judge: BaseChatModel | None = None,
     *,
+    runtime: PatternRuntime | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     name: str = "critique",
@@ -334,8 +336,7 @@ def build_critique_graph(
     builder.add_edge("finish", END)
     return compile_pattern(
         builder,
-        checkpointer=checkpointer,
-        store=store,
+        runtime=PatternRuntime.of(runtime, checkpointer=checkpointer, store=store),
         name=name,
         recursion_limit=recursion_limit,
     )

@@ -38,6 +38,7 @@ from demo.refund_state import RefundContext, RefundState
 from graphs._compile import compile_pattern
 from nodes.approval_gate import make_approval_gate
 from nodes.retry import MODEL_RETRY
+from nodes.runtime import PatternRuntime
 from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S, make_run_tools
 from state.agent import AgentInput, AgentOutput
 
@@ -48,6 +49,7 @@ def build_hitl_graph(
     model: BaseChatModel | None = None,
     tools: list[BaseTool] | None = None,
     *,
+    runtime: PatternRuntime | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     name: str = "hitl",
@@ -110,8 +112,7 @@ def build_hitl_graph(
     builder.add_edge("draft_reply", END)
     return compile_pattern(
         builder,
-        checkpointer=checkpointer,
-        store=store,
+        runtime=PatternRuntime.of(runtime, checkpointer=checkpointer, store=store),
         name=name,
         recursion_limit=recursion_limit,
     )

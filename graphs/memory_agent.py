@@ -17,6 +17,7 @@ them. The loop in between is the ReAct loop, node for node (`graphs.react`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
@@ -25,7 +26,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
-from checkpointers.ledger import EffectLedger, default_ledger
 from demo.orders import order_tools
 from graphs._compile import compile_pattern
 from graphs._tool_loop import add_tool_loop
@@ -37,7 +37,7 @@ from nodes.memory import (
     make_remember_facts,
 )
 from nodes.retry import TRANSIENT_RETRY
-from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S
+from nodes.runtime import PatternRuntime
 from state.agent import AgentInput
 from state.memory import MemoryAgentOutput, MemoryAgentState, MemoryContext
 from tools.registry import ToolRegistry
@@ -47,39 +47,38 @@ __all__ = ["build_memory_agent_graph", "graph"]
 
 def build_memory_agent_graph(
     model: BaseChatModel | None = None,
-    tools: Sequence[BaseTool] | None = None,
+    tools: Sequence[BaseTool] = (),
     *,
+    instructions: str = "",
+    namespace_root: str = MEMORIES_NAMESPACE,
+    runtime: PatternRuntime | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     name: str = "memory_agent",
     recursion_limit: int = DEFAULT_RECURSION_LIMIT,
-    namespace_root: str = MEMORIES_NAMESPACE,
-    ledger: EffectLedger | None = None,
-    tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
 ) -> CompiledStateGraph[MemoryAgentState, MemoryContext, AgentInput, MemoryAgentOutput]:
     """Build the memory-augmented ReAct graph.
 
     Args:
         model: chat model for the answers and for fact extraction (structured output); None
             resolves ``context.model`` per run.
-        tools: tools the agent may call; defaults to the demo order-support tools.
-        checkpointer: saver for durable threads; None when a server provides its own.
-        store: the long-term memory store (`memory.open_store(...)`, LangGraph's
-            `PostgresStore` ...), shared by all threads; None when a server provides its own.
-            Without any store the memory steps do nothing.
+        tools: tools the agent may call.
+        instructions: the agent's system prompt; empty uses ``context.system_prompt``.
+        namespace_root: first label of the users' memory namespaces.
+        runtime: checkpointer, store, ledger and tool timeout (`PatternRuntime`). The store is
+            the long-term memory (`memory.open_store(...)`, LangGraph's `PostgresStore` ...),
+            shared by all threads; without any store the memory steps do nothing.
+        checkpointer: shorthand for the runtime's saver; None when a server provides its own.
+        store: shorthand for the runtime's store; None when a server provides its own.
         name: graph name.
         recursion_limit: hard cap on super-steps per run, on top of ``context.max_steps``.
-        namespace_root: first label of the users' memory namespaces.
-        ledger: exactly-once record of side-effecting calls; defaults to the one that goes
-            with the checkpointer (see `graphs.react`).
-        tool_timeout_s: default per-call tool timeout in seconds.
 
     Returns:
         The compiled graph. Input ``{"messages": [...]}``; context `MemoryContext` (user id,
         recall limit and threshold, whether to remember).
     """
-    registry = ToolRegistry(order_tools() if tools is None else tools)
-    tools_by_name = {tool.name: tool for tool in registry}
+    shared = PatternRuntime.of(runtime, checkpointer=checkpointer, store=store)
+    registry = ToolRegistry(tools)
     builder = StateGraph(
         MemoryAgentState,
         context_schema=MemoryContext,
@@ -93,10 +92,9 @@ def build_memory_agent_graph(
     )
     add_tool_loop(
         builder,
-        call_model=make_call_model_with_memories(model, list(registry)),
-        tools_by_name=tools_by_name,
-        ledger=ledger if ledger is not None else default_ledger(checkpointer),
-        tool_timeout_s=tool_timeout_s,
+        call_model=make_call_model_with_memories(model, list(registry), instructions=instructions),
+        tools_by_name={tool.name: tool for tool in registry},
+        runtime=shared,
         finish="remember_facts",
     )
     builder.add_node(
@@ -107,14 +105,11 @@ def build_memory_agent_graph(
     builder.add_edge(START, "recall_memories")
     builder.add_edge("recall_memories", "call_model")
     builder.add_edge("remember_facts", END)
-    return compile_pattern(
-        builder,
-        checkpointer=checkpointer,
-        store=store,
-        name=name,
-        recursion_limit=recursion_limit,
-    )
+    return compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
 
 
-graph = build_memory_agent_graph()
-"""The graph `langgraph.json` serves; the server brings the checkpointer and the store."""
+SERVED_OPTIONS: dict[str, Any] = {"tools": order_tools()}
+"""The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
+
+graph = build_memory_agent_graph(**SERVED_OPTIONS)
+"""The graph `langgraph.json` serves; no checkpointer of its own (the server brings one)."""

@@ -73,7 +73,6 @@ from langgraph.store.base import BaseStore
 from langgraph.types import Send
 from pydantic import ValidationError
 
-from checkpointers.ledger import EffectLedger, default_ledger
 from demo.fleet import FLEET_PLAN, fleet_tools
 from graphs._compile import compile_pattern
 from graphs.react import build_react_graph
@@ -87,6 +86,7 @@ from nodes.messages import latest_human_text
 from nodes.model_call import model_for_spec, resolve_model
 from nodes.plan_steps import arun_plan_steps, run_plan_steps
 from nodes.retry import MODEL_RETRY
+from nodes.runtime import PatternRuntime
 from nodes.tool_execution import bound_decision
 from state.agent import AgentInput, AgentOutput
 from state.context import AgentContext
@@ -251,11 +251,11 @@ def build_plan_execute_graph(
     planner_model: BaseChatModel | None = None,
     replanner_model: BaseChatModel | None = None,
     executor_model: BaseChatModel | None = None,
+    runtime: PatternRuntime | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     name: str = "plan_execute",
     recursion_limit: int = DEFAULT_RECURSION_LIMIT,
-    ledger: EffectLedger | None = None,
 ) -> CompiledStateGraph[PlanExecuteState, PlanExecuteContext, AgentInput, AgentOutput]:
     """Build the plan-and-execute graph.
 
@@ -278,16 +278,16 @@ def build_plan_execute_graph(
         The compiled graph. Input ``{"messages": [...]}``; context `PlanExecuteContext`.
     """
     tool_list = list(fleet_tools() if tools is None else tools)
-    ledger = ledger if ledger is not None else default_ledger(checkpointer)
+    shared = PatternRuntime.of(runtime, checkpointer=checkpointer, store=store)
+    ledger = shared.ledger
 
     def react_executor(chat_model: BaseChatModel | None) -> Pregel[Any, Any]:
         return build_react_graph(
             chat_model,
             tool_list,
-            checkpointer=checkpointer,
+            runtime=shared.for_subagent(),
             name="executor",
-            ledger=ledger,
-            system_prompt=EXECUTOR_PROMPT,
+            instructions=EXECUTOR_PROMPT,
         )
 
     worker = executor or react_executor(executor_model or model)
@@ -505,8 +505,7 @@ def build_plan_execute_graph(
     builder.add_conditional_edges("replan", route_after_replan, ["execute", END])
     return compile_pattern(
         builder,
-        checkpointer=checkpointer,
-        store=store,
+        runtime=shared,
         name=name,
         recursion_limit=recursion_limit,
     )

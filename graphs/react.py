@@ -14,6 +14,7 @@ step budget and a recursion limit and ends with a clear message when it hits one
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
@@ -22,67 +23,88 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
-from checkpointers.ledger import EffectLedger, default_ledger
-from demo.orders import order_tools
 from graphs._compile import compile_pattern
 from graphs._tool_loop import add_tool_loop
 from nodes.model_call import make_call_model
-from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S
+from nodes.runtime import PatternRuntime
 from state.agent import AgentInput, AgentOutput, AgentState
 from state.context import AgentContext
 from tools.registry import ToolRegistry
 
-__all__ = ["DEFAULT_RECURSION_LIMIT", "build_react_graph", "graph"]
+__all__ = ["DEFAULT_RECURSION_LIMIT", "build_react_graph", "compile_tool_agent", "graph"]
 
 DEFAULT_RECURSION_LIMIT = 60
 """Super-steps per run; each tool round takes three (model, gate, tools)."""
 
+ReactGraph = CompiledStateGraph[AgentState, AgentContext, AgentInput, AgentOutput]
+
 
 def build_react_graph(
     model: BaseChatModel | None = None,
-    tools: Sequence[BaseTool] | None = None,
+    tools: Sequence[BaseTool] = (),
     *,
+    instructions: str = "",
+    runtime: PatternRuntime | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     name: str = "react",
     recursion_limit: int = DEFAULT_RECURSION_LIMIT,
-    ledger: EffectLedger | None = None,
-    tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
-    exit_on_handoff: bool = False,
-    system_prompt: str | None = None,
-    instructions: str | None = None,
-    name_replies: bool = False,
-) -> CompiledStateGraph[AgentState, AgentContext, AgentInput, AgentOutput]:
+) -> ReactGraph:
     """Build the ReAct graph.
 
     Args:
-        model: chat model; None resolves ``context.model`` per run (offline demo model when
-            no API key is configured).
-        tools: tools the agent may call; defaults to the demo order-support tools. Tools
-            declare side effects (see `tools.registry`); those pass the approval gate under
-            the default policy.
-        checkpointer: saver for durable threads (see `checkpointers`); None for stateless
-            runs, or when a server provides its own.
-        store: long-term memory store, exposed to nodes as ``runtime.store``.
+        model: chat model; None resolves ``context.model`` per run (the offline heuristic
+            model when no API key is configured).
+        tools: tools the agent may call. Tools declare side effects (see `tools.registry`);
+            those pass the approval gate under the default policy.
+        instructions: the agent's system prompt; empty uses the run's
+            ``context.system_prompt`` (which Studio and SDK users may set per run).
+        runtime: checkpointer, store, effect ledger and tool timeout (`PatternRuntime`).
+        checkpointer: shorthand for ``runtime=PatternRuntime(checkpointer=...)``; None for
+            stateless runs, or when a server provides its own.
+        store: shorthand for the runtime's long-term memory store (``runtime.store`` in nodes).
         name: graph name (shown in traces and when composed into other graphs).
         recursion_limit: hard cap on super-steps per run, on top of ``context.max_steps``.
-        ledger: exactly-once record of side-effecting calls; defaults to the one that goes
-            with the checkpointer (Postgres table for a Postgres saver, else in memory).
-        tool_timeout_s: default per-call tool timeout in seconds.
-        exit_on_handoff: end the run right after a turn that called a handoff tool
-            (`tools.handoff`), so a parent graph (a swarm) can pass control on.
-        system_prompt: this agent's instructions, in place of ``context.system_prompt`` (for
-            agents inside a multi-agent graph, which share the parent's context).
-        instructions: a role appended to the system prompt (the shared prompt stays).
-        name_replies: tag the model's replies with `name`, so a shared conversation shows
-            which agent wrote what.
 
     Returns:
         The compiled graph. Input ``{"messages": [...]}``; context `AgentContext`.
     """
-    registry = ToolRegistry(order_tools() if tools is None else tools)
-    tools_by_name = {tool.name: tool for tool in registry}
+    return compile_tool_agent(
+        model,
+        tools,
+        instructions=instructions,
+        runtime=PatternRuntime.of(runtime, checkpointer=checkpointer, store=store),
+        name=name,
+        recursion_limit=recursion_limit,
+    )
 
+
+def compile_tool_agent(
+    model: BaseChatModel | None,
+    tools: Sequence[BaseTool],
+    *,
+    instructions: str,
+    runtime: PatternRuntime,
+    name: str,
+    recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+    exit_on_handoff: bool = False,
+    name_replies: bool = False,
+) -> ReactGraph:
+    """The ReAct tool loop every agent-building pattern compiles (`graphs._agents`).
+
+    Args:
+        model: chat model, or None for the run's ``context.model``.
+        tools: the agent's tools (names must be unique).
+        instructions: system prompt; empty uses ``context.system_prompt``.
+        runtime: the shared build settings.
+        name: graph name.
+        recursion_limit: cap on super-steps per run.
+        exit_on_handoff: end the run right after a turn that called a handoff tool
+            (`tools.handoff`), so a parent graph (a swarm) can pass control on.
+        name_replies: tag the model's replies with `name`, so a shared conversation shows
+            which agent wrote what.
+    """
+    registry = ToolRegistry(tools)
     builder = StateGraph(
         AgentState,
         context_schema=AgentContext,
@@ -94,24 +116,21 @@ def build_react_graph(
         call_model=make_call_model(
             model,
             list(registry),
-            system_prompt=system_prompt,
-            instructions=instructions,
+            instructions=instructions or None,
             reply_name=name if name_replies else None,
         ),
-        tools_by_name=tools_by_name,
-        ledger=ledger if ledger is not None else default_ledger(checkpointer),
-        tool_timeout_s=tool_timeout_s,
+        tools_by_name={tool.name: tool for tool in registry},
+        runtime=runtime,
         exit_on_handoff=exit_on_handoff,
     )
     builder.add_edge(START, "call_model")
-    return compile_pattern(
-        builder,
-        checkpointer=checkpointer,
-        store=store,
-        name=name,
-        recursion_limit=recursion_limit,
-    )
+    return compile_pattern(builder, runtime=runtime, name=name, recursion_limit=recursion_limit)
 
 
-graph = build_react_graph()
-"""The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""
+from demo.orders import order_tools  # noqa: E402  (the served graph's wiring only)
+
+SERVED_OPTIONS: dict[str, Any] = {"tools": order_tools()}
+"""The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
+
+graph = build_react_graph(**SERVED_OPTIONS)
+"""The graph `langgraph.json` serves; no checkpointer of its own (the server brings one)."""

@@ -59,6 +59,7 @@ from nodes.identity import authenticated_user_id
 from nodes.messages import latest_human_text
 from nodes.model_call import resolve_model
 from nodes.retry import MODEL_RETRY, TRANSIENT_RETRY
+from nodes.runtime import PatternRuntime
 from state.agent import AgentInput
 from state.reflexion import Attempt, CodeTask, Reflection, ReflexionContext, ReflexionState
 from tools.sandbox import SandboxResult, SandboxUnavailableError, run_in_sandbox
@@ -410,6 +411,7 @@ def route_after_reflect(
 def build_reflexion_graph(
     model: BaseChatModel | None = None,
     *,
+    runtime: PatternRuntime | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     name: str = "reflexion",
@@ -460,8 +462,7 @@ def build_reflexion_graph(
     builder.add_edge("record_lesson", END)
     return compile_pattern(
         builder,
-        checkpointer=checkpointer,
-        store=store,
+        runtime=PatternRuntime.of(runtime, checkpointer=checkpointer, store=store),
         name=name,
         recursion_limit=recursion_limit,
     )

@@ -1,46 +1,65 @@
-"""The project's graphs by id, as `langgraph.json` names them: how tools find a builder."""
+"""The served graphs by id, as `langgraph.json` names them: how tools rebuild one with a saver.
+
+Each pattern module ends with ``SERVED_OPTIONS`` (the demo shop's wiring) and the module-level
+``graph`` built from them. `build_graph` builds the same graph with other options (a
+checkpointer, a store), so the CLI can resume a thread `langgraph dev` or a demo started.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
-from graphs.critique import build_critique_graph
-from graphs.hitl import build_hitl_graph
-from graphs.memory_agent import build_memory_agent_graph
-from graphs.plan_execute import build_plan_execute_graph
-from graphs.react import build_react_graph
-from graphs.reflexion import build_reflexion_graph
-from graphs.router import build_router_graph
-from graphs.supervisor import build_supervisor_graph
-from graphs.swarm import build_swarm_graph
+from graphs import (
+    critique,
+    hitl,
+    memory_agent,
+    plan_execute,
+    react,
+    reflexion,
+    router,
+    supervisor,
+    swarm,
+)
 
 __all__ = ["GRAPH_BUILDERS", "build_graph"]
 
-GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]] = {
-    "react": build_react_graph,
-    "hitl": build_hitl_graph,
-    "critique": build_critique_graph,
-    "memory_agent": build_memory_agent_graph,
-    "reflexion": build_reflexion_graph,
-    "plan_execute": build_plan_execute_graph,
-    "router": build_router_graph,
-    "supervisor": build_supervisor_graph,
-    "swarm": build_swarm_graph,
+_MODULES: dict[str, tuple[ModuleType, str]] = {
+    "react": (react, "build_react_graph"),
+    "hitl": (hitl, "build_hitl_graph"),
+    "critique": (critique, "build_critique_graph"),
+    "memory_agent": (memory_agent, "build_memory_agent_graph"),
+    "reflexion": (reflexion, "build_reflexion_graph"),
+    "plan_execute": (plan_execute, "build_plan_execute_graph"),
+    "router": (router, "build_router_graph"),
+    "supervisor": (supervisor, "build_supervisor_graph"),
+    "swarm": (swarm, "build_swarm_graph"),
 }
+
+GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]] = {
+    graph_id: getattr(module, factory) for graph_id, (module, factory) in _MODULES.items()
+}
+"""Each served graph's factory (called with its module's ``SERVED_OPTIONS`` by `build_graph`)."""
 
 
 def build_graph(graph_id: str, **options: Any) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """Build the graph registered as `graph_id` (keyword options go to its factory).
+    """Build the graph served as `graph_id`, wired as served, with `options` on top.
+
+    Args:
+        graph_id: the id in `langgraph.json`.
+        **options: factory options (``checkpointer=``, ``store=``, ``runtime=`` ...); they
+            win over the served wiring.
 
     Raises:
         ValueError: for an unknown id, listing the known ones.
     """
     try:
-        builder = GRAPH_BUILDERS[graph_id]
+        module, _ = _MODULES[graph_id]
     except KeyError:
-        known = ", ".join(sorted(GRAPH_BUILDERS))
+        known = ", ".join(sorted(_MODULES))
         raise ValueError(f"Unknown graph {graph_id!r}; known graphs: {known}") from None
-    return builder(**options)
+    served: dict[str, Any] = getattr(module, "SERVED_OPTIONS", {})
+    return GRAPH_BUILDERS[graph_id](**{**served, **options})

@@ -3,7 +3,8 @@
 ``route_request`` runs the context's routing strategy (rules, embeddings, a model, or the
 hybrid of the three; see `nodes.routers`) on the latest human message and stores the decision
 and its confidence in ``state["route"]`` (and ``route_history``). A confident decision goes to
-that specialist, a ReAct agent with its own tools and prompt, added as a *subgraph node*: its
+that specialist (an `AgentSpec`: a ReAct agent with its own tools and instructions, or a
+compiled graph), added as a *subgraph node*: its
 approval gate interrupts the whole run, the interrupt shows on this graph's thread, and a
 resume continues inside the specialist. Below the threshold the request goes to ``triage``, a
 fixed clarifying answer listing the departments.
@@ -18,22 +19,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
-from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
-from checkpointers.ledger import EffectLedger, default_ledger
-from demo.orders import create_support_ticket, issue_refund, lookup_order, search_help_docs
-from demo.routing_examples import SUPPORT_DESCRIPTIONS, SUPPORT_EXAMPLES, SUPPORT_RULES
+from graphs._agents import agent_graph
 from graphs._compile import compile_pattern
-from graphs.react import build_react_graph
 from memory.embeddings import create_embeddings
 from nodes.context import AgentNode
 from nodes.model_call import resolve_model
@@ -47,105 +43,20 @@ from nodes.routers import (
     RuleRouter,
     make_route_request,
 )
-from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S
-from state.agent import AgentInput, AgentOutput, AgentState
-from state.context import AgentContext
-from state.routing import RouterContext, RouterOutput, RouterState
+from nodes.runtime import PatternRuntime
+from state.agent import AgentInput
+from state.agent_spec import AgentSpec, check_agent_names
+from state.routing import RouteHints, RouterContext, RouterOutput, RouterState
 
-__all__ = [
-    "DEFAULT_RECURSION_LIMIT",
-    "Specialist",
-    "build_router_graph",
-    "build_specialist_graph",
-    "graph",
-    "support_specialists",
-]
+__all__ = ["DEFAULT_RECURSION_LIMIT", "build_router_graph", "graph"]
 
 DEFAULT_RECURSION_LIMIT = 60
 """Super-steps per run: one to route, then the specialist's tool rounds (three each)."""
 
 
-@dataclass(frozen=True)
-class Specialist:
-    """One department the router can send a request to.
-
-    Attributes:
-        description: what it handles (the model router's prompt and the triage answer).
-        tools: the tools of its ReAct agent.
-        system_prompt: its agent's system prompt (replaces ``context.system_prompt``).
-        rules: regexes for `RuleRouter`.
-        examples: labelled example requests for `EmbeddingRouter`.
-        model: its agent's model; None uses the router's `model` (or ``context.model``).
-        graph: a compiled graph to use as the specialist instead of building a ReAct agent.
-    """
-
-    description: str
-    tools: Sequence[BaseTool] = ()
-    system_prompt: str = ""
-    rules: Sequence[str] = ()
-    examples: Sequence[str] = ()
-    model: BaseChatModel | None = None
-    graph: CompiledStateGraph[Any, Any, Any, Any] | None = field(default=None, compare=False)
-
-
-_PROMPTS = {
-    "shipping": "You are the shipping desk of an online shop: deliveries, tracking, late or "
-    "lost parcels. Look the order up before answering and never invent dates or carriers.",
-    "billing": "You are the billing desk of an online shop: refunds, charges, invoices. Look "
-    "the order up before acting; refunds are real money, request them with the tool and a "
-    "person will review them. Cite what the tools returned.",
-    "technical": "You are the technical support desk of an online shop: products that do not "
-    "work, the website and the app. Search the help centre first; file a ticket when it does "
-    "not solve the problem.",
-}
-
-
-def support_specialists() -> dict[str, Specialist]:
-    """The demo's departments: shipping, billing (refunds need approval) and technical."""
-    tools: dict[str, list[BaseTool]] = {
-        "shipping": [lookup_order, search_help_docs],
-        "billing": [lookup_order, issue_refund],
-        "technical": [search_help_docs, create_support_ticket],
-    }
-    return {
-        name: Specialist(
-            description=SUPPORT_DESCRIPTIONS[name],
-            tools=tools[name],
-            system_prompt=_PROMPTS[name],
-            rules=SUPPORT_RULES[name],
-            examples=SUPPORT_EXAMPLES[name],
-        )
-        for name in ("shipping", "billing", "technical")
-    }
-
-
-def build_specialist_graph(
-    name: str,
-    specialist: Specialist,
-    model: BaseChatModel | None = None,
-    *,
-    ledger: EffectLedger,
-    recursion_limit: int = DEFAULT_RECURSION_LIMIT,
-    tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
-) -> CompiledStateGraph[AgentState, AgentContext, AgentInput, AgentOutput]:
-    """A specialist's ReAct agent with its own tools and prompt.
-
-    Compiled without a checkpointer: as a subgraph node it checkpoints into its parent's thread.
-    """
-    return build_react_graph(
-        specialist.model or model,
-        specialist.tools,
-        name=name,
-        recursion_limit=recursion_limit,
-        ledger=ledger,
-        tool_timeout_s=tool_timeout_s,
-        system_prompt=specialist.system_prompt or None,
-    )
-
-
-def _triage_answer(specialists: Mapping[str, Specialist]) -> AgentNode:
+def _triage_answer(agents: Sequence[AgentSpec]) -> AgentNode:
     """The triage node: a fixed clarifying question that lists the departments."""
-    departments = "\n".join(f"- {name}: {s.description}" for name, s in specialists.items())
+    departments = "\n".join(f"- {agent.name}: {agent.description}" for agent in agents)
 
     def triage(state: RouterState) -> dict[str, Any]:
         """Ask the customer what the request is about (no model call)."""
@@ -166,47 +77,13 @@ def _triage_answer(specialists: Mapping[str, Specialist]) -> AgentNode:
     return triage
 
 
-def build_router_graph(
-    model: BaseChatModel | None = None,
-    specialists: Mapping[str, Specialist] | None = None,
-    *,
-    router: Router | None = None,
-    checkpointer: BaseCheckpointSaver | None = None,
-    store: BaseStore | None = None,
-    name: str = "router",
-    recursion_limit: int = DEFAULT_RECURSION_LIMIT,
-    ledger: EffectLedger | None = None,
-    tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
-) -> CompiledStateGraph[RouterState, RouterContext, AgentInput, RouterOutput]:
-    """Build the router graph.
-
-    Args:
-        model: chat model for the model routing strategy and for specialists without their
-            own; None resolves ``context.model`` per run (the offline demo model by default).
-        specialists: departments by name (`Specialist`); defaults to `support_specialists`.
-            A name may not be ``"triage"``.
-        router: a fixed routing strategy; None builds one per run from the context
-            (``routing_strategy``, ``confidence_threshold``, ``embeddings``) and the
-            specialists' rules, examples and descriptions.
-        checkpointer: saver for durable threads; the specialists checkpoint into it too.
-        store: long-term memory store, exposed to nodes as ``runtime.store``.
-        name: graph name, also the ``graph_id`` its checkpoints are tagged with.
-        recursion_limit: hard cap on super-steps per run (the specialists' steps included).
-        ledger: exactly-once record of side-effecting calls, shared by every specialist;
-            defaults to the one that goes with the checkpointer.
-        tool_timeout_s: default per-call tool timeout in seconds.
-
-    Returns:
-        The compiled graph. Input ``{"messages": [...]}``; context `RouterContext`; the state
-        adds ``route`` and ``route_history``.
-    """
-    departments = dict(support_specialists() if specialists is None else specialists)
-    if TRIAGE in departments or not departments:
-        raise ValueError(f"specialists must be non-empty and may not be named {TRIAGE!r}")
-    shared_ledger = ledger if ledger is not None else default_ledger(checkpointer)
-    rules = {n: list(s.rules) for n, s in departments.items() if s.rules}
-    examples = {n: list(s.examples) for n, s in departments.items() if s.examples}
-    descriptions = {n: s.description for n, s in departments.items()}
+def _strategies(
+    agents: Sequence[AgentSpec], hints: Mapping[str, RouteHints], model: BaseChatModel | None
+) -> Any:
+    """A cached builder of the routing strategy a run's context asks for."""
+    rules = {n: list(h.rules) for n, h in hints.items() if h.rules}
+    examples = {n: list(h.examples) for n, h in hints.items() if h.examples}
+    descriptions = {agent.name: agent.description for agent in agents}
 
     @functools.lru_cache(maxsize=32)
     def routers(strategy: str, threshold: float, embeddings: str, model_spec: str) -> Router:
@@ -215,20 +92,64 @@ def build_router_graph(
             chosen.append(RuleRouter(rules))
         if strategy in ("embeddings", "hybrid") and examples:
             chosen.append(EmbeddingRouter(examples, create_embeddings(embeddings)))
-        if strategy in ("model", "hybrid"):
-            chat_model = resolve_model(model, model_spec)
-            chosen.append(ModelRouter(chat_model, descriptions))
+        if strategy in ("model", "hybrid") or not chosen:
+            chosen.append(ModelRouter(resolve_model(model, model_spec), descriptions))
         return chosen[0] if strategy != "hybrid" else HybridRouter(chosen, threshold)
 
     def router_for(context: RouterContext) -> Router:
-        if router is not None:
-            return router
+        model_spec = "" if model is not None else context.model
         return routers(
-            context.routing_strategy,
-            context.confidence_threshold,
-            context.embeddings,
-            "" if model is not None else context.model,
+            context.routing_strategy, context.confidence_threshold, context.embeddings, model_spec
         )
+
+    return router_for
+
+
+def build_router_graph(
+    agents: Sequence[AgentSpec],
+    *,
+    model: BaseChatModel | None = None,
+    hints: Mapping[str, RouteHints] | None = None,
+    router: Router | None = None,
+    runtime: PatternRuntime | None = None,
+    checkpointer: BaseCheckpointSaver | None = None,
+    store: BaseStore | None = None,
+    name: str = "router",
+    recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+) -> CompiledStateGraph[RouterState, RouterContext, AgentInput, RouterOutput]:
+    """Build the router graph.
+
+    Args:
+        agents: the specialists (`AgentSpec`); none may be named ``"triage"``. Their
+            descriptions are the model strategy's prompt and the triage answer.
+        model: chat model for the model routing strategy and for specialists without their
+            own; None resolves ``context.model`` per run (the offline model by default).
+        hints: per specialist, the rules and labelled examples the rules and embeddings
+            strategies use (`RouteHints`); a strategy without any falls back to the model.
+        router: a fixed routing strategy; None builds one per run from the context
+            (``routing_strategy``, ``confidence_threshold``, ``embeddings``) and the hints.
+        runtime: checkpointer, store, ledger and tool timeout (`PatternRuntime`); the
+            specialists checkpoint into the router's thread and share its ledger.
+        checkpointer: shorthand for the runtime's saver.
+        store: shorthand for the runtime's store.
+        name: graph name, also the ``graph_id`` its checkpoints are tagged with.
+        recursion_limit: hard cap on super-steps per run (the specialists' steps included).
+
+    Returns:
+        The compiled graph. Input ``{"messages": [...]}``; context `RouterContext`; the state
+        adds ``route`` and ``route_history``.
+
+    Raises:
+        ValueError: no specialists, a repeated name, one named ``"triage"``, or hints for an
+            unknown specialist.
+    """
+    shared = PatternRuntime.of(runtime, checkpointer=checkpointer, store=store)
+    team = list(agents)
+    names = check_agent_names(team, reserved={TRIAGE, "route_request"})
+    route_hints = dict(hints or {})
+    if unknown := sorted(set(route_hints) - set(names)):
+        raise ValueError(f"hints name unknown specialists {unknown}")
+    strategies = _strategies(team, route_hints, model)
 
     builder = StateGraph(
         RouterState,
@@ -236,31 +157,22 @@ def build_router_graph(
         input_schema=AgentInput,
         output_schema=RouterOutput,
     )
-    builder.add_node("route_request", make_route_request(router_for), retry_policy=MODEL_RETRY)
-    for department, specialist in departments.items():
-        subgraph = specialist.graph or build_specialist_graph(
-            department,
-            specialist,
-            model,
-            ledger=shared_ledger,
-            recursion_limit=recursion_limit,
-            tool_timeout_s=tool_timeout_s,
-        )
+    builder.add_node(
+        "route_request",
+        make_route_request(lambda context: router or strategies(context)),
+        retry_policy=MODEL_RETRY,
+    )
+    for agent in team:
+        subgraph = agent_graph(agent, model=model, runtime=shared, recursion_limit=recursion_limit)
         # The "agent" metadata reaches every streamed chunk of the subgraph (messages mode
         # included), next to the namespace ("billing:<task id>") that `subgraphs=True` adds.
-        builder.add_node(department, subgraph.with_config(metadata={"agent": department}))
-        builder.add_edge(department, END)
-    builder.add_node(TRIAGE, _triage_answer(departments))
+        builder.add_node(agent.name, subgraph.with_config(metadata={"agent": agent.name}))
+        builder.add_edge(agent.name, END)
+    builder.add_node(TRIAGE, _triage_answer(team))
     builder.add_edge(TRIAGE, END)
     builder.add_edge(START, "route_request")
-    builder.add_conditional_edges("route_request", _route_to_specialist, [*departments, TRIAGE])
-    return compile_pattern(
-        builder,
-        checkpointer=checkpointer,
-        store=store,
-        name=name,
-        recursion_limit=recursion_limit,
-    )
+    builder.add_conditional_edges("route_request", _route_to_specialist, [*names, TRIAGE])
+    return compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
 
 
 def _route_to_specialist(state: RouterState) -> str:
@@ -269,5 +181,10 @@ def _route_to_specialist(state: RouterState) -> str:
     return str(route.get("routed_to") or TRIAGE)
 
 
-graph = build_router_graph()
-"""The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""
+from demo.teams import support_desks, support_routes  # noqa: E402  (served graph's wiring)
+
+SERVED_OPTIONS: dict[str, Any] = {"agents": support_desks(), "hints": support_routes()}
+"""The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
+
+graph = build_router_graph(**SERVED_OPTIONS)
+"""The graph `langgraph.json` serves; no checkpointer of its own (the server brings one)."""

@@ -5,7 +5,9 @@ call is sent (`Send`) to that worker's node, which runs the worker's compiled gr
 the node with only the task as input (or the transcript too, when asked) and answers the call
 with one `ToolMessage` carrying the worker's result. Parallel delegations run in parallel; the
 supervisor reads the results and delegates again or answers. A worker may be any compiled
-graph taking ``{"messages": [...]}``: a ReAct agent, or another supervisor (a hierarchy).
+graph taking ``{"messages": [...]}``: an `AgentSpec` the supervisor builds into a ReAct agent,
+or one given as a compiled graph (another supervisor: a hierarchy). Workers run through
+`nodes.subagent` (interrupts pass through, a worker that raises is a failed delegation).
 
     call_model ──(no tool calls)────────────► END
         │ ├──(budget used up)──► stop_at_budget ─► END
@@ -22,38 +24,34 @@ namespace ``("<worker>:<task id>", ...)`` with ``lc_agent_name`` in the metadata
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.pregel import Pregel
 from langgraph.runtime import Runtime, get_runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import Send
 from pydantic import BaseModel, Field, ValidationError
 
-from checkpointers.ledger import EffectLedger, default_ledger
-from demo.effects import record_effect
-from demo.orders import lookup_order, search_help_docs
+from graphs._agents import agent_graph
 from graphs._compile import compile_pattern
-from graphs.react import build_react_graph
-from nodes.approval_gate import gate_sends, make_approval_gate, needs_approval
-from nodes.budget import RECURSION_HEADROOM, model_calls_this_turn, stop_at_budget
-from nodes.context import context_as
+from nodes.approval_gate import make_approval_gate
+from nodes.budget import stop_at_budget
 from nodes.model_call import make_call_model
 from nodes.retry import MODEL_RETRY
-from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S, make_run_tools
+from nodes.routing import make_route_after_model
+from nodes.runtime import PatternRuntime
+from nodes.subagent import SubAgent, SubAgentResult
+from nodes.tool_execution import make_run_tools
 from state.agent import AgentInput
+from state.agent_spec import AgentSpec, check_agent_names
 from state.supervisor import (
     DelegationRecord,
     DelegationStatus,
@@ -62,19 +60,15 @@ from state.supervisor import (
     SupervisorState,
     WorkerTask,
 )
-from tools.idempotency import idempotency_key
 from tools.registry import ToolRegistry, agent_tool
 
 __all__ = [
     "DEFAULT_RECURSION_LIMIT",
     "DELEGATION_PREFIX",
     "OutputMode",
-    "Worker",
     "build_supervisor_graph",
-    "default_workers",
     "graph",
     "make_delegation_tool",
-    "publish_summary",
 ]
 
 DEFAULT_RECURSION_LIMIT = 60
@@ -83,7 +77,6 @@ DEFAULT_RECURSION_LIMIT = 60
 DELEGATION_PREFIX = "delegate_to_"
 OutputMode = Literal["last_message", "full_history"]
 _RESERVED = {"call_model", "approval_gate", "run_tools", "stop_at_budget"}
-_SHARED_CONTEXT = ("model", "approval_policy", "max_steps", "approval_timeout_s")
 
 
 # -- delegation tools ------------------------------------------------------------------------
@@ -118,86 +111,6 @@ def make_delegation_tool(worker: str, description: str) -> BaseTool:
     )(delegate)
 
 
-@dataclass(frozen=True)
-class Worker:
-    """A worker agent the supervisor can delegate to.
-
-    Attributes:
-        name: node name and tool suffix (``delegate_to_<name>``); letters, digits, ``_``.
-        graph: a compiled graph taking ``{"messages": [...]}`` and returning ``messages``;
-            compile it without a checkpointer, it shares the supervisor's.
-        description: what the worker does (the delegation tool's description).
-        prompt: the worker's system prompt; None keeps the worker's own default.
-        pass_full_history: also give this worker the supervisor's transcript; None follows
-            the supervisor's setting.
-    """
-
-    name: str
-    graph: Pregel[Any, Any, Any, Any]
-    description: str
-    prompt: str | None = None
-    pass_full_history: bool | None = field(default=None)
-
-
-# -- the demo workers (research + writing) ---------------------------------------------------
-
-RESEARCHER_PROMPT = (
-    "You are a researcher. Look facts up in the help centre and the order system with your "
-    "tools and report them briefly, citing what the tools returned. Never invent facts."
-)
-WRITER_PROMPT = (
-    "You are a writer. Write a short, clear summary from the facts in your task and publish "
-    "it with publish_summary (a person reviews publications). Do not add facts."
-)
-
-
-class PublishSummaryArgs(BaseModel):
-    """Arguments of `publish_summary`."""
-
-    title: str = Field(description="Title of the summary.", min_length=3, max_length=300)
-    body: str = Field(description="The summary text.", min_length=3)
-
-
-@agent_tool(args_schema=PublishSummaryArgs, side_effects=True, idempotent=True)
-def publish_summary(title: str, body: str) -> dict[str, Any]:
-    """Publish a written summary to the team knowledge base (visible to the whole team)."""
-    digest = hashlib.sha256(f"{title}|{body}|{idempotency_key() or ''}".encode()).hexdigest()
-    summary_id = f"SUM-{digest[:8].upper()}"
-    recorded = record_effect("summary", {"summary_id": summary_id, "title": title, "body": body})
-    return {"summary_id": recorded["summary_id"], "title": title, "status": "published"}
-
-
-def default_workers(
-    model: BaseChatModel | None = None, *, ledger: EffectLedger | None = None
-) -> list[Worker]:
-    """The research + writing team: a read-only researcher and a writer that publishes.
-
-    Args:
-        model: chat model for both workers; None resolves the run's ``context.model``.
-        ledger: the effect ledger of the writer's side effects.
-    """
-    researcher = build_react_graph(
-        model, [search_help_docs, lookup_order], name="researcher", ledger=ledger
-    )
-    writer = build_react_graph(model, [publish_summary], name="writer", ledger=ledger)
-    return [
-        Worker(
-            "researcher",
-            researcher,
-            "researches questions about our policies (refunds, returns, damaged items, "
-            "shipping) and orders in the help centre and reports the facts.",
-            prompt=RESEARCHER_PROMPT,
-        ),
-        Worker(
-            "writer",
-            writer,
-            "writes a short summary from the facts given and publishes it to the team "
-            "knowledge base (publishing needs approval).",
-            prompt=WRITER_PROMPT,
-        ),
-    ]
-
-
 # -- worker nodes ----------------------------------------------------------------------------
 
 
@@ -221,15 +134,6 @@ def _render(messages: Sequence[AnyMessage], worker: str) -> str:
     return "\n".join(lines)
 
 
-def _worker_context(context: SupervisorContext, worker: Worker) -> dict[str, Any]:
-    """What a worker's run gets: the run's shared settings and the worker's own prompt."""
-    shared = {name: getattr(context, name) for name in _SHARED_CONTEXT}
-    shared["on_approval_timeout"] = context.on_approval_timeout
-    if worker.prompt is not None:
-        shared["system_prompt"] = worker.prompt
-    return shared
-
-
 def _lift_approvals(records: Sequence[dict[str, Any]], worker: str) -> list[dict[str, Any]]:
     """The worker's audit records, tagged with the path of the agent that asked."""
     return [
@@ -241,7 +145,7 @@ def _lift_approvals(records: Sequence[dict[str, Any]], worker: str) -> list[dict
 class _Delegation:
     """One delegation being run: the parsed task, and how to answer the call."""
 
-    def __init__(self, worker: Worker, payload: WorkerTask, full_history: bool) -> None:
+    def __init__(self, worker: str, payload: WorkerTask, full_history: bool) -> None:
         self.worker = worker
         self.call_id = payload["tool_call_id"]
         self.tool_name = payload["tool_name"]
@@ -261,7 +165,7 @@ class _Delegation:
     def answer(self, text: str, status: DelegationStatus, **extra: Any) -> dict[str, Any]:
         """The state update answering the delegation call, with its delegation record."""
         record = DelegationRecord(
-            worker=self.worker.name, task=self.task, tool_call_id=self.call_id, status=status
+            worker=self.worker, task=self.task, tool_call_id=self.call_id, status=status
         )
         message = ToolMessage(
             content=text,
@@ -276,25 +180,23 @@ class _Delegation:
         """The answer to a call without a usable task: nothing is delegated."""
         return self.answer(
             f"Error: {self.tool_name} needs a non-empty `task` argument: what "
-            f"{self.worker.name} should do, self-contained. Nothing was delegated.",
+            f"{self.worker} should do, self-contained. Nothing was delegated.",
             "failed",
         )
 
-    def failed(self, exc: Exception) -> dict[str, Any]:
-        """The answer when the worker raised (a failing worker is data for the supervisor)."""
-        return self.answer(
-            f"Error: {self.worker.name} failed: {type(exc).__name__}: {exc}", "failed"
-        )
-
-    def finished(self, result: Mapping[str, Any], output_mode: OutputMode) -> dict[str, Any]:
-        """The answer carrying the worker's result, and its approvals for the audit trail."""
-        name = self.worker.name
-        produced: list[AnyMessage] = list(result.get("messages", []))[len(self.history) + 1 :]
+    def finished(self, result: SubAgentResult, output_mode: OutputMode) -> dict[str, Any]:
+        """The answer carrying the worker's result (or failure), and its approvals."""
+        if result.failed:
+            return self.answer(f"Error: {result.describe_error(self.worker)}", "failed")
+        name = self.worker
+        produced: list[AnyMessage] = list(result.values.get("messages", []))[
+            len(self.history) + 1 :
+        ]
         last = produced[-1] if produced else None
         status: DelegationStatus = (
             "stopped" if isinstance(last, AIMessage) and last.name == "budget" else "completed"
         )
-        approvals = _lift_approvals(result.get("approvals", []), name)
+        approvals = _lift_approvals(result.values.get("approvals", []), name)
         if output_mode == "full_history":
             return self.answer(
                 _render(produced, name),
@@ -307,49 +209,32 @@ class _Delegation:
 
 
 def make_worker_node(
-    worker: Worker, *, output_mode: OutputMode, pass_full_history: bool
+    worker: SubAgent, *, output_mode: OutputMode, full_history: bool
 ) -> RunnableLambda[WorkerTask, dict[str, Any]]:
     """Build the node that runs one delegation on `worker` and answers its tool call.
 
-    The worker's graph is invoked inside the node: it inherits the run's checkpointer,
-    interrupts and streaming. Whatever happens, the delegation call gets exactly one
-    `ToolMessage` (a worker that raises becomes an error result the supervisor can read).
-    The node has a sync and an async body, so the worker runs on the same (sync or async)
-    checkpointer API as the supervisor: `langgraph dev` runs graphs async on an async saver.
+    The worker runs inside the node (`nodes.subagent`): it inherits the run's checkpointer,
+    interrupts and streaming, and its context is the supervisor's minus the supervisor's own
+    prompt. Whatever happens, the delegation call gets exactly one `ToolMessage` (a worker
+    that raises becomes an error result the supervisor can read). The node has a sync and an
+    async body, so the worker runs on the same (sync or async) checkpointer API as the
+    supervisor: `langgraph dev` runs graphs async on an async saver.
     """
-    bound = worker.graph.with_config(metadata={"lc_agent_name": worker.name})
-    full_history = (
-        worker.pass_full_history if worker.pass_full_history is not None else pass_full_history
-    )
-
-    def start(payload: WorkerTask) -> tuple[_Delegation, dict[str, Any]]:
-        context = context_as(get_runtime(SupervisorContext), SupervisorContext)
-        return _Delegation(worker, payload, full_history), _worker_context(context, worker)
 
     def run_worker(payload: WorkerTask) -> dict[str, Any]:
         """Run the worker on the delegated task; return its result as the call's answer."""
-        delegation, context = start(payload)
+        delegation = _Delegation(worker.name, payload, full_history)
         if not delegation.valid:
             return delegation.invalid()
-        try:
-            result = bound.invoke(delegation.inputs, context=context)
-        except GraphBubbleUp:
-            raise  # an interrupt inside the worker pauses the whole run
-        except Exception as exc:  # noqa: BLE001 - a failing worker is data for the supervisor
-            return delegation.failed(exc)
+        result = worker.run(delegation.inputs, get_runtime(SupervisorContext).context)
         return delegation.finished(result, output_mode)
 
     async def arun_worker(payload: WorkerTask) -> dict[str, Any]:
         """Async twin of `run_worker`."""
-        delegation, context = start(payload)
+        delegation = _Delegation(worker.name, payload, full_history)
         if not delegation.valid:
             return delegation.invalid()
-        try:
-            result = await bound.ainvoke(delegation.inputs, context=context)
-        except GraphBubbleUp:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            return delegation.failed(exc)
+        result = await worker.arun(delegation.inputs, get_runtime(SupervisorContext).context)
         return delegation.finished(result, output_mode)
 
     return RunnableLambda(run_worker, afunc=arun_worker, name=worker.name)
@@ -393,71 +278,90 @@ def _delegation_sends(
     return sends
 
 
-def _without_delegations(calls: Sequence[ToolCall], workers: Mapping[str, str]) -> list[ToolCall]:
-    return [call for call in calls if call["name"] not in workers]
+def _make_run_own_tools(
+    tools_by_name: Mapping[str, BaseTool], delegations: Collection[str], runtime: PatternRuntime
+) -> Any:
+    """The supervisor's tool node: its own tool calls (and unknown ones), never delegations."""
+    run_tools = make_run_tools(
+        tools_by_name, ledger=runtime.ledger, timeout_s=runtime.tool_timeout_s
+    )
+
+    def run_own_tools(state: SupervisorState, *, runtime: Runtime[SupervisorContext]) -> Any:
+        """Run the supervisor's own calls: a dict, or a list when a tool returned a `Command`."""
+        messages = list(state["messages"])
+        found = _last_ai(messages)
+        if found is not None:
+            index, last = found
+            calls = [c for c in last.tool_calls if c["name"] not in delegations]
+            messages[index] = last.model_copy(update={"tool_calls": calls})
+        return run_tools({**state, "messages": messages}, runtime=runtime)
+
+    return run_own_tools
+
+
+def _full_history_for(names: Sequence[str], pass_full_history: bool | Collection[str]) -> set[str]:
+    if pass_full_history is True or pass_full_history is False:
+        return set(names) if pass_full_history else set()
+    unknown = set(pass_full_history) - set(names)
+    if unknown:
+        raise ValueError(f"pass_full_history names unknown workers {sorted(unknown)}")
+    return set(pass_full_history)
 
 
 def build_supervisor_graph(
-    model: BaseChatModel | None = None,
-    workers: Sequence[Worker] | Mapping[str, tuple[Pregel[Any, Any, Any, Any], str]] | None = None,
+    agents: Sequence[AgentSpec],
     *,
+    model: BaseChatModel | None = None,
+    instructions: str = "",
     tools: Sequence[BaseTool] = (),
+    output_mode: OutputMode = "last_message",
+    pass_full_history: bool | Collection[str] = False,
+    runtime: PatternRuntime | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     name: str = "supervisor",
-    output_mode: OutputMode = "last_message",
-    pass_full_history: bool = False,
     recursion_limit: int = DEFAULT_RECURSION_LIMIT,
-    ledger: EffectLedger | None = None,
-    tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
 ) -> CompiledStateGraph[SupervisorState, SupervisorContext, AgentInput, SupervisorOutput]:
     """Build a supervisor over worker agents.
 
     Args:
-        model: the supervisor's chat model; None resolves ``context.model`` per run (offline
-            demo model when no API key is configured). Default workers use it too.
-        workers: `Worker`s, or a mapping name → (compiled graph, description); defaults to
-            the research + writing team (`default_workers`).
+        agents: the workers (`AgentSpec`): built into ReAct agents from their instructions and
+            tools, or given as compiled graphs (compile them without a checkpointer).
+        model: the supervisor's chat model, and the workers' unless a spec has its own; None
+            resolves ``context.model`` per run (the offline model when no API key is set).
+        instructions: the supervisor's system prompt; empty uses ``context.system_prompt``
+            (`SupervisorContext`: a generic supervisor prompt).
         tools: ordinary tools of the supervisor itself (run by its tool node, side effects
             behind its approval gate); delegation tools are added for every worker.
-        checkpointer: saver for durable threads; workers share it (compile them without).
-        store: long-term memory store, exposed to nodes (and workers) as ``runtime.store``.
-        name: graph name; chunks the supervisor streams carry it as ``lc_agent_name``.
         output_mode: what a delegation returns to the supervisor: ``"last_message"`` (the
             worker's final answer) or ``"full_history"`` (its whole transcript as text, and
             the messages themselves in the `ToolMessage` artifact).
         pass_full_history: give workers the supervisor's transcript before the task instead
-            of the task alone (a `Worker` may override it).
+            of the task alone: True for all, or the names of the workers that get it.
+        runtime: checkpointer, store, ledger and tool timeout (`PatternRuntime`); workers
+            share the checkpointer (through the run) and the ledger.
+        checkpointer: shorthand for the runtime's saver.
+        store: shorthand for the runtime's store.
+        name: graph name; chunks the supervisor streams carry it as ``lc_agent_name``.
         recursion_limit: hard cap on the supervisor's super-steps per run.
-        ledger: exactly-once record of side-effecting calls (the supervisor's tools and the
-            default workers'); defaults to the one that goes with the checkpointer.
-        tool_timeout_s: per-call timeout of the supervisor's own tools.
 
     Returns:
         The compiled graph. Input ``{"messages": [...]}``; context `SupervisorContext`.
 
     Raises:
-        ValueError: for a worker name that is empty, not an identifier, reserved or repeated.
+        ValueError: no workers, a repeated or reserved worker name, or `pass_full_history`
+            naming an unknown worker.
     """
-    ledger = ledger if ledger is not None else default_ledger(checkpointer)
-    if workers is None:
-        team = default_workers(model, ledger=ledger)
-    elif isinstance(workers, Mapping):
-        team = [Worker(key, graph, text) for key, (graph, text) in workers.items()]
-    else:
-        team = list(workers)
-    names = [worker.name for worker in team]
-    for worker_name in names:
-        if not worker_name.isidentifier() or worker_name in _RESERVED:
-            raise ValueError(f"Invalid worker name {worker_name!r} (reserved or not identifier)")
-    if len(set(names)) != len(names) or not names:
-        raise ValueError(f"Worker names must be unique and at least one is needed: {names}")
-
-    delegation_tools = [make_delegation_tool(w.name, w.description) for w in team]
-    delegations = {DELEGATION_PREFIX + w.name: w.name for w in team}
-    registry = ToolRegistry(list(tools))
+    shared = PatternRuntime.of(runtime, checkpointer=checkpointer, store=store)
+    team = list(agents)
+    names = check_agent_names(team, reserved=_RESERVED)
+    full_history = _full_history_for(names, pass_full_history)
+    delegations = {DELEGATION_PREFIX + agent.name: agent.name for agent in team}
+    registry = ToolRegistry(tools)
     tools_by_name = {tool.name: tool for tool in registry}
-    full_history = pass_full_history or any(w.pass_full_history for w in team)
+
+    def send_delegations(state: dict[str, Any]) -> list[Send]:
+        return _delegation_sends(state, delegations, bool(full_history))
 
     builder: StateGraph[Any, Any, Any, Any] = StateGraph(
         SupervisorState,
@@ -465,81 +369,49 @@ def build_supervisor_graph(
         input_schema=AgentInput,
         output_schema=SupervisorOutput,
     )
+    delegation_tools = [make_delegation_tool(a.name, a.description) for a in team]
     builder.add_node(
         "call_model",
-        make_call_model(model, [*delegation_tools, *registry]),
+        make_call_model(model, [*delegation_tools, *registry], instructions=instructions or None),
         retry_policy=MODEL_RETRY,
     )
     builder.add_node("stop_at_budget", stop_at_budget)
-    run_tools = make_run_tools(tools_by_name, ledger=ledger, timeout_s=tool_timeout_s)
-
-    def run_own_tools(state: SupervisorState, *, runtime: Runtime[SupervisorContext]) -> Any:
-        """Run the supervisor's own tool calls (and answer unknown ones); not delegations.
-
-        Returns the tool node's update: a dict, or a list when a tool returned a `Command`.
-        """
-        messages = list(state["messages"])
-        found = _last_ai(messages)
-        if found is not None:
-            index, last = found
-            calls = _without_delegations(last.tool_calls, delegations)
-            messages[index] = last.model_copy(update={"tool_calls": calls})
-        return run_tools({**state, "messages": messages}, runtime=runtime)
-
-    builder.add_node("run_tools", run_own_tools)
+    builder.add_node("run_tools", _make_run_own_tools(tools_by_name, delegations, shared))
     if tools_by_name:
-        builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=ledger))
+        builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=shared.ledger))
         builder.add_edge("approval_gate", "run_tools")
-    for worker in team:
+    for agent in team:
+        worker = SubAgent(agent_graph(agent, model=model, runtime=shared), name=agent.name)
         builder.add_node(
-            worker.name,
-            make_worker_node(worker, output_mode=output_mode, pass_full_history=pass_full_history),
+            agent.name,
+            make_worker_node(
+                worker, output_mode=output_mode, full_history=agent.name in full_history
+            ),
         )
-        builder.add_edge(worker.name, "call_model")
-
-    def route_after_model(
-        state: SupervisorState, runtime: Runtime[SupervisorContext]
-    ) -> str | list[Send]:
-        """Answer, stop at the budget, or send each call to its worker / the gate / tools."""
-        last = state["messages"][-1]
-        if not isinstance(last, AIMessage) or not last.tool_calls:
-            return END
-        context = context_as(runtime, SupervisorContext)
-        if (
-            model_calls_this_turn(state["messages"]) >= context.max_steps
-            or state.get("remaining_steps", RECURSION_HEADROOM) < RECURSION_HEADROOM
-        ):
-            return "stop_at_budget"
-        own = _without_delegations(last.tool_calls, delegations)
-        pending = [c for c in own if needs_approval(c, tools_by_name, context.approval_policy)]
-        if pending:
-            return gate_sends(pending, context)
-        if own:
-            return "run_tools"
-        return _delegation_sends(state, delegations, full_history)
-
-    def route_after_tools(state: SupervisorState) -> str | list[Send]:
-        """After the supervisor's own tools: run the turn's delegations, else back to it."""
-        return _delegation_sends(state, delegations, full_history) or "call_model"
-
-    targets = [*names, "stop_at_budget", END]
-    builder.add_conditional_edges(
-        "call_model",
-        route_after_model,
-        ["run_tools", *(["approval_gate"] if tools_by_name else []), *targets],
+        builder.add_edge(agent.name, "call_model")
+    route_after_model = make_route_after_model(
+        tools_by_name, routed_elsewhere=delegations, route_elsewhere=send_delegations
     )
+    gate = ["approval_gate"] if tools_by_name else []
+    builder.add_conditional_edges(
+        "call_model", route_after_model, ["run_tools", *gate, *names, "stop_at_budget", END]
+    )
+
+    def route_after_tools(state: dict[str, Any]) -> str | list[Send]:
+        """After the supervisor's own tools: run the turn's delegations, else back to it."""
+        return send_delegations(state) or "call_model"
+
     builder.add_conditional_edges("run_tools", route_after_tools, [*names, "call_model"])
     builder.add_edge("stop_at_budget", END)
     builder.add_edge(START, "call_model")
-    compiled = compile_pattern(
-        builder,
-        checkpointer=checkpointer,
-        store=store,
-        name=name,
-        recursion_limit=recursion_limit,
-    )
+    compiled = compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
     return compiled.with_config(metadata={"lc_agent_name": name})
 
 
-graph = build_supervisor_graph()
-"""The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""
+from demo.teams import research_team  # noqa: E402  (the served graph's wiring only)
+
+SERVED_OPTIONS: dict[str, Any] = {"agents": research_team()}
+"""The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
+
+graph = build_supervisor_graph(**SERVED_OPTIONS)
+"""The graph `langgraph.json` serves; no checkpointer of its own (the server brings one)."""

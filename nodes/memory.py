@@ -211,13 +211,14 @@ def render_memories(memories: Sequence[dict[str, Any]]) -> str:
 
 
 def make_call_model_with_memories(
-    model: BaseChatModel | None, tools: Sequence[BaseTool]
+    model: BaseChatModel | None, tools: Sequence[BaseTool], *, instructions: str = ""
 ) -> AgentNode:
     """The ReAct model node (`make_call_model`) with recalled memories in its system prompt.
 
     Args:
         model: a chat model, or None to resolve ``context.model`` per run.
         tools: tools to bind.
+        instructions: the agent's system prompt; empty uses ``context.system_prompt``.
 
     Returns:
         A node ``call_model(state, runtime) -> {"messages": [reply]}``.
@@ -229,9 +230,11 @@ def make_call_model_with_memories(
     ) -> dict[str, Any]:
         """Ask the model for the next step, reminding it of what it knows about the user."""
         block = render_memories(state.get("recalled_memories") or [])
+        context = memory_context(runtime)
+        prompt = instructions or context.system_prompt
         if block:
-            context = memory_context(runtime)
-            prompt = f"{context.system_prompt}\n\n{block}"
+            prompt = f"{prompt}\n\n{block}"
+        if prompt != context.system_prompt:
             runtime = runtime.override(context=replace(context, system_prompt=prompt))
         return call_model(state, runtime=runtime)
 

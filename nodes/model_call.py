@@ -68,7 +68,6 @@ def make_call_model(
     model: BaseChatModel | None,
     tools: Sequence[BaseTool],
     *,
-    system_prompt: str | None = None,
     instructions: str | None = None,
     reply_name: str | None = None,
 ) -> AgentNode:
@@ -82,9 +81,9 @@ def make_call_model(
         model: a chat model; None means "resolve `runtime.context.model` on each run", so
             Studio and SDK users can switch models per run.
         tools: tools to bind (none: the model answers in text only).
-        system_prompt: this agent's own instructions, in place of ``context.system_prompt``
-            (how agents of one multi-agent graph, sharing one context, get different roles).
-        instructions: text appended to the system prompt (the shared prompt plus a role).
+        instructions: this agent's system prompt, in place of ``context.system_prompt`` (how
+            agents of one multi-agent graph, sharing one context, get different roles); None
+            or empty uses ``context.system_prompt``.
         reply_name: tag each reply with this name (``AIMessage.name``), so a conversation
             several agents write shows who said what.
 
@@ -98,10 +97,7 @@ def make_call_model(
         context = agent_context(runtime)
         chat_model = resolve_model(model, context.model)
         runnable: Any = chat_model.bind_tools(tool_list) if tool_list else chat_model
-        text = system_prompt or context.system_prompt
-        if instructions:
-            text = f"{text}\n\n{instructions}".strip()
-        messages = [SystemMessage(text), *state["messages"]]
+        messages = [SystemMessage(instructions or context.system_prompt), *state["messages"]]
         reply = invoke_model(runnable, messages, role=reply_name or "agent")
         if isinstance(reply, AIMessage):
             reply = with_unique_call_ids(reply, state["messages"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from langchain_core.messages import AIMessage
@@ -27,6 +27,8 @@ def make_route_after_model(
     tools_node: str = "run_tools",
     budget_node: str = "stop_at_budget",
     finish: str = END,
+    routed_elsewhere: Collection[str] = (),
+    route_elsewhere: Callable[[dict[str, Any]], list[Send]] | None = None,
 ) -> Callable[..., str | list[Send]]:
     """Build the router that runs after every model call.
 
@@ -34,6 +36,11 @@ def make_route_after_model(
     the memory agent's ``remember_facts``); budget or recursion headroom used up → the budget
     node; calls that need approval → one gate task per such call (`Send`), after which the
     tool node runs them all; otherwise → the tool node directly.
+
+    A pattern whose model calls some "tools" that are answered by other nodes (a supervisor's
+    ``delegate_to_<worker>``) names them in `routed_elsewhere`: they never pass the gate or the
+    tool node, and a turn with only such calls goes where `route_elsewhere` sends it (its
+    tool node's own router sends the rest after the ordinary calls ran).
     """
 
     def route_after_model(
@@ -49,13 +56,12 @@ def make_route_after_model(
             or state.get("remaining_steps", RECURSION_HEADROOM) < RECURSION_HEADROOM
         ):
             return budget_node
-        pending = [
-            call
-            for call in last.tool_calls
-            if needs_approval(call, tools_by_name, context.approval_policy)
-        ]
+        own = [call for call in last.tool_calls if call["name"] not in routed_elsewhere]
+        pending = [c for c in own if needs_approval(c, tools_by_name, context.approval_policy)]
         if pending:
             return gate_sends(pending, context, node=gate)
+        if not own and route_elsewhere is not None:
+            return route_elsewhere(state)
         return tools_node
 
     return route_after_model

@@ -16,10 +16,10 @@ ApprovalPolicy = Literal["side-effects", "always", "never"]
 TimeoutPolicy = Literal["reject", "escalate"]
 
 DEFAULT_SYSTEM_PROMPT = (
-    "You are a customer support agent for an online shop. Use tools whenever order data is "
-    "needed and never invent order details. Refunds and tickets are real actions: request "
-    "them with the tools, a person may review them. Answer briefly and cite what the tools "
-    "returned."
+    "You are a helpful assistant with tools. Use a tool whenever the answer depends on data "
+    "it can fetch, and never invent what a tool would return. Tools with side effects are "
+    "real actions: request them with the tool, a person may review them. Answer briefly and "
+    "cite what the tools returned."
 )
 
 
@@ -37,7 +37,10 @@ class AgentContext:
     )
     system_prompt: str = field(
         default=DEFAULT_SYSTEM_PROMPT,
-        metadata={"description": "System prompt placed before the conversation on each call."},
+        metadata={
+            "description": "System prompt placed before the conversation on each call, for "
+            "agents built without their own instructions."
+        },
     )
     approval_policy: ApprovalPolicy = field(
         default="side-effects",

@@ -9,6 +9,7 @@ can be found later from the checkpoints alone.
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -17,9 +18,29 @@ from pydantic import BaseModel, Field, field_validator
 from state.agent import AgentOutput, AgentState
 from state.context import AgentContext
 
-__all__ = ["RouteDecision", "RouterContext", "RouterOutput", "RouterState", "RoutingStrategy"]
+__all__ = [
+    "RouteDecision",
+    "RouteHints",
+    "RouterContext",
+    "RouterOutput",
+    "RouterState",
+    "RoutingStrategy",
+]
 
 RoutingStrategy = Literal["rules", "embeddings", "model", "hybrid"]
+
+
+@dataclass(frozen=True)
+class RouteHints:
+    """How the router recognises one agent's requests, kept apart from its `AgentSpec`.
+
+    Attributes:
+        rules: regular expressions for the rules strategy (`nodes.routers.RuleRouter`).
+        examples: labelled example requests for the embeddings strategy.
+    """
+
+    rules: Sequence[str] = ()
+    examples: Sequence[str] = ()
 
 
 class RouteDecision(BaseModel):

@@ -1,0 +1,93 @@
+"""What every pattern shares at build time: `PatternRuntime`.
+
+One frozen object carries the settings every factory used to take one by one (checkpointer,
+store, effect ledger, tool timeout). A production feature that every pattern needs (budgets,
+fallbacks, circuit breakers, guardrails) is added here and read by the shared nodes, never
+copied into a pattern's factory.
+
+Factories take ``runtime=`` and keep ``checkpointer=`` and ``store=`` as shorthands
+(`PatternRuntime.of`). The ledger is derived from the checkpointer unless given
+(`checkpointers.ledger.default_ledger`: the Postgres table beside Postgres checkpoints, the
+SQLite file's tables, or the run's own saver for a graph the server gives one).
+
+Example:
+    >>> from langgraph.checkpoint.memory import InMemorySaver
+    >>> runtime = PatternRuntime(checkpointer=InMemorySaver(), tool_timeout_s=10)
+    >>> type(runtime.ledger).__name__, runtime.tool_timeout_s
+    ('InMemoryLedger', 10)
+    >>> sub = runtime.for_subagent()
+    >>> sub.checkpointer is None and sub.ledger is runtime.ledger
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
+
+from checkpointers.ledger import EffectLedger, default_ledger
+
+__all__ = ["DEFAULT_TOOL_TIMEOUT_S", "PatternRuntime"]
+
+DEFAULT_TOOL_TIMEOUT_S = 30.0
+"""Seconds a tool call may take unless the tool declares its own timeout."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PatternRuntime:
+    """The build-time settings every pattern factory and the compile helper share.
+
+    Attributes:
+        checkpointer: saver for durable threads; None for stateless runs, for graphs the
+            LangGraph server gives its own saver, and for sub-agents (they checkpoint into
+            their parent's thread).
+        store: long-term memory store, exposed to nodes as ``runtime.store``.
+        ledger: the exactly-once record of side-effecting calls and approval decisions;
+            None derives it from `checkpointer` (filled in on construction, so it is never
+            None on an instance).
+        tool_timeout_s: default per-call tool timeout in seconds (a tool may declare its own).
+    """
+
+    checkpointer: BaseCheckpointSaver | None = None
+    store: BaseStore | None = None
+    ledger: EffectLedger = field(default=None)  # type: ignore[assignment]
+    tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if self.ledger is None:
+            object.__setattr__(self, "ledger", default_ledger(self.checkpointer))
+        if self.tool_timeout_s is not None and self.tool_timeout_s <= 0:
+            raise ValueError(f"tool_timeout_s must be positive or None, got {self.tool_timeout_s}")
+
+    @classmethod
+    def of(
+        cls,
+        runtime: PatternRuntime | None = None,
+        *,
+        checkpointer: BaseCheckpointSaver | None = None,
+        store: BaseStore | None = None,
+    ) -> PatternRuntime:
+        """The runtime a factory uses: `runtime`, or one built from the two shorthands.
+
+        Raises:
+            ValueError: both a runtime and a shorthand were given (which should win is not
+                obvious, so neither does).
+        """
+        if runtime is None:
+            return cls(checkpointer=checkpointer, store=store)
+        if checkpointer is not None or store is not None:
+            raise ValueError(
+                "Pass checkpointer and store inside runtime=PatternRuntime(...) or as "
+                "shorthands, not both."
+            )
+        return runtime
+
+    def for_subagent(self) -> PatternRuntime:
+        """The runtime of an agent compiled into a parent graph: same ledger, no saver.
+
+        A sub-agent checkpoints into its parent's thread (its own namespace), which is what
+        lets an approval interrupt inside it pause and resume the whole run.
+        """
+        return replace(self, checkpointer=None)
