@@ -12,19 +12,23 @@ offline, a run on the demo model plays these scripted roles instead, for replies
   ``- ...`` lines), nothing else; each revision fixes the first two issues the judge listed.
   So the CLI's default request ("My order A-1001 arrived broken. Can you refund it?") scores
   0.25, then 0.75, and passes in round 3.
+
+Both play from the inputs the pattern declares for their roles (`state.critique.WriterInputs`,
+`state.critique.JudgeInputs`), never from the prompt's text. `register_stand_ins` registers
+them; the served critique graph's wiring calls it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
-from langchain_core.messages import BaseMessage
-
+from models.offline import register_offline
 from models.scripted import ScriptedChatModel
-from nodes.messages import latest_human_text
-from state.critique import Verdict
+from state.critique import JUDGE_ROLE, WRITER_ROLE, Verdict
 
-__all__ = ["MAX_WORDS", "demo_judge", "demo_writer", "review"]
+__all__ = ["MAX_WORDS", "demo_judge", "demo_writer", "register_stand_ins", "review"]
 
 MAX_WORDS = 120
 GREETING = "Hello,"
@@ -66,15 +70,15 @@ def review(request: str, draft: str) -> Verdict:
     return Verdict(score=score, passed=not issues, issues=issues)
 
 
-def demo_judge() -> ScriptedChatModel:
-    """The judge: `review` of the draft in the judge's prompt, as a `Verdict`."""
+def demo_judge(*, request: str = "", draft: str = "", **_: Any) -> ScriptedChatModel:
+    """The judge: `review` of `draft` as a reply to `request`, as a `Verdict`.
 
-    def judge(messages: list[BaseMessage]) -> Verdict:
-        prompt = latest_human_text(messages)
-        head, _, draft = prompt.partition("\n\nDraft:\n")
-        return review(head.removeprefix("Request:\n"), draft)
-
-    return ScriptedChatModel(replies=[judge], cycle=True)
+    Args:
+        request: the request the draft answers (`state.critique.JudgeInputs`).
+        draft: the draft to judge.
+        **_: other inputs, ignored.
+    """
+    return ScriptedChatModel(replies=[review(request, draft)], cycle=True)
 
 
 def _revise(request: str, previous: list[str], issues: list[str]) -> list[str]:
@@ -92,19 +96,37 @@ def _revise(request: str, previous: list[str], issues: list[str]) -> list[str]:
     return body
 
 
-def demo_writer() -> ScriptedChatModel:
-    """The writer: a first draft of the request's facts; then revisions fixing two issues."""
+def write(request: str, draft: str | None = None, issues: Sequence[str] = ()) -> str:
+    """The writer's text: a first draft of the request's facts, or `draft` revised.
 
-    def write(messages: list[BaseMessage]) -> str:
-        prompt = latest_human_text(messages)
-        if "Reviewer's issues to fix:" not in prompt:
-            facts = [line[2:].strip() for line in prompt.splitlines() if line.startswith("- ")]
-            body = [FIRST_DRAFT, *(f"{fact[:1].upper()}{fact[1:]}." for fact in facts)]
-        else:
-            request = prompt.split("\n\nPrevious draft (round", 1)[0]
-            previous = [line[2:] for line in prompt.splitlines() if line.startswith("> ")]
-            issues = [line[2:] for line in prompt.splitlines() if line.startswith("* ")]
-            body = _revise(request, previous, issues)
-        return "\n".join([GREETING, *body, *SIGN_OFF])
+    Args:
+        request: what the reply answers; its ``- ...`` lines are the facts of a first draft.
+        draft: the previous draft; None writes the first one.
+        issues: the judge's issues with `draft`; the first two are fixed.
+    """
+    if draft is None:
+        facts = [line[2:].strip() for line in request.splitlines() if line.startswith("- ")]
+        body = [FIRST_DRAFT, *(f"{fact[:1].upper()}{fact[1:]}." for fact in facts)]
+    else:
+        body = _revise(request, draft.splitlines(), list(issues))
+    return "\n".join([GREETING, *body, *SIGN_OFF])
 
-    return ScriptedChatModel(replies=[write], cycle=True)
+
+def demo_writer(
+    *, request: str = "", draft: str | None = None, issues: Sequence[str] = (), **_: Any
+) -> ScriptedChatModel:
+    """The writer: a first draft of the request's facts; then revisions fixing two issues.
+
+    Args:
+        request: the request the draft answers (`state.critique.WriterInputs`).
+        draft: the previous draft when revising; None for the first draft.
+        issues: the judge's issues with the previous draft.
+        **_: other inputs, ignored.
+    """
+    return ScriptedChatModel(replies=[write(request, draft, issues)], cycle=True)
+
+
+def register_stand_ins() -> None:
+    """Register the writer and the judge as critique's offline stand-ins (by role)."""
+    register_offline(WRITER_ROLE, demo_writer)
+    register_offline(JUDGE_ROLE, demo_judge)

@@ -15,18 +15,22 @@ offline, a run on the demo model plays these scripted roles instead, for the shi
 
 The tests still run in the sandbox: only the model is scripted, the check is real. Any other
 task gets a reply that says what the stand-in is and what it knows, and fails its tests.
+
+Both play from the inputs the pattern declares for their roles (`state.reflexion.CoderInputs`,
+`state.reflexion.ReflectorInputs`), never from the prompt's text. `register_stand_ins`
+registers them; the served reflexion graph's wiring calls it.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from langchain_core.messages import BaseMessage
-
+from models.offline import register_offline
 from models.scripted import ScriptedChatModel
-from nodes.messages import latest_human_text
+from state.reflexion import CODER_ROLE, REFLECTOR_ROLE, CodeTask
 
-__all__ = ["SLUGIFY_ATTEMPTS", "demo_coder", "demo_reflector"]
+__all__ = ["SLUGIFY_ATTEMPTS", "demo_coder", "demo_reflector", "register_stand_ins"]
 
 SLUGIFY_ATTEMPTS = [
     'def slugify(text: str) -> str:\n    return text.lower().replace(" ", "-")\n',
@@ -50,41 +54,70 @@ LESSONS = {
 
 NOT_AN_LLM = "offline demo coder (not an LLM)"
 
-_FAILED_TEST = re.compile(r"^- (test_\w+):", re.MULTILINE)
+SLUGIFY_SIGNATURE = "slugify(text: str)"
+"""How the coder recognises the shipped ``slugify`` task in its text."""
 
 
-def _learnt(prompt: str) -> int:
-    """Lessons and reflections listed in an attempt prompt (lines ``- ...`` under them)."""
-    count = 0
-    for section in prompt.split("\n\n"):
-        if section.strip().startswith(("Lessons from earlier runs", "Reflections on your fail")):
-            count += sum(1 for line in section.splitlines() if line.startswith("- "))
-    return count
+def code_for(task: CodeTask | None, learnt: int) -> str:
+    """The coder's reply: the ``slugify`` attempt for `learnt` lessons, else a note.
+
+    Args:
+        task: the task; only the shipped ``slugify`` scenario is known.
+        learnt: lessons recalled plus reflections so far: which attempt comes next.
+    """
+    if task is None or SLUGIFY_SIGNATURE not in task.task:
+        return f"# {NOT_AN_LLM}: it only knows the shipped scenario 'slugify'.\n"
+    attempt = SLUGIFY_ATTEMPTS[min(learnt, len(SLUGIFY_ATTEMPTS) - 1)]
+    return f"```python\n{attempt}```"
 
 
-def demo_coder() -> ScriptedChatModel:
-    """The coder: the next ``slugify`` attempt for what it has learnt so far."""
+def lessons_for(failures: Sequence[Mapping[str, str]], summary: str = "") -> str:
+    """The reflector's lesson: one sentence per failing test it knows, else the report's start.
 
-    def write(messages: list[BaseMessage]) -> str:
-        prompt = latest_human_text(messages)
-        if "slugify(text: str)" not in prompt:
-            return f"# {NOT_AN_LLM}: it only knows the shipped scenario 'slugify'.\n"
-        attempt = SLUGIFY_ATTEMPTS[min(_learnt(prompt), len(SLUGIFY_ATTEMPTS) - 1)]
-        return f"```python\n{attempt}```"
+    Args:
+        failures: the sandbox's ``{"test", "error", "where"}`` per failing test.
+        summary: the sandbox's account of the run (used when no failing test is known).
+    """
+    known = [LESSONS[failure["test"]] for failure in failures if failure.get("test") in LESSONS]
+    if known:
+        return " ".join(dict.fromkeys(known))
+    first = summary.strip().splitlines()[:2]
+    return "Fix what the tests reported first: " + " ".join(first)
 
-    return ScriptedChatModel(replies=[write], cycle=True)
+
+def demo_coder(
+    *,
+    task: CodeTask | None = None,
+    lessons: Sequence[str] = (),
+    reflections: Sequence[Mapping[str, Any]] = (),
+    **_: Any,
+) -> ScriptedChatModel:
+    """The coder: the next ``slugify`` attempt for what it has learnt so far.
+
+    Args:
+        task: the task being solved (`state.reflexion.CoderInputs`).
+        lessons: lessons recalled from earlier runs.
+        reflections: reflections on this run's failed attempts.
+        **_: other inputs, ignored.
+    """
+    reply = code_for(task, len(lessons) + len(reflections))
+    return ScriptedChatModel(replies=[reply], cycle=True)
 
 
-def demo_reflector() -> ScriptedChatModel:
-    """The reflector: lessons from the failing tests the sandbox reported."""
+def demo_reflector(
+    *, failures: Sequence[Mapping[str, str]] = (), summary: str = "", **_: Any
+) -> ScriptedChatModel:
+    """The reflector: lessons from the failing tests the sandbox reported.
 
-    def reflect(messages: list[BaseMessage]) -> str:
-        report = latest_human_text(messages).split("Test result:\n", 1)[-1]
-        failed = _FAILED_TEST.findall(report)
-        lessons = [LESSONS[test] for test in failed if test in LESSONS]
-        if lessons:
-            return " ".join(dict.fromkeys(lessons))
-        first = report.strip().splitlines()[:2]
-        return "Fix what the tests reported first: " + " ".join(first)
+    Args:
+        failures: the sandbox's failing tests (`state.reflexion.ReflectorInputs`).
+        summary: the sandbox's account of the run.
+        **_: other inputs (the task, the trial, the code), ignored.
+    """
+    return ScriptedChatModel(replies=[lessons_for(failures, summary)], cycle=True)
 
-    return ScriptedChatModel(replies=[reflect], cycle=True)
+
+def register_stand_ins() -> None:
+    """Register the coder and the reflector as reflexion's offline stand-ins (by role)."""
+    register_offline(CODER_ROLE, demo_coder)
+    register_offline(REFLECTOR_ROLE, demo_reflector)

@@ -18,9 +18,11 @@ draft is *accepted* when the judge says ``passed`` and its score reaches
 
 Generator and judge may be different models: pass ``judge=`` or set ``context.judge_model``.
 
-On the offline demo model (keyword heuristics, not an LLM) the writer and the judge are
-scripted stand-ins for replies to customers (`demo.critique_stand_ins`): a rubric checked in
-code, and a writer fixing two of its issues per revision.
+Each model call names its role (`WRITER_ROLE`, `JUDGE_ROLE`) and passes the inputs declared
+for it (`state.critique.WriterInputs`, `state.critique.JudgeInputs`). On the offline demo model
+(keyword heuristics, not an LLM) a stand-in registered for the role plays it from those inputs;
+the served graph registers the demo shop's (`demo.critique_stand_ins`: a rubric checked in code,
+and a writer fixing two of its issues per revision).
 """
 
 from __future__ import annotations
@@ -35,9 +37,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
-from demo.critique_stand_ins import demo_judge, demo_writer
 from graphs._compile import compile_pattern
-from models.offline import register_offline
 from nodes.ask import InvalidOutput, ask_structured, ask_text
 from nodes.context import AgentNode, context_as
 from nodes.messages import latest_human_text
@@ -45,10 +45,21 @@ from nodes.model_call import resolve_model
 from nodes.retry import MODEL_RETRY
 from nodes.runtime import PatternRuntime
 from state.agent import AgentInput
-from state.critique import CritiqueContext, CritiqueState, Verdict
+from state.critique import (
+    JUDGE_ROLE,
+    WRITER_ROLE,
+    CritiqueContext,
+    CritiqueState,
+    JudgeInputs,
+    Verdict,
+    WriterInputs,
+)
 
 __all__ = [
     "DEFAULT_RECURSION_LIMIT",
+    "JUDGE_ROLE",
+    "SERVED_OPTIONS",
+    "WRITER_ROLE",
     "build_critique_graph",
     "graph",
     "is_accepted",
@@ -63,11 +74,6 @@ _FINISH_HEADROOM = 3
 """Steps kept for revise/judge/finish: below this many remaining steps the run finishes."""
 
 REPLY_NAME = "critique"
-
-WRITER_ROLE = "critique.writer"
-"""The role the generator plays (its offline stand-in is registered under it)."""
-JUDGE_ROLE = "critique.judge"
-"""The role the judge plays (its offline stand-in is registered under it)."""
 
 VERDICT_HINT = "score between 0 and 1, passed true or false, issues a list of strings."
 """What a valid verdict looks like, for the re-ask after an invalid one."""
@@ -86,18 +92,23 @@ def _rank(entry: dict[str, Any]) -> tuple[bool, float]:
     return bool(verdict.get("passed")), float(verdict.get("score", 0.0))
 
 
-def _generator(model: BaseChatModel | None, context: CritiqueContext) -> BaseChatModel:
-    """The writer (on the demo model, the stand-in registered for `WRITER_ROLE`)."""
-    return resolve_model(model, context.model, role=WRITER_ROLE)
+def _generator(
+    model: BaseChatModel | None, context: CritiqueContext, inputs: WriterInputs
+) -> BaseChatModel:
+    """The writer (on the demo model, the stand-in registered for `WRITER_ROLE`, given `inputs`)."""
+    return resolve_model(model, context.model, role=WRITER_ROLE, inputs=inputs)
 
 
 def _judge(
-    judge: BaseChatModel | None, model: BaseChatModel | None, context: CritiqueContext
+    judge: BaseChatModel | None,
+    model: BaseChatModel | None,
+    context: CritiqueContext,
+    inputs: JudgeInputs,
 ) -> BaseChatModel:
     """The judge: as given, else ``context.judge_model``, else the writer's model."""
     if judge is not None or context.judge_model:
-        return resolve_model(judge, context.judge_model, role=JUDGE_ROLE)
-    return resolve_model(model, context.model, role=JUDGE_ROLE)
+        return resolve_model(judge, context.judge_model, role=JUDGE_ROLE, inputs=inputs)
+    return resolve_model(model, context.model, role=JUDGE_ROLE, inputs=inputs)
 
 
 # -- nodes -----------------------------------------------------------------------------------
@@ -110,8 +121,9 @@ def make_generate(model: BaseChatModel | None) -> AgentNode:
         """Write draft 1; start this request's history afresh."""
         context = context_as(runtime, CritiqueContext)
         request = latest_human_text(state["messages"])
+        inputs = WriterInputs(request=request, draft=None, issues=[])
         text = ask_text(
-            _generator(model, context),
+            _generator(model, context, inputs),
             [SystemMessage(context.system_prompt), HumanMessage(request)],
             role="writer",
         )
@@ -139,12 +151,13 @@ def make_judge_draft(judge: BaseChatModel | None, model: BaseChatModel | None) -
         """
         context = context_as(runtime, CritiqueContext)
         draft = state["drafts"][-1]
+        inputs = JudgeInputs(request=state.get("request", ""), draft=draft["text"])
         prompt: list[AnyMessage] = [
             SystemMessage(context.judge_prompt),
-            HumanMessage(f"Request:\n{state.get('request', '')}\n\nDraft:\n{draft['text']}"),
+            HumanMessage(f"Request:\n{inputs['request']}\n\nDraft:\n{inputs['draft']}"),
         ]
         parsed = ask_structured(
-            _judge(judge, model, context),
+            _judge(judge, model, context, inputs),
             prompt,
             Verdict,
             role="judge",
@@ -175,8 +188,11 @@ def make_revise(model: BaseChatModel | None) -> AgentNode:
         draft, verdict = state["drafts"][-1], state["verdicts"][-1]
         issues = "\n".join(f"* {issue}" for issue in verdict["issues"]) or "* (none listed)"
         quoted = "\n".join(f"> {line}" for line in draft["text"].splitlines())
+        inputs = WriterInputs(
+            request=state.get("request", ""), draft=draft["text"], issues=list(verdict["issues"])
+        )
         text = ask_text(
-            _generator(model, context),
+            _generator(model, context, inputs),
             [
                 SystemMessage(context.system_prompt),
                 HumanMessage(
@@ -308,13 +324,16 @@ def build_critique_graph(
     """Build the critique graph (generator and judge; review-and-revise or iterate).
 
     Args:
-        model: the generator; None resolves ``context.model`` per run (the offline demo
-            model when no API key is configured; a run on it plays the stand-ins of
-            `demo.critique_stand_ins`).
-        judge: the judge, asked for a `Verdict` (`nodes.ask.ask_structured`); None
-            uses ``context.judge_model``, or the generator when that is empty.
-        checkpointer: saver for durable threads; None for stateless runs or under a server.
-        store: long-term store, exposed to nodes as ``runtime.store``.
+        model: the generator (role `WRITER_ROLE`); None resolves ``context.model`` per run
+            (the offline demo model when no API key is configured; a run on it plays the
+            stand-ins registered for the roles, given the declared inputs).
+        judge: the judge (role `JUDGE_ROLE`), asked for a `Verdict`
+            (`nodes.ask.ask_structured`); None uses ``context.judge_model``, or the
+            generator when that is empty.
+        runtime: checkpointer, store, effect ledger and tool timeout (`PatternRuntime`).
+        checkpointer: shorthand for ``runtime=PatternRuntime(checkpointer=...)``; None for
+            stateless runs, or when a server provides its own.
+        store: shorthand for the runtime's long-term memory store (``runtime.store`` in nodes).
         name: graph name (traces, composition, the ``graph_id`` checkpoint tag).
         recursion_limit: hard cap on super-steps per run; with a lower cap than the rounds
             need, the run finishes early with the best draft instead of failing.
@@ -342,8 +361,12 @@ def build_critique_graph(
     )
 
 
-register_offline(JUDGE_ROLE, lambda **_: demo_judge())
-register_offline(WRITER_ROLE, lambda **_: demo_writer())
+from demo.critique_stand_ins import register_stand_ins  # noqa: E402  (the served graph's wiring only)
 
-graph = build_critique_graph()
+register_stand_ins()
+
+SERVED_OPTIONS: dict[str, Any] = {}
+"""The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
+
+graph = build_critique_graph(**SERVED_OPTIONS)
 """The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one)."""

@@ -26,9 +26,12 @@ state holds, so a task written through the state API is refused too. Where the s
 isolate the code (no bubblewrap), the evaluation records that the code was not run and the run
 ends with that message.
 
-On the offline demo model (keyword heuristics, not an LLM) the coder and reflector are
-scripted stand-ins that know the ``slugify`` scenario (`demo.reflexion_stand_ins`): the run
-fails twice, learns, and passes; a later run that recalls the lessons passes at once.
+Each model call names its role (`CODER_ROLE`, `REFLECTOR_ROLE`) and passes the inputs declared
+for it (`state.reflexion.CoderInputs`, `state.reflexion.ReflectorInputs`). On the offline demo
+model (keyword heuristics, not an LLM) a stand-in registered for the role plays it from those
+inputs; the served graph registers the demo's (`demo.reflexion_stand_ins`, which know the
+``slugify`` scenario: the run fails twice, learns, and passes; a later run that recalls the
+lessons passes at once).
 """
 
 from __future__ import annotations
@@ -48,11 +51,9 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 from pydantic import ValidationError
 
-from demo.reflexion_stand_ins import demo_coder, demo_reflector
 from graphs._compile import compile_pattern
 from memory.episodic import EpisodicMemory
 from memory.namespaces import namespace_label
-from models.offline import register_offline
 from nodes.ask import ask_text
 from nodes.context import AgentNode, context_as
 from nodes.identity import authenticated_user_id
@@ -61,13 +62,26 @@ from nodes.model_call import resolve_model
 from nodes.retry import MODEL_RETRY, TRANSIENT_RETRY
 from nodes.runtime import PatternRuntime
 from state.agent import AgentInput
-from state.reflexion import Attempt, CodeTask, Reflection, ReflexionContext, ReflexionState
+from state.reflexion import (
+    CODER_ROLE,
+    REFLECTOR_ROLE,
+    Attempt,
+    CoderInputs,
+    CodeTask,
+    Reflection,
+    ReflectorInputs,
+    ReflexionContext,
+    ReflexionState,
+)
 from tools.sandbox import SandboxResult, SandboxUnavailableError, run_in_sandbox
 
 __all__ = [
     "ALLOW_CLIENT_CODE_ENV",
+    "CODER_ROLE",
     "DEFAULT_RECURSION_LIMIT",
+    "REFLECTOR_ROLE",
     "SCENARIOS",
+    "SERVED_OPTIONS",
     "build_reflexion_graph",
     "client_code_allowed",
     "extract_code",
@@ -81,11 +95,6 @@ DEFAULT_RECURSION_LIMIT = 40
 """Super-steps per run: three per attempt (attempt, evaluate, reflect) plus four; 10 fit."""
 
 REPLY_NAME = "reflexion"
-
-CODER_ROLE = "reflexion.coder"
-"""The role that writes the code (its offline stand-in is registered under it)."""
-REFLECTOR_ROLE = "reflexion.reflector"
-"""The role that turns a failure into a lesson (its offline stand-in is registered under it)."""
 
 ALLOW_CLIENT_CODE_ENV = "AGENT_PATTERNS_ALLOW_CLIENT_CODE"
 """Environment variable by which the operator allows client-supplied tasks (``1``)."""
@@ -178,15 +187,6 @@ def _lessons_owner(context: ReflexionContext) -> str:
     return namespace_label(user) if user else context.owner
 
 
-def _model(
-    model: BaseChatModel | None, context: ReflexionContext, role: Literal["coder", "reflector"]
-) -> BaseChatModel:
-    """The model for a role (on the demo model, the stand-in registered for the role)."""
-    return resolve_model(
-        model, context.model, role=CODER_ROLE if role == "coder" else REFLECTOR_ROLE
-    )
-
-
 def _attempt_prompt(state: ReflexionState, task: CodeTask) -> str:
     parts = [f"Task:\n{task.task}"]
     if task.tests_description:
@@ -248,8 +248,14 @@ def make_attempt(model: BaseChatModel | None) -> AgentNode:
         """Write the next attempt from the task, lessons and reflections so far."""
         context = context_as(runtime, ReflexionContext)
         task = CodeTask.model_validate(state["task"])
+        inputs = CoderInputs(
+            task=task,
+            lessons=list(state.get("lessons", [])),
+            reflections=list(state.get("reflections", [])),
+        )
+        coder = resolve_model(model, context.model, role=CODER_ROLE, inputs=inputs)
         text = ask_text(
-            _model(model, context, "coder"),
+            coder,
             [SystemMessage(context.system_prompt), HumanMessage(_attempt_prompt(state, task))],
             role="coder",
         )
@@ -304,8 +310,16 @@ def make_reflect(model: BaseChatModel | None) -> AgentNode:
         context = context_as(runtime, ReflexionContext)
         task = CodeTask.model_validate(state["task"])
         latest, result = state["attempts"][-1], state["evaluations"][-1]
+        inputs = ReflectorInputs(
+            task=task,
+            trial=latest["trial"],
+            code=latest["code"],
+            failures=list(result.get("failures", [])),
+            summary=result["summary"],
+        )
+        reflector = resolve_model(model, context.model, role=REFLECTOR_ROLE, inputs=inputs)
         reply = ask_text(
-            _model(model, context, "reflector"),
+            reflector,
             [
                 SystemMessage(context.reflect_prompt),
                 HumanMessage(
@@ -421,13 +435,17 @@ def build_reflexion_graph(
     """Build the reflexion graph.
 
     Args:
-        model: chat model writing the code and the reflections; None resolves
-            ``context.model`` per run. The offline demo model is not an LLM and cannot write
-            code: a run on it plays scripted stand-ins for the shipped ``slugify`` scenario
-            (`demo.reflexion_stand_ins`; the tests still run in the sandbox).
-        checkpointer: saver for durable threads; None for stateless runs or under a server.
-        store: where episodic lessons live (``runtime.store``); None disables them (the
-            server provides its store to the module-level `graph`).
+        model: chat model writing the code (role `CODER_ROLE`) and the reflections (role
+            `REFLECTOR_ROLE`); None resolves ``context.model`` per run. The offline demo model
+            is not an LLM and cannot write code: a run on it plays the stand-ins registered
+            for the roles, given the declared inputs (the tests still run in the sandbox).
+        runtime: checkpointer, store, effect ledger and tool timeout (`PatternRuntime`); its
+            store is where episodic lessons live (none disables them; the server provides
+            its store to the module-level `graph`).
+        checkpointer: shorthand for ``runtime=PatternRuntime(checkpointer=...)``; None for
+            stateless runs, or when a server provides its own.
+        store: shorthand for the runtime's long-term memory store (``runtime.store`` in nodes,
+            where the episodic lessons live).
         name: graph name.
         recursion_limit: hard cap on super-steps per run, on top of ``context.max_attempts``.
         allow_client_code: whether a task sent as JSON (its tests are client code the sandbox
@@ -468,10 +486,14 @@ def build_reflexion_graph(
     )
 
 
-register_offline(CODER_ROLE, lambda **_: demo_coder())
-register_offline(REFLECTOR_ROLE, lambda **_: demo_reflector())
+from demo.reflexion_stand_ins import register_stand_ins  # noqa: E402  (the served graph's wiring only)
 
-graph = build_reflexion_graph()
+register_stand_ins()
+
+SERVED_OPTIONS: dict[str, Any] = {}
+"""The demo's wiring of the served graph (`graphs.registry` builds it with a saver)."""
+
+graph = build_reflexion_graph(**SERVED_OPTIONS)
 """The graph `langgraph.json` serves; compiled without a checkpointer (the server brings one).
 
 Client-supplied tasks are refused unless the operator sets ``AGENT_PATTERNS_ALLOW_CLIENT_CODE=1``.

@@ -1,9 +1,16 @@
-"""State, verdict and context of the critique pattern (`graphs.critique`)."""
+"""State, verdict, context and model roles of the critique pattern (`graphs.critique`).
+
+The two roles (`WRITER_ROLE`, `JUDGE_ROLE`) and the keyword inputs each receives are declared
+here, so the graph and whatever plays a role offline agree on them without reading each
+other's prompts: the graph passes them on every call (``nodes.model_call.resolve_model(...,
+role=WRITER_ROLE, inputs=WriterInputs(...))``) and an offline stand-in registered for the role
+(`models.offline.register_offline`) is built from them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
@@ -12,12 +19,50 @@ from state.context import AgentContext
 
 __all__ = [
     "GENERATOR_SYSTEM_PROMPT",
+    "JUDGE_ROLE",
     "JUDGE_SYSTEM_PROMPT",
+    "WRITER_ROLE",
     "CritiqueContext",
     "CritiqueMode",
     "CritiqueState",
+    "JudgeInputs",
     "Verdict",
+    "WriterInputs",
 ]
+
+WRITER_ROLE = "critique.writer"
+"""The role that writes the first draft and each revision; its inputs are `WriterInputs`."""
+
+JUDGE_ROLE = "critique.judge"
+"""The role that returns a `Verdict` on a draft; its inputs are `JudgeInputs`."""
+
+
+class WriterInputs(TypedDict):
+    """What the writer receives on every call, besides its prompt.
+
+    Attributes:
+        request: the text of the latest human message: what the draft answers.
+        draft: the previous draft's text when revising; None for the first draft.
+        issues: the judge's issues with the previous draft, in its order; empty for the
+            first draft.
+    """
+
+    request: str
+    draft: str | None
+    issues: list[str]
+
+
+class JudgeInputs(TypedDict):
+    """What the judge receives on every call, besides its prompt.
+
+    Attributes:
+        request: the text of the latest human message: what the draft answers.
+        draft: the text of the draft to judge.
+    """
+
+    request: str
+    draft: str
+
 
 CritiqueMode = Literal["single", "iterate"]
 """``single``: one review and one revision; ``iterate``: revise until accepted or out of rounds."""

@@ -1,9 +1,16 @@
-"""State, records and context of the reflexion pattern (`graphs.reflexion`)."""
+"""State, records, context and model roles of the reflexion pattern (`graphs.reflexion`).
+
+The two roles (`CODER_ROLE`, `REFLECTOR_ROLE`) and the keyword inputs each receives are
+declared here, so the graph and whatever plays a role offline agree on them without reading
+each other's prompts: the graph passes them on every call (``nodes.model_call.resolve_model(
+..., role=CODER_ROLE, inputs=CoderInputs(...))``) and an offline stand-in registered for the
+role (`models.offline.register_offline`) is built from them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, Field
 
@@ -11,13 +18,23 @@ from state.agent import AgentState
 from state.context import AgentContext
 
 __all__ = [
+    "CODER_ROLE",
     "CODER_SYSTEM_PROMPT",
+    "REFLECTOR_ROLE",
     "Attempt",
     "CodeTask",
+    "CoderInputs",
     "Reflection",
+    "ReflectorInputs",
     "ReflexionContext",
     "ReflexionState",
 ]
+
+CODER_ROLE = "reflexion.coder"
+"""The role that writes the code of each attempt; its inputs are `CoderInputs`."""
+
+REFLECTOR_ROLE = "reflexion.reflector"
+"""The role that turns a failed attempt into a lesson; its inputs are `ReflectorInputs`."""
 
 CODER_SYSTEM_PROMPT = (
     "You write Python code that makes the given tests pass. Reply with the complete module "
@@ -58,6 +75,41 @@ class Reflection(BaseModel):
 
     trial: int = Field(ge=1, description="the attempt it reflects on")
     lesson: str = Field(description="what went wrong and what to do differently")
+
+
+class CoderInputs(TypedDict):
+    """What the coder receives on every call, besides its prompt.
+
+    Attributes:
+        task: the task being solved (what to write, its tests).
+        lessons: lessons recalled from earlier runs of this or a similar task (texts).
+        reflections: `Reflection` dumps (``{"trial", "lesson"}``) on this run's failed
+            attempts, oldest first; empty for attempt 1.
+    """
+
+    task: CodeTask
+    lessons: list[str]
+    reflections: list[dict[str, Any]]
+
+
+class ReflectorInputs(TypedDict):
+    """What the reflector receives on every call, besides its prompt.
+
+    Attributes:
+        task: the task being solved.
+        trial: the number of the failed attempt.
+        code: the failed attempt's code.
+        failures: the sandbox's ``{"test", "error", "where"}`` per failing test
+            (`tools.sandbox.SandboxResult.failures`); empty when the run reported none
+            (a time-out, a crash).
+        summary: the sandbox's account of the run (`tools.sandbox.SandboxResult.summary`).
+    """
+
+    task: CodeTask
+    trial: int
+    code: str
+    failures: list[dict[str, str]]
+    summary: str
 
 
 class ReflexionState(AgentState, total=False):

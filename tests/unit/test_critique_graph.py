@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from demo.critique_stand_ins import review
+from demo.critique_stand_ins import demo_judge, demo_writer, register_stand_ins, review
 from graphs.critique import build_critique_graph
 from models import ScriptedChatModel
-from state.critique import CritiqueContext, Verdict
+from models.offline import register_offline
+from state.critique import (
+    JUDGE_ROLE,
+    WRITER_ROLE,
+    CritiqueContext,
+    JudgeInputs,
+    Verdict,
+    WriterInputs,
+)
 from tests.snapshots import assert_matches_snapshot
 
 REQUEST = "Write a one-line apology for the late order A-1002."
@@ -189,6 +198,62 @@ def test_offline_demo_stand_ins_improve_to_pass_on_round_3() -> None:
     assert result["verdicts"][0]["issues"][0].startswith("Order: name the order (A-1001)")
     final = result["outcome"]["draft"]
     assert "A-1001" in final and "sorry" in final and "Next step:" in final
+
+
+@pytest.fixture
+def stand_in_inputs() -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Spy on the stand-ins: record the inputs each role's factory is built with."""
+    seen: dict[str, list[dict[str, Any]]] = {WRITER_ROLE: [], JUDGE_ROLE: []}
+
+    def spy(role: str, play: Callable[..., ScriptedChatModel]) -> Callable[..., ScriptedChatModel]:
+        def factory(**inputs: Any) -> ScriptedChatModel:
+            seen[role].append(inputs)
+            return play(**inputs)
+
+        return factory
+
+    register_offline(WRITER_ROLE, spy(WRITER_ROLE, demo_writer))
+    register_offline(JUDGE_ROLE, spy(JUDGE_ROLE, demo_judge))
+    try:
+        yield seen
+    finally:
+        register_stand_ins()
+
+
+def test_the_stand_ins_get_the_declared_inputs_on_every_call(
+    stand_in_inputs: dict[str, list[dict[str, Any]]],
+) -> None:
+    """The contract between the graph and a role's stand-in is `WriterInputs`/`JudgeInputs`."""
+    request = "My order A-1001 arrived broken. Can you refund it?"
+    result = build_critique_graph().invoke(
+        {"messages": [("user", request)]}, context={"model": "demo"}
+    )
+    drafts = [d["text"] for d in result["drafts"]]
+    issues = [v["issues"] for v in result["verdicts"]]
+
+    writer, judge = stand_in_inputs[WRITER_ROLE], stand_in_inputs[JUDGE_ROLE]
+    assert all(set(call) == set(WriterInputs.__annotations__) for call in writer)
+    assert all(set(call) == set(JudgeInputs.__annotations__) for call in judge)
+    assert writer == [
+        {"request": request, "draft": None, "issues": []},
+        {"request": request, "draft": drafts[0], "issues": issues[0]},
+        {"request": request, "draft": drafts[1], "issues": issues[1]},
+    ]
+    assert judge == [{"request": request, "draft": draft} for draft in drafts]
+
+
+def test_the_stand_ins_play_from_their_inputs_not_the_prompt() -> None:
+    request = "Order A-1001 is late.\n- it was due on Monday"
+    first = demo_writer(request=request, draft=None, issues=[]).invoke("unrelated").text
+    assert first.splitlines()[1:3] == [
+        "Thank you for getting in touch with us.",
+        "It was due on Monday.",
+    ]
+    issues = review(request, first).issues
+    revised = demo_writer(request=request, draft=first, issues=issues).invoke("unrelated").text
+    assert "A-1001" in revised and "sorry" in revised
+    verdict = demo_judge(request=request, draft=revised).with_structured_output(Verdict)
+    assert verdict.invoke("unrelated") == review(request, revised)
 
 
 def test_the_rubric_judges_what_the_request_calls_for() -> None:

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
+from demo.reflexion_stand_ins import (
+    SLUGIFY_ATTEMPTS,
+    demo_coder,
+    demo_reflector,
+    register_stand_ins,
+)
 from graphs.reflexion import SCENARIOS, build_reflexion_graph, extract_code, parse_task
 from memory.episodic import EpisodicMemory
 from memory.namespaces import namespace_label
 from models import ScriptedChatModel
+from models.offline import register_offline
+from state.reflexion import CODER_ROLE, REFLECTOR_ROLE, CoderInputs, CodeTask, ReflectorInputs
 from tests.snapshots import assert_matches_snapshot
 
 GOOD = (
@@ -160,6 +170,80 @@ def test_offline_demo_stand_ins_fail_twice_learn_and_pass() -> None:
     second = ask()  # recalls the stored lessons, so it starts from what the first run learnt
     assert second["lessons"] and second["succeeded"] is True
     assert len(second["attempts"]) == 1 and second["reflections"] == []
+
+
+@pytest.fixture
+def stand_in_inputs() -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Spy on the stand-ins: record the inputs each role's factory is built with."""
+    seen: dict[str, list[dict[str, Any]]] = {CODER_ROLE: [], REFLECTOR_ROLE: []}
+
+    def spy(role: str, play: Callable[..., ScriptedChatModel]) -> Callable[..., ScriptedChatModel]:
+        def factory(**inputs: Any) -> ScriptedChatModel:
+            seen[role].append(inputs)
+            return play(**inputs)
+
+        return factory
+
+    register_offline(CODER_ROLE, spy(CODER_ROLE, demo_coder))
+    register_offline(REFLECTOR_ROLE, spy(REFLECTOR_ROLE, demo_reflector))
+    try:
+        yield seen
+    finally:
+        register_stand_ins()
+
+
+def test_the_stand_ins_get_the_declared_inputs_on_every_call(
+    stand_in_inputs: dict[str, list[dict[str, Any]]],
+) -> None:
+    """The contract between the graph and a role's stand-in is `CoderInputs`/`ReflectorInputs`."""
+    store = InMemoryStore()
+    graph = build_reflexion_graph(checkpointer=InMemorySaver(), store=store)
+    config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    result = graph.invoke({"messages": [("user", "slugify")]}, config, context={"model": "demo"})
+    assert result["succeeded"] is True and len(result["attempts"]) == 3
+
+    coder, reflector = stand_in_inputs[CODER_ROLE], stand_in_inputs[REFLECTOR_ROLE]
+    assert all(set(call) == set(CoderInputs.__annotations__) for call in coder)
+    assert all(set(call) == set(ReflectorInputs.__annotations__) for call in reflector)
+    reflections = result["reflections"]
+    assert coder == [
+        {"task": SCENARIOS["slugify"], "lessons": [], "reflections": reflections[:n]}
+        for n in range(3)
+    ]
+    assert reflector == [
+        {
+            "task": SCENARIOS["slugify"],
+            "trial": attempt["trial"],
+            "code": attempt["code"],
+            "failures": evaluation["failures"],
+            "summary": evaluation["summary"],
+        }
+        for attempt, evaluation in zip(
+            result["attempts"][:2], result["evaluations"][:2], strict=True
+        )
+    ]
+    assert "test_words" in {failure["test"] for failure in reflector[0]["failures"]}
+
+    stand_in_inputs[CODER_ROLE].clear()
+    config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    graph.invoke({"messages": [("user", "slugify")]}, config, context={"model": "demo"})
+    assert len(coder) == 1 and coder[0]["lessons"] and coder[0]["reflections"] == []
+
+
+def test_the_stand_ins_play_from_their_inputs_not_the_prompt() -> None:
+    slugify = SCENARIOS["slugify"]
+    first = demo_coder(task=slugify, lessons=[], reflections=[]).invoke("unrelated").text
+    assert extract_code(first) == SLUGIFY_ATTEMPTS[0]
+    learnt = demo_coder(task=slugify, lessons=["a"], reflections=[{"trial": 1, "lesson": "b"}])
+    assert extract_code(learnt.invoke("unrelated").text) == SLUGIFY_ATTEMPTS[2]
+    other = CodeTask(task="Implement add(a, b).", tests="from solution import add\n")
+    assert "only knows the shipped scenario" in demo_coder(task=other).invoke("x").text
+
+    failures = [{"test": "test_strips_dashes", "error": "AssertionError", "where": ""}]
+    lesson = demo_reflector(failures=failures, summary="1 of 5 tests failed:").invoke("x").text
+    assert lesson == "Strip '-' from both ends after replacing separators."
+    unknown = demo_reflector(failures=[], summary="Timed out: killed.\nmore").invoke("x").text
+    assert unknown == "Fix what the tests reported first: Timed out: killed. more"
 
 
 def test_lessons_belong_to_the_authenticated_user_not_the_context_owner() -> None:
