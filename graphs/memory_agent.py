@@ -26,7 +26,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
-from demo.orders import order_tools
 from graphs._compile import compile_pattern
 from graphs._tool_loop import add_tool_loop
 from graphs.react import DEFAULT_RECURSION_LIMIT
@@ -107,6 +106,8 @@ def build_memory_agent_graph(
     builder.add_edge("remember_facts", END)
     return compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
 
+
+from demo.orders import order_tools  # noqa: E402  (the served graph's wiring only)
 
 SERVED_OPTIONS: dict[str, Any] = {"tools": order_tools()}
 """The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""

@@ -30,10 +30,11 @@ from langchain_core.messages import AIMessage, AnyMessage, ToolMessage  # noqa: 
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
 from demo.orders import lookup_order, search_help_docs  # noqa: E402
-from graphs.react import build_react_graph  # noqa: E402
-from graphs.supervisor import Worker, build_supervisor_graph, publish_summary  # noqa: E402
-from graphs.swarm import SwarmAgent, build_swarm_graph  # noqa: E402
+from demo.teams import publish_summary  # noqa: E402
+from graphs.supervisor import build_supervisor_graph  # noqa: E402
+from graphs.swarm import build_swarm_graph  # noqa: E402
 from models import ScriptedChatModel, tool_calls_reply  # noqa: E402
+from state.agent_spec import AgentSpec  # noqa: E402
 
 Policy = Callable[[list[AnyMessage], list[str]], Any]
 REQUEST = "My order A-1001 arrived broken. What is the refund policy for damaged items?"
@@ -134,18 +135,17 @@ def _invoke(graph: Any, request: str, **kwargs: Any) -> list[AnyMessage]:
 def ours_supervisor() -> tuple[int, dict[str, Any]]:
     models = [_model(supervisor_policy), _model(researcher_policy), _model(writer_policy)]
     workers = [
-        Worker(
+        AgentSpec(
             "researcher",
-            build_react_graph(models[1], [search_help_docs], name="researcher"),
             "looks facts up in the help centre",
+            tools=[search_help_docs],
+            model=models[1],
         ),
-        Worker(
-            "writer",
-            build_react_graph(models[2], [publish_summary], name="writer"),
-            "writes and publishes summaries",
+        AgentSpec(
+            "writer", "writes and publishes summaries", tools=[publish_summary], model=models[2]
         ),
     ]
-    graph = build_supervisor_graph(models[0], workers, checkpointer=InMemorySaver())
+    graph = build_supervisor_graph(workers, model=models[0], checkpointer=InMemorySaver())
     messages = _invoke(graph, BRIEF, context={"approval_policy": "never"})
     return sum(len(m.calls) for m in models), _check(messages)
 
@@ -164,12 +164,12 @@ def upstream_supervisor() -> tuple[int, dict[str, Any]]:
     return sum(len(m.calls) for m in models), _check(messages)
 
 
-def _swarm_agents(together: bool, models: list[ScriptedChatModel]) -> list[SwarmAgent]:
+def _swarm_agents(together: bool, models: list[ScriptedChatModel]) -> list[AgentSpec]:
     return [
-        SwarmAgent(
+        AgentSpec(
             "shipping", "delivery and tracking", "You track orders.", (lookup_order,), models[0]
         ),
-        SwarmAgent(
+        AgentSpec(
             "billing", "refunds and payments", "You handle refunds.", (search_help_docs,), models[1]
         ),
     ]

@@ -28,8 +28,7 @@ from typing import Any  # noqa: E402
 
 import demo.orders  # noqa: E402
 from checkpointers.factory import open_checkpointer  # noqa: E402
-from graphs.registry import GRAPH_BUILDERS  # noqa: E402
-from graphs.swarm import build_swarm_graph  # noqa: E402
+from graphs.registry import build_graph  # noqa: E402
 from tests.integration.graph_worker import (  # noqa: E402
     drive,
     log_entry,
@@ -60,9 +59,8 @@ def main() -> int:
     if args.pause_in_effect:
         demo.orders.record_effect = pause_after_recording(demo.orders.record_effect)
 
-    build = GRAPH_BUILDERS.get("swarm", build_swarm_graph)
     with open_checkpointer(args.url) as saver:
-        graph = build(checkpointer=saver)
+        graph = build_graph("swarm", checkpointer=saver)
         config = {"configurable": {"thread_id": args.thread}}
 
         def on_task(namespace: tuple[str, ...], event: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from langgraph.types import Command
 
 from checkpointers import open_async_checkpointer, open_checkpointer, setup_postgres
 from demo.effects import clear_effects, read_effects
+from demo.orders import order_tools
 from graphs.react import build_react_graph
 
 QUESTION = {"messages": [("user", "My order A-1001 arrived broken, please refund it.")]}
@@ -32,7 +33,7 @@ def expected() -> list[tuple[str, str]]:
     """The transcript of the run on the in-memory saver, the reference for the others."""
     clear_effects()  # a refund left by an earlier module would make this one a duplicate
     with open_checkpointer("memory") as saver:
-        graph = build_react_graph(checkpointer=saver)
+        graph = build_react_graph(tools=order_tools(), checkpointer=saver)
         config = {"configurable": {"thread_id": "order-A-1001"}}
         graph.invoke(QUESTION, config)
         return _transcript(graph.invoke(ACCEPT, config)["messages"])
@@ -51,7 +52,7 @@ def checkpointer_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 def test_sync_run_interrupts_resumes_and_persists(checkpointer_url: str, expected: Any) -> None:
     config = {"configurable": {"thread_id": "order-A-1001"}}
     with open_checkpointer(checkpointer_url) as saver:
-        graph = build_react_graph(checkpointer=saver)
+        graph = build_react_graph(tools=order_tools(), checkpointer=saver)
         graph.invoke(QUESTION, config, durability="sync")
         assert graph.get_state(config).next == ("approval_gate",)
         result = graph.invoke(ACCEPT, config, durability="sync")
@@ -63,7 +64,7 @@ def test_sync_run_interrupts_resumes_and_persists(checkpointer_url: str, expecte
     if checkpointer_url == "memory":
         return
     with open_checkpointer(checkpointer_url) as reopened:
-        state = build_react_graph(checkpointer=reopened).get_state(config)
+        state = build_react_graph(tools=order_tools(), checkpointer=reopened).get_state(config)
         assert _transcript(state.values["messages"]) == expected
         assert state.values["approvals"][0]["reviewer"] == "qa"
 
@@ -71,7 +72,7 @@ def test_sync_run_interrupts_resumes_and_persists(checkpointer_url: str, expecte
 async def test_async_run_matches_the_sync_one(checkpointer_url: str, expected: Any) -> None:
     config = {"configurable": {"thread_id": "order-A-1001"}}
     async with open_async_checkpointer(checkpointer_url) as saver:
-        graph = build_react_graph(checkpointer=saver)
+        graph = build_react_graph(tools=order_tools(), checkpointer=saver)
         await graph.ainvoke(QUESTION, config)
         pending = (await graph.aget_state(config)).interrupts
         assert pending[0].value[0]["action_request"]["action"] == "issue_refund"
@@ -81,7 +82,9 @@ async def test_async_run_matches_the_sync_one(checkpointer_url: str, expected: A
     if checkpointer_url == "memory":
         return
     async with open_async_checkpointer(checkpointer_url) as reopened:
-        state = await build_react_graph(checkpointer=reopened).aget_state(config)
+        state = await build_react_graph(tools=order_tools(), checkpointer=reopened).aget_state(
+            config
+        )
         assert _transcript(state.values["messages"]) == expected
 
 
@@ -108,7 +111,7 @@ def test_postgres_setup_is_safe_to_run_concurrently(postgres_url: str) -> None:
 @pytest.mark.postgres
 def test_postgres_pool_serves_concurrent_threads(postgres_url: str) -> None:
     with open_checkpointer(postgres_url, pool_size=3) as saver:
-        graph = build_react_graph(checkpointer=saver)
+        graph = build_react_graph(tools=order_tools(), checkpointer=saver)
         results: dict[str, Any] = {}
 
         def run(thread_id: str) -> None:

@@ -308,40 +308,6 @@ def test_graph_ids_agree() -> None:
         assert f"](docs/patterns/{graph_id}.md)" in readme, f"README does not link {graph_id}"
 
 
-# -- the layers docs/architecture.md describes ----------------------------------------------
-
-FOUNDATIONS = {"state", "tools", "checkpointers", "memory"}
-ALLOWED_IMPORTS: dict[str, set[str]] = {
-    **{package: set() for package in FOUNDATIONS},
-    "models": {"tools"},
-    "nodes": FOUNDATIONS | {"models"},
-    # `demo` is planned (issue 12, item 1): the pattern modules' module-level `graph` and the
-    # CLI demos may import it, nothing else (its own test will also keep factories off it).
-    "graphs": FOUNDATIONS | {"models", "nodes", "graphs", "demo"},
-    "server": {"state", "checkpointers", "memory"},
-    "cli": FOUNDATIONS | {"models", "nodes", "graphs", "demo"},
-}
-
-
-def _project_imports(path: Path) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
-    return found & (set(ALLOWED_IMPORTS) | {"demo"})
-
-
-def test_architecture_layers_hold() -> None:
-    wrong = []
-    for package, allowed in ALLOWED_IMPORTS.items():
-        for path in sorted((ROOT / package).rglob("*.py")):
-            for imported in _project_imports(path) - allowed - {package}:
-                wrong.append(f"{path.relative_to(ROOT)} imports {imported}")
-    assert not wrong, "imports docs/architecture.md does not allow:\n" + "\n".join(wrong)
-
-
 def _anchors(page: Path) -> set[str]:
     """GitHub's heading anchors of a page."""
     text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.S | re.M)

@@ -21,6 +21,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
+from demo.orders import order_tools
 from graphs.memory_agent import build_memory_agent_graph
 from memory import ChromaStore, open_store
 from models import ScriptedChatModel
@@ -46,7 +47,9 @@ def test_fact_from_thread_one_is_recalled_in_thread_two_only_for_that_user(
     model = ScriptedChatModel(
         replies=["Noted.", EMAIL_FACT, "I will email you.", NO_FACTS, "How can I help?", NO_FACTS]
     )
-    graph = build_memory_agent_graph(model=model, checkpointer=InMemorySaver(), store=store)
+    graph = build_memory_agent_graph(
+        tools=order_tools(), model=model, checkpointer=InMemorySaver(), store=store
+    )
 
     first = ask(graph, "Please contact me by email, not phone.", "thread-1", user_id="ana")
     [stored] = first["remembered"]
@@ -71,7 +74,9 @@ def test_fact_from_thread_one_is_recalled_in_thread_two_only_for_that_user(
 
 def test_restating_a_fact_keeps_one_memory_and_its_first_time(store: ChromaStore) -> None:
     model = ScriptedChatModel(replies=["ok", EMAIL_FACT, "ok", EMAIL_FACT])
-    graph = build_memory_agent_graph(model=model, checkpointer=InMemorySaver(), store=store)
+    graph = build_memory_agent_graph(
+        tools=order_tools(), model=model, checkpointer=InMemorySaver(), store=store
+    )
 
     ask(graph, "Email me.", "t1", user_id="ana")
     [before] = store.search(("memories", "ana"))
@@ -85,7 +90,7 @@ def test_restating_a_fact_keeps_one_memory_and_its_first_time(store: ChromaStore
 
 
 def test_offline_demo_model_learns_and_recalls(store: ChromaStore) -> None:
-    graph = build_memory_agent_graph(checkpointer=InMemorySaver(), store=store)
+    graph = build_memory_agent_graph(tools=order_tools(), checkpointer=InMemorySaver(), store=store)
     demo = {"model": "demo"}
 
     first = ask(
@@ -109,10 +114,11 @@ LEARN_IN_ANOTHER_PROCESS = """
 import json, sys
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
+from demo.orders import order_tools
 from graphs.memory_agent import build_memory_agent_graph
 from memory import open_store
 store = open_store(sys.argv[1], index={"embed": "hash"})
-graph = build_memory_agent_graph(checkpointer=InMemorySaver(), store=store)
+graph = build_memory_agent_graph(tools=order_tools(), checkpointer=InMemorySaver(), store=store)
 result = graph.invoke(
     {"messages": [HumanMessage("My dog Biscuit is allergic to chicken. Where is A-1003?")]},
     {"configurable": {"thread_id": "process-1"}},
@@ -136,7 +142,7 @@ def test_memory_learned_in_one_process_is_recalled_in_another(tmp_path: Path) ->
     assert json.loads(completed.stdout) == ["My dog Biscuit is allergic to chicken."]
 
     store = open_store(data, index={"embed": "hash"})
-    graph = build_memory_agent_graph(checkpointer=InMemorySaver(), store=store)
+    graph = build_memory_agent_graph(tools=order_tools(), checkpointer=InMemorySaver(), store=store)
     thread = f"process-2-{uuid.uuid4().hex[:6]}"
     later = ask(graph, "What treats can I give my dog?", thread, user_id="ana", model="demo")
     [recalled] = later["recalled_memories"]

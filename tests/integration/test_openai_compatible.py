@@ -23,6 +23,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from demo.orders import order_tools
 from graphs.react import build_react_graph
 from models.factory import create_chat_model
 
@@ -318,7 +319,7 @@ def test_react_run_against_local_openai_compatible_server(
     openai_env.script = list(REFUND_SCRIPT)
     model = create_chat_model(f"openai:{MODEL_NAME}")
     assert model.openai_api_base == openai_env.base_url  # type: ignore[attr-defined]
-    graph = build_react_graph(model=model, checkpointer=InMemorySaver())
+    graph = build_react_graph(tools=order_tools(), model=model, checkpointer=InMemorySaver())
     config = _config("openai-compatible-invoke")
 
     graph.invoke({"messages": [("user", USER_TURN)]}, config)
@@ -344,7 +345,7 @@ def test_streamed_react_run_keeps_tool_calls_and_streams_tokens(
 ) -> None:
     openai_env.script = list(REFUND_SCRIPT)
     model = create_chat_model(f"openai:{MODEL_NAME}")
-    graph = build_react_graph(model=model, checkpointer=InMemorySaver())
+    graph = build_react_graph(tools=order_tools(), model=model, checkpointer=InMemorySaver())
     config = _config("openai-compatible-stream")
 
     def run(payload: Any) -> tuple[list[AIMessageChunk], list[dict[str, Any]]]:

@@ -21,6 +21,7 @@ from checkpointers import open_checkpointer
 from checkpointers.ledger import _shared_ledgers, default_ledger
 from checkpointers.ledger_sqlite import SqliteLedger
 from demo.effects import read_effects
+from demo.orders import order_tools
 from graphs.react import build_react_graph
 from models import ScriptedChatModel
 
@@ -47,7 +48,7 @@ def test_a_decision_bound_before_a_restart_still_runs_the_refund_once(
     url = f"sqlite:///{tmp_path}/threads.sqlite"
     config: Any = {"configurable": {"thread_id": f"t-{uuid.uuid4().hex[:8]}"}}
     with open_checkpointer(url) as saver:
-        graph = build_react_graph(model=_model(), checkpointer=saver)
+        graph = build_react_graph(tools=order_tools(), model=_model(), checkpointer=saver)
         assert isinstance(default_ledger(saver), SqliteLedger)
         graph.invoke({"messages": [HumanMessage("refund A-1001")]}, config)
         graph.invoke(Command(resume="accept"), config, interrupt_after=["approval_gate"])
@@ -56,7 +57,7 @@ def test_a_decision_bound_before_a_restart_still_runs_the_refund_once(
     _restart()
 
     with open_checkpointer(url) as saver:
-        graph = build_react_graph(model=_model(), checkpointer=saver)
+        graph = build_react_graph(tools=order_tools(), model=_model(), checkpointer=saver)
         result = graph.invoke(None, config)
         replay = graph.invoke(None, {**config})  # nothing left to run: no second refund
         entries = default_ledger(saver).entries(config["configurable"]["thread_id"])
@@ -72,7 +73,9 @@ def test_graphs_built_without_a_checkpointer_use_the_ledger_of_the_runs_saver(
 ) -> None:
     url = f"sqlite:///{tmp_path}/served.sqlite"
     config: Any = {"configurable": {"thread_id": "served-1"}}
-    served = build_react_graph(model=_model())  # like the module-level graph the server copies
+    served = build_react_graph(
+        tools=order_tools(), model=_model()
+    )  # like the module-level graph the server copies
     with open_checkpointer(url) as saver:
         graph = served.copy(update={"checkpointer": saver})
         graph.invoke({"messages": [HumanMessage("refund A-1001")]}, config)

@@ -17,6 +17,8 @@ from langgraph.types import Command
 
 from checkpointers import open_checkpointer
 from demo.effects import read_effects
+from demo.orders import order_tools
+from demo.refund_desk import refund_desk
 from demo.refund_state import RefundRecommendation
 from graphs.hitl import build_hitl_graph
 from graphs.react import build_react_graph
@@ -51,7 +53,9 @@ def reply(*calls: tuple[str, dict[str, Any], str]) -> AIMessage:
 
 
 def react(saver: Any, replies: list[Any]) -> Any:
-    return build_react_graph(model=ScriptedChatModel(replies=replies), checkpointer=saver)
+    return build_react_graph(
+        tools=order_tools(), model=ScriptedChatModel(replies=replies), checkpointer=saver
+    )
 
 
 def ask(graph: Any, cfg: dict[str, Any], text: str = "refund please") -> Any:
@@ -122,7 +126,7 @@ def test_f03_hitl_forged_automatic_approval_executes_nothing(saver: Any) -> None
             "We are looking into it.",
         ]
     )
-    graph = build_hitl_graph(model=model, checkpointer=saver)
+    graph = build_hitl_graph(model=model, desk=refund_desk(), checkpointer=saver)
     cfg = config()
     ask(graph, cfg, "Refund order A-1002 please, the desk is scratched")
     assert graph.get_state(cfg).interrupts, "420.00 must wait for a person"
@@ -289,7 +293,7 @@ def _auto_refund_model() -> ScriptedChatModel:
 
 
 def test_f12_the_same_order_is_refunded_once_across_threads(saver: Any) -> None:
-    graph = build_hitl_graph(model=_auto_refund_model(), checkpointer=saver)
+    graph = build_hitl_graph(model=_auto_refund_model(), desk=refund_desk(), checkpointer=saver)
     results = [ask(graph, config(), "Refund A-1001, the kettle arrived broken") for _ in range(4)]
 
     issued = refunds()

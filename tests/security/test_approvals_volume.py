@@ -21,6 +21,7 @@ from checkpointers import open_checkpointer
 from cli.__main__ import main
 from cli.approvals import pending_approvals
 from demo.effects import read_effects
+from demo.orders import order_tools
 from graphs.react import build_react_graph
 from models import ScriptedChatModel, tool_calls_reply
 
@@ -29,7 +30,7 @@ REFUND = ("issue_refund", {"order_id": "A-1001", "amount": 89.99, "reason": "arr
 
 def start_waiting_refund(saver: Any, thread_id: str) -> None:
     model = ScriptedChatModel(replies=[tool_calls_reply(REFUND)])
-    graph = build_react_graph(model=model, checkpointer=saver)
+    graph = build_react_graph(tools=order_tools(), model=model, checkpointer=saver)
     config = {"configurable": {"thread_id": thread_id}}
     graph.invoke({"messages": [HumanMessage("A-1001 broke")]}, config, durability="sync")
     assert graph.get_state(config).interrupts

@@ -5,8 +5,9 @@ from __future__ import annotations
 from langchain_core.messages import ToolMessage
 
 from demo.orders import lookup_order
-from graphs.react import build_react_graph
+from graphs.react import compile_tool_agent
 from models import ScriptedChatModel, tool_calls_reply
+from nodes.runtime import PatternRuntime
 from tools.handoff import handoff_targets, last_handoff, make_handoff_tool
 from tools.registry import has_side_effects
 
@@ -23,9 +24,12 @@ def test_a_tool_call_and_a_handoff_in_one_turn_are_both_answered_then_the_agent_
         ("lookup_order", {"order_id": "A-1001"}), ("transfer_to_billing", {"reason": "refund"})
     )
     model = ScriptedChatModel(replies=[both])
-    agent = build_react_graph(
-        model=model,
-        tools=[lookup_order, make_handoff_tool("billing", "refunds")],
+    agent = compile_tool_agent(
+        model,
+        [lookup_order, make_handoff_tool("billing", "refunds")],
+        instructions="",
+        runtime=PatternRuntime(),
+        name="shipping",
         exit_on_handoff=True,
     )
 

@@ -13,6 +13,7 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from demo.effects import read_effects
+from demo.orders import order_tools
 from graphs.react import build_react_graph
 from models import ScriptedChatModel, tool_calls_reply
 from tests.snapshots import assert_matches_snapshot
@@ -24,7 +25,9 @@ LOOKUP = ("lookup_order", {"order_id": "A-1001"})
 
 def make(replies: list[Any], **kwargs: Any) -> tuple[Any, ScriptedChatModel, dict[str, Any]]:
     model = ScriptedChatModel(replies=replies)
-    graph = build_react_graph(model=model, checkpointer=InMemorySaver(), **kwargs)
+    graph = build_react_graph(
+        tools=order_tools(), model=model, checkpointer=InMemorySaver(), **kwargs
+    )
     config = {"configurable": {"thread_id": uuid.uuid4().hex}}
     return graph, model, config
 
@@ -269,7 +272,7 @@ def test_exception_inside_a_tool_becomes_an_error_message() -> None:
 
 def test_model_that_never_stops_calling_tools_ends_at_the_budget() -> None:
     model = ScriptedChatModel(replies=[tool_calls_reply(LOOKUP)], cycle=True)
-    graph = build_react_graph(model=model)
+    graph = build_react_graph(tools=order_tools(), model=model)
 
     result = graph.invoke({"messages": [HumanMessage("loop forever")]}, context={"max_steps": 4})
 
@@ -285,7 +288,7 @@ def test_model_that_never_stops_calling_tools_ends_at_the_budget() -> None:
 
 def test_recursion_limit_ends_cleanly_before_langgraph_raises() -> None:
     model = ScriptedChatModel(replies=[tool_calls_reply(LOOKUP)], cycle=True)
-    graph = build_react_graph(model=model, recursion_limit=12)
+    graph = build_react_graph(tools=order_tools(), model=model, recursion_limit=12)
 
     result = graph.invoke({"messages": [HumanMessage("loop")]}, context={"max_steps": 100})
 
@@ -353,7 +356,7 @@ def test_streaming_messages_keeps_tool_calls_and_streams_text() -> None:
 
 
 def test_graph_structure_snapshot() -> None:
-    graph = build_react_graph(model=ScriptedChatModel(replies=[]))
+    graph = build_react_graph(tools=order_tools(), model=ScriptedChatModel(replies=[]))
     assert_matches_snapshot("react", graph.get_graph().draw_mermaid())
 
 
@@ -423,7 +426,7 @@ def test_model_errors_are_recorded_and_the_run_retries_from_its_last_checkpoint(
             "Delivered on 12 November.",
         ]
     )
-    graph = build_react_graph(model=model, checkpointer=InMemorySaver())
+    graph = build_react_graph(tools=order_tools(), model=model, checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "flaky"}}
 
     with pytest.raises(ConnectionError):

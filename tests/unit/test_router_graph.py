@@ -13,7 +13,8 @@ from langgraph.types import Command
 
 from cli.approvals import pending_approvals
 from demo.effects import read_effects
-from graphs.router import build_router_graph, support_specialists
+from demo.teams import support_desks, support_routes
+from graphs.router import build_router_graph
 from models import ScriptedChatModel, tool_calls_reply
 from tests.snapshots import assert_matches_snapshot
 
@@ -31,10 +32,10 @@ def make(
         name: ScriptedChatModel(replies=scripts.get(name, []))
         for name in ("shipping", "billing", "technical")
     }
-    specialists = {
-        name: replace(spec, model=models[name]) for name, spec in support_specialists().items()
-    }
-    graph = build_router_graph(specialists=specialists, checkpointer=InMemorySaver(), **kwargs)
+    desks = [replace(spec, model=models[spec.name]) for spec in support_desks()]
+    graph = build_router_graph(
+        desks, hints=support_routes(), checkpointer=InMemorySaver(), **kwargs
+    )
     return graph, models, {"configurable": {"thread_id": uuid.uuid4().hex}}
 
 
@@ -45,7 +46,8 @@ def ask(
 
 
 def test_graph_structure_snapshot() -> None:
-    assert_matches_snapshot("router", build_router_graph().get_graph().draw_mermaid())
+    served = build_router_graph(support_desks(), hints=support_routes())
+    assert_matches_snapshot("router", served.get_graph().draw_mermaid())
 
 
 def test_happy_path_routes_to_one_specialist_which_answers() -> None:
@@ -170,8 +172,8 @@ def test_rejected_refund_is_not_issued() -> None:
 def test_the_cli_approvals_list_shows_the_refund_waiting_inside_billing() -> None:
     saver = InMemorySaver()
     models = {"billing": ScriptedChatModel(replies=[tool_calls_reply(REFUND)])}
-    specialists = {n: replace(s, model=models.get(n)) for n, s in support_specialists().items()}
-    graph = build_router_graph(specialists=specialists, checkpointer=saver)
+    desks = [replace(spec, model=models.get(spec.name)) for spec in support_desks()]
+    graph = build_router_graph(desks, hints=support_routes(), checkpointer=saver)
     config = {"configurable": {"thread_id": "router-cli"}}
     ask(graph, config, REFUND_REQUEST)
 

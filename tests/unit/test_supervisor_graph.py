@@ -14,15 +14,15 @@ from langgraph.types import Command
 from checkpointers import open_checkpointer
 from demo.effects import read_effects
 from demo.orders import lookup_order, search_help_docs
+from demo.teams import publish_summary, research_team
 from graphs.react import build_react_graph
 from graphs.supervisor import (
-    Worker,
     build_supervisor_graph,
     graph,
     make_delegation_tool,
-    publish_summary,
 )
 from models import ScriptedChatModel, tool_calls_reply
+from state.agent_spec import AgentSpec
 from tests.snapshots import assert_matches_snapshot
 
 TASK = "Find our policy on damaged items."
@@ -34,16 +34,28 @@ def delegate(worker: str, task: str = TASK) -> tuple[str, dict[str, Any]]:
     return (f"delegate_to_{worker}", {"task": task})
 
 
-def researcher(replies: list[Any]) -> tuple[Worker, ScriptedChatModel]:
+def researcher(replies: list[Any]) -> tuple[AgentSpec, ScriptedChatModel]:
     model = ScriptedChatModel(replies=replies)
-    agent = build_react_graph(model, [search_help_docs, lookup_order], name="researcher")
-    return Worker("researcher", agent, "finds facts", prompt="You research."), model
+    spec = AgentSpec(
+        "researcher",
+        "finds facts",
+        instructions="You research.",
+        tools=[search_help_docs, lookup_order],
+        model=model,
+    )
+    return spec, model
 
 
-def writer(replies: list[Any]) -> tuple[Worker, ScriptedChatModel]:
+def writer(replies: list[Any]) -> tuple[AgentSpec, ScriptedChatModel]:
     model = ScriptedChatModel(replies=replies)
-    agent = build_react_graph(model, [publish_summary], name="writer")
-    return Worker("writer", agent, "writes and publishes", prompt="You write."), model
+    spec = AgentSpec(
+        "writer",
+        "writes and publishes",
+        instructions="You write.",
+        tools=[publish_summary],
+        model=model,
+    )
+    return spec, model
 
 
 def new_config() -> dict[str, Any]:
@@ -77,7 +89,7 @@ def test_happy_path_worker_gets_only_the_task_and_its_answer_comes_back() -> Non
     boss = ScriptedChatModel(
         replies=[tool_calls_reply(delegate("researcher")), "Damaged items: full refund."]
     )
-    app = build_supervisor_graph(boss, [worker], checkpointer=InMemorySaver())
+    app = build_supervisor_graph([worker], model=boss, checkpointer=InMemorySaver())
 
     result = ask(app, new_config())
 
@@ -106,7 +118,7 @@ def test_happy_path_worker_gets_only_the_task_and_its_answer_comes_back() -> Non
 def test_full_history_is_passed_only_when_asked() -> None:
     worker, worker_model = researcher(["Found it."])
     boss = ScriptedChatModel(replies=[tool_calls_reply(delegate("researcher")), "Done."])
-    app = build_supervisor_graph(boss, [worker], pass_full_history=True)
+    app = build_supervisor_graph([worker], model=boss, pass_full_history=True)
 
     app.invoke({"messages": [HumanMessage("What about broken kettles?")]})
 
@@ -119,7 +131,7 @@ def test_full_history_is_passed_only_when_asked() -> None:
 def test_full_history_output_mode_returns_the_workers_transcript() -> None:
     worker, _ = researcher([tool_calls_reply(SEARCH), "Refunded in full."])
     boss = ScriptedChatModel(replies=[tool_calls_reply(delegate("researcher")), "Done."])
-    app = build_supervisor_graph(boss, [worker], output_mode="full_history")
+    app = build_supervisor_graph([worker], model=boss, output_mode="full_history")
 
     result = app.invoke({"messages": [HumanMessage("policy?")]})
 
@@ -148,7 +160,7 @@ def test_parallel_delegations_each_get_one_answer() -> None:
             "Both done.",
         ]
     )
-    app = build_supervisor_graph(boss, [research, write], checkpointer=InMemorySaver())
+    app = build_supervisor_graph([research, write], model=boss, checkpointer=InMemorySaver())
 
     result = ask(app, new_config())
 
@@ -169,7 +181,7 @@ def test_own_tool_and_delegation_in_one_turn_are_both_answered() -> None:
             "All answered.",
         ]
     )
-    app = build_supervisor_graph(boss, [worker], tools=[lookup_order])
+    app = build_supervisor_graph([worker], model=boss, tools=[lookup_order])
 
     result = app.invoke({"messages": [HumanMessage("A-1001 broke")]})
 
@@ -189,7 +201,7 @@ def test_unknown_tool_and_missing_task_become_errors_not_crashes() -> None:
             "Sorry.",
         ]
     )
-    app = build_supervisor_graph(boss, [worker])
+    app = build_supervisor_graph([worker], model=boss)
 
     result = app.invoke({"messages": [HumanMessage("help")]})
 
@@ -203,7 +215,7 @@ def test_unknown_tool_and_missing_task_become_errors_not_crashes() -> None:
 def test_a_failing_worker_is_reported_to_the_supervisor() -> None:
     worker, _ = researcher([])  # raises ScriptExhaustedError on its first call
     boss = ScriptedChatModel(replies=[tool_calls_reply(delegate("researcher")), "It failed."])
-    app = build_supervisor_graph(boss, [worker])
+    app = build_supervisor_graph([worker], model=boss)
 
     result = app.invoke({"messages": [HumanMessage("help")]})
 
@@ -216,7 +228,7 @@ def test_endless_delegation_ends_at_the_budget_with_a_clear_message() -> None:
     worker, worker_model = researcher(["Still nothing."])
     worker_model.cycle = True
     boss = ScriptedChatModel(replies=[tool_calls_reply(delegate("researcher"))], cycle=True)
-    app = build_supervisor_graph(boss, [worker])
+    app = build_supervisor_graph([worker], model=boss)
 
     result = app.invoke({"messages": [HumanMessage("loop")]}, context={"max_steps": 3})
 
@@ -241,7 +253,7 @@ def _writer_team() -> tuple[Any, ScriptedChatModel, ScriptedChatModel, ScriptedC
             "Researched and published.",
         ]
     )
-    app = build_supervisor_graph(boss, [research, write], checkpointer=InMemorySaver())
+    app = build_supervisor_graph([research, write], model=boss, checkpointer=InMemorySaver())
     return app, boss, research_model, write_model
 
 
@@ -297,12 +309,12 @@ def test_two_level_hierarchy_interrupt_resumes_at_the_bottom() -> None:
     lead = ScriptedChatModel(
         replies=[tool_calls_reply(delegate("writer", "Publish it.")), "Team: published."]
     )
-    team = build_supervisor_graph(lead, [write], name="team")
+    team = build_supervisor_graph([write], model=lead, name="team")
     top = ScriptedChatModel(
         replies=[tool_calls_reply(delegate("team", "Get it published.")), "Top: done."]
     )
     app = build_supervisor_graph(
-        top, [Worker("team", team, "a writing team")], checkpointer=InMemorySaver()
+        [AgentSpec("team", "a writing team", graph=team)], model=top, checkpointer=InMemorySaver()
     )
     config = new_config()
 
@@ -325,7 +337,7 @@ def test_two_level_hierarchy_interrupt_resumes_at_the_bottom() -> None:
 def test_streaming_with_subgraphs_names_the_agent_on_every_chunk() -> None:
     worker, _ = researcher([tool_calls_reply(SEARCH), "Refunded in full."])
     boss = ScriptedChatModel(replies=[tool_calls_reply(delegate("researcher")), "Done."])
-    app = build_supervisor_graph(boss, [worker])
+    app = build_supervisor_graph([worker], model=boss)
 
     chunks = list(
         app.stream(
@@ -346,22 +358,30 @@ def test_streaming_with_subgraphs_names_the_agent_on_every_chunk() -> None:
     assert any(m.type == "tool" for _, m in by_agent["researcher"])  # and its tool steps
 
 
-def test_workers_as_a_mapping_and_invalid_names() -> None:
+def test_a_compiled_graph_as_a_worker_and_invalid_names() -> None:
     agent = build_react_graph(ScriptedChatModel(replies=["hi"]), [], name="helper")
     app = build_supervisor_graph(
-        ScriptedChatModel(replies=[tool_calls_reply(delegate("helper", "say hi")), "ok"]),
-        {"helper": (agent, "says hi")},
+        [AgentSpec("helper", "says hi", graph=agent)],
+        model=ScriptedChatModel(replies=[tool_calls_reply(delegate("helper", "say hi")), "ok"]),
     )
     assert tool_messages(app.invoke({"messages": [HumanMessage("x")]}))[0].text == "hi"
-    for bad in ("call_model", "two words", ""):
-        with pytest.raises(ValueError):
-            build_supervisor_graph(ScriptedChatModel(replies=[]), {bad: (agent, "x")})
-    with pytest.raises(ValueError):
-        build_supervisor_graph(ScriptedChatModel(replies=[]), {})
+    with pytest.raises(ValueError, match="reserved"):
+        build_supervisor_graph([AgentSpec("call_model", "x", graph=agent)])
+    for bad in ("two words", ""):
+        with pytest.raises(ValueError, match="identifier"):
+            AgentSpec(bad, "x", graph=agent)
+    with pytest.raises(ValueError, match="At least one"):
+        build_supervisor_graph([])
+    with pytest.raises(ValueError, match="unique"):
+        build_supervisor_graph([AgentSpec("a", "x"), AgentSpec("a", "y")])
+    with pytest.raises(ValueError, match="own prompt, tools and model"):
+        AgentSpec("helper", "says hi", instructions="Be nice.", graph=agent)
+    with pytest.raises(ValueError, match="unknown workers"):
+        build_supervisor_graph([AgentSpec("a", "x")], pass_full_history=["b"])
 
 
 def test_demo_scenario_runs_offline() -> None:
-    app = build_supervisor_graph(checkpointer=InMemorySaver())
+    app = build_supervisor_graph(research_team(), checkpointer=InMemorySaver())
     config = new_config()
     demo = {"model": "demo"}
 
@@ -392,14 +412,14 @@ def test_worker_interrupt_resumes_from_postgres_in_a_fresh_graph(postgres_url: s
     config = new_config()
     with open_checkpointer(postgres_url) as saver:
         app = build_supervisor_graph(
-            ScriptedChatModel(
+            [writer([tool_calls_reply(PUBLISH), "Published."])[0]],
+            model=ScriptedChatModel(
                 replies=[
                     tool_calls_reply(delegate("writer", "Publish it.")),
                     "Published it.",
                 ],
                 index_by="turn",
             ),
-            [writer([tool_calls_reply(PUBLISH), "Published."])[0]],
             checkpointer=saver,
         )
         ask(app, config)
@@ -408,11 +428,11 @@ def test_worker_interrupt_resumes_from_postgres_in_a_fresh_graph(postgres_url: s
         write, write_model = writer([tool_calls_reply(PUBLISH), "Published."])
         write_model.index_by = "turn"
         fresh = build_supervisor_graph(
-            ScriptedChatModel(
+            [write],
+            model=ScriptedChatModel(
                 replies=[tool_calls_reply(delegate("writer", "x")), "Published it."],
                 index_by="turn",
             ),
-            [write],
             checkpointer=saver,
         )
         result = fresh.invoke(Command(resume="accept"), config)

@@ -12,8 +12,10 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from demo.effects import read_effects
-from graphs.swarm import SwarmAgent, build_swarm_graph, support_agents
+from demo.teams import support_agents
+from graphs.swarm import build_swarm_graph
 from models import ScriptedChatModel, tool_calls_reply
+from state.agent_spec import AgentSpec
 from tests.snapshots import assert_matches_snapshot
 
 LOOKUP = ("lookup_order", {"order_id": "A-1001"})
@@ -50,7 +52,8 @@ def assert_every_call_answered(messages: list[Any]) -> None:
 
 
 def test_graph_structure_snapshot() -> None:
-    assert_matches_snapshot("swarm", build_swarm_graph().get_graph().draw_mermaid())
+    served = build_swarm_graph(support_agents())
+    assert_matches_snapshot("swarm", served.get_graph().draw_mermaid())
 
 
 def test_agent_that_answers_keeps_the_conversation() -> None:
@@ -300,7 +303,7 @@ def test_agent_updates_stream_under_the_agent_namespace() -> None:
 
 
 def test_demo_model_hands_a_refund_from_shipping_to_billing_which_asks_for_approval() -> None:
-    graph = build_swarm_graph(checkpointer=InMemorySaver())
+    graph = build_swarm_graph(support_agents(), checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "demo"}}
 
     ask(
@@ -324,17 +327,29 @@ def test_demo_model_hands_a_refund_from_shipping_to_billing_which_asks_for_appro
     assert result["active_agent"] == "billing"
 
 
+def _compiled_agent() -> Any:
+    return build_swarm_graph([AgentSpec("c", "x")])
+
+
 @pytest.mark.parametrize(
     ("agents", "default", "problem"),
     [
-        ([], None, "at least one agent"),
-        ([SwarmAgent("a", "x", "y"), SwarmAgent("a", "x", "y")], None, "unique"),
-        ([SwarmAgent("handoff", "x", "y")], None, "reserved"),
-        ([SwarmAgent("a", "x", "y")], "b", "default_agent"),
+        ([], None, "At least one agent"),
+        ([AgentSpec("a", "x", "y"), AgentSpec("a", "x", "y")], None, "unique"),
+        ([AgentSpec("handoff", "x", "y")], None, "reserved"),
+        ([AgentSpec("a", "x", "y")], "b", "default_agent"),
+        (
+            [
+                AgentSpec("a", "x", "y"),
+                AgentSpec("b", "x", graph=build_swarm_graph([AgentSpec("c", "x")])),
+            ],
+            None,
+            "compiled graph",
+        ),
     ],
 )
 def test_invalid_swarms_are_refused(
-    agents: list[SwarmAgent], default: str | None, problem: str
+    agents: list[AgentSpec], default: str | None, problem: str
 ) -> None:
     with pytest.raises(ValueError, match=problem):
         build_swarm_graph(agents, default_agent=default)
@@ -344,11 +359,9 @@ def test_cli_approvals_list_finds_a_refund_waiting_inside_a_swarm_agent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from cli.approvals import pending_approvals
-    from graphs.registry import GRAPH_BUILDERS
 
-    monkeypatch.setitem(GRAPH_BUILDERS, "swarm", build_swarm_graph)  # until registry.py has it
     saver = InMemorySaver()
-    graph = build_swarm_graph(checkpointer=saver)
+    graph = build_swarm_graph(support_agents(), checkpointer=saver)
     config = {"configurable": {"thread_id": "desk-1"}}
     ask(
         graph,
