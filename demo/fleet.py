@@ -5,26 +5,41 @@ runbook." Two tools change the world (`resize_fleet`, `update_runbook`) and decl
 effects; they are idempotent through `demo.effects` (a call replayed after a crash returns
 the first record). The others only read. The "infrastructure" is a small in-memory simulation
 so demos and tests are deterministic and offline.
+
+Offline, on the demo model (keyword heuristics, not an LLM), the plan-and-execute planner and
+replanner are played by the stand-ins here, registered by role (`register_stand_ins`, which
+the served graph's wiring calls): the planner knows `FLEET_PLAN` and plays it from its
+declared inputs (`state.plan.PlannerInputs`: the request and the tools), never from the
+prompt's text; the replanner reports that the plan ran as written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from demo.effects import read_effects, record_effect
+from models.offline import register_offline
+from models.scripted import ScriptedChatModel
+from state.plan import PLANNER_ROLE, REPLANNER_ROLE, Replan
 from tools.registry import agent_tool
 
 __all__ = [
+    "DEMO_REPLAN",
     "FLEET_PLAN",
     "FLEET_REQUEST",
     "QUEUES",
     "check_queue_depth",
+    "demo_planner",
+    "demo_replanner",
     "fleet_tools",
     "get_fleet_status",
     "read_runbook",
+    "register_stand_ins",
     "resize_fleet",
     "update_runbook",
 ]
@@ -170,3 +185,35 @@ FLEET_PLAN: dict[str, Any] = {
     ],
 }
 """A plan a planner would write for `FLEET_REQUEST` (used by scripted planners in demos)."""
+
+
+DEMO_REPLAN = Replan(
+    finished=True,
+    answer="Offline demo (not an LLM): the plan ran as written; see each step's result.",
+)
+"""The offline replanner's one decision."""
+
+
+def demo_planner(request: str, tools: Sequence[BaseTool], **_: Any) -> BaseChatModel:
+    """Offline stand-in for the planner (role `PLANNER_ROLE`, inputs `PlannerInputs`).
+
+    It knows one plan, `FLEET_PLAN`, used when the request is about the fleet and its tools
+    are available. Anything else gets an empty plan (every time it is asked), which fails
+    validation and ends the run with a message saying so.
+    """
+    names = {tool.name for tool in tools}
+    needed = {step["tool"] for step in FLEET_PLAN["steps"]}
+    known = "fleet" in request.lower() and needed <= names
+    reply = FLEET_PLAN if known else {"goal": request, "steps": []}
+    return ScriptedChatModel(replies=[reply], cycle=True)
+
+
+def demo_replanner(**_: Any) -> BaseChatModel:
+    """Offline stand-in for the replanner (role `REPLANNER_ROLE`): the plan ran as written."""
+    return ScriptedChatModel(replies=[DEMO_REPLAN], cycle=True)
+
+
+def register_stand_ins() -> None:
+    """Register the fleet planner and replanner as plan_execute's offline stand-ins."""
+    register_offline(PLANNER_ROLE, demo_planner)
+    register_offline(REPLANNER_ROLE, demo_replanner)

@@ -41,10 +41,11 @@ from langchain_core.messages import BaseMessage, HumanMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
 from demo.effects import clear_effects  # noqa: E402
-from demo.fleet import FLEET_REQUEST  # noqa: E402
-from graphs.plan_execute import CALL_MARKER, build_plan_execute_graph, step_follower_model  # noqa: E402
-from models import ScriptedChatModel  # noqa: E402
-from state.plan import Replan  # noqa: E402
+from demo.fleet import FLEET_REQUEST, fleet_tools  # noqa: E402
+from graphs.plan_execute import build_plan_execute_graph  # noqa: E402
+from models import HeuristicDemoModel, ScriptedChatModel, register_offline  # noqa: E402
+from nodes.plan_executor import step_follower_model  # noqa: E402
+from state.plan import EXECUTOR_ROLE, PlanStep, Replan  # noqa: E402
 
 BRANCHES: dict[str, Any] = {
     "goal": "Fleet at 20, queue measured twice, runbook updated",
@@ -133,17 +134,24 @@ def in_rounds(plan: dict[str, Any]) -> dict[str, Any]:
     return rounded
 
 
-def paced_executor(delay_s: float) -> ScriptedChatModel:
-    """The step-following executor, sleeping `delay_s` per call (x `SLOW_STEPS` for slow ones)."""
-    follow = step_follower_model().replies[0]
+class PacedExecutor:
+    """The executor's offline stand-in for the benchmark: the step follower, sleeping `delay_s`
+    per call (x `SLOW_STEPS` for slow steps); it keeps every model it built, to count calls."""
 
-    def answer(messages: list[BaseMessage]) -> Any:
-        task = next(m for m in reversed(messages) if isinstance(m, HumanMessage)).text
-        step = json.loads(task.rsplit(CALL_MARKER, 1)[1])["step"]
-        time.sleep(delay_s * SLOW_STEPS.get(step, 1.0))
-        return follow(messages)
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+        self.models: list[ScriptedChatModel] = []
 
-    return ScriptedChatModel(replies=[answer], cycle=True)
+    def __call__(self, *, step: PlanStep, results: Any, **_: Any) -> ScriptedChatModel:
+        delay = self.delay_s * SLOW_STEPS.get(step.id, 1.0)
+        model = step_follower_model(step, results, delay_s=delay)
+        self.models.append(model)
+        return model
+
+    @property
+    def calls(self) -> int:
+        """Executor model calls so far."""
+        return sum(len(model.calls) for model in self.models)
 
 
 def slow(reply: Any, delay_s: float) -> ScriptedChatModel:
@@ -159,11 +167,13 @@ def slow(reply: Any, delay_s: float) -> ScriptedChatModel:
 def run(plan: dict[str, Any], delay_s: float) -> tuple[float, int]:
     """Wall time of one run of `plan` and the number of executor model calls."""
     clear_effects()
-    executor = paced_executor(delay_s)
+    executor = PacedExecutor(delay_s)
+    register_offline(EXECUTOR_ROLE, executor)
     graph = build_plan_execute_graph(
+        fleet_tools(),
         planner_model=slow(plan, delay_s),
         replanner_model=slow(Replan(finished=True, answer="Done."), delay_s),
-        executor_model=executor,
+        executor_model=HeuristicDemoModel(),  # plays the stand-in registered above
         checkpointer=InMemorySaver(),
     )
     config: Any = {"configurable": {"thread_id": uuid.uuid4().hex}}
@@ -173,7 +183,7 @@ def run(plan: dict[str, Any], delay_s: float) -> tuple[float, int]:
     elapsed = time.perf_counter() - started
     statuses = {r["status"] for r in graph.get_state(config).values["step_results"].values()}
     assert statuses == {"done"}, statuses
-    return elapsed, len(executor.calls)
+    return elapsed, executor.calls
 
 
 SHAPES = {"parallel": lambda plan: plan, "rounds": in_rounds, "chain": in_sequence}

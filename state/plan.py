@@ -1,31 +1,55 @@
-"""State, plan model and context of the plan-and-execute graph.
+"""State, plan model, context and model roles of the plan-and-execute graph.
 
 A `Plan` is a DAG of `PlanStep`s: each step names a tool, its inputs, the outcome expected
 and the steps it depends on. Validation rejects duplicate ids, unknown dependencies and cycles,
 so a plan a model (or a reviewer's edit) produces is checked before anything runs.
+
+The three roles (`PLANNER_ROLE`, `EXECUTOR_ROLE`, `REPLANNER_ROLE`) and the keyword inputs each
+receives are declared here, so the graph and whatever plays a role offline agree on them
+without reading each other's prompts: the graph passes them with every call
+(``nodes.model_call.resolve_model(..., role=PLANNER_ROLE, inputs=PlannerInputs(...))``) and an
+offline stand-in registered for the role (`models.offline.register_offline`) is built from them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
+from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field, model_validator
 
 from state.agent import AgentState
 from state.context import AgentContext
 
 __all__ = [
+    "EXECUTOR_ROLE",
+    "PLANNER_ROLE",
+    "REPLANNER_ROLE",
+    "ExecutorInputs",
     "Plan",
     "PlanExecuteContext",
     "PlanExecuteState",
     "PlanStep",
+    "PlannerInputs",
     "Replan",
+    "ReplannerInputs",
     "StepStatus",
     "merge_step_results",
 ]
 
 StepStatus = Literal["done", "failed", "skipped"]
+
+PLANNER_ROLE = "plan_execute.planner"
+"""The role that writes the `Plan`; its inputs are `PlannerInputs`."""
+
+EXECUTOR_ROLE = "plan_execute.executor"
+"""The model role of the default executor, which runs one step; its inputs are
+`ExecutorInputs` (offline: `nodes.plan_executor.step_follower_model`)."""
+
+REPLANNER_ROLE = "plan_execute.replanner"
+"""The role that reads the results and returns a `Replan`; its inputs are `ReplannerInputs`."""
 
 
 class PlanStep(BaseModel):
@@ -90,6 +114,44 @@ class Replan(BaseModel):
         description="Revised remaining steps (may depend on steps already done); they "
         "replace every step that is not done.",
     )
+
+
+class PlannerInputs(TypedDict):
+    """What the planner receives with its prompt.
+
+    Attributes:
+        request: the text of the latest human message: what the plan is for.
+        tools: the tools the steps may call.
+    """
+
+    request: str
+    tools: Sequence[BaseTool]
+
+
+class ExecutorInputs(TypedDict):
+    """What the executor's model receives with the prompt of one step.
+
+    Attributes:
+        step: the step to run.
+        results: its dependencies' results by step id (``{"status", "output", "error"}``).
+    """
+
+    step: PlanStep
+    results: dict[str, dict[str, Any]]
+
+
+class ReplannerInputs(TypedDict):
+    """What the replanner receives with its prompt.
+
+    Attributes:
+        request: the text of the latest human message.
+        plan: the plan that ran.
+        results: every step's result by id (including steps a replan dropped).
+    """
+
+    request: str
+    plan: Plan
+    results: dict[str, dict[str, Any]]
 
 
 def merge_step_results(

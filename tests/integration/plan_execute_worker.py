@@ -4,11 +4,13 @@ Usage: python -m tests.integration.plan_execute_worker --url URL --thread ID --s
 [--pause-before-task N | --pause-in-step STEP --after STEP,... | --pause-in-effect]
 
 Models are scripted and stateless (the same plan, the step-following executor, a replanner
-that finishes), so a resumed process decides exactly as an uninterrupted one. The worker
-accepts every approval request itself (the plan, then each side-effecting step), logs each
-completed graph node, each executor model call and each step the executor finished (its
-final model call, reporting the tool's result) to ``--steps-log``,
-prints ``PAUSED`` and blocks at the pause point, and at the end prints ``RESULT <json>``.
+that finishes), so a resumed process decides exactly as an uninterrupted one. The executor
+runs on the demo model, so it plays its offline stand-in, which this worker registers as the
+step follower with logging: it is given the step it works on (`state.plan.ExecutorInputs`).
+The worker accepts every approval request itself (the plan, then each side-effecting step),
+logs each completed graph node, each executor model call and each step the executor
+finished (its final model call, reporting the tool's result) to ``--steps-log``, prints
+``PAUSED`` and blocks at the pause point, and at the end prints ``RESULT <json>``.
 
 Pause points: before the N-th graph node starts (plan steps not counted); inside a step, at
 its executor's first model call, once the ``--after`` steps' results are saved in the
@@ -35,16 +37,12 @@ from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage  # no
 
 import demo.fleet  # noqa: E402
 from checkpointers.factory import open_checkpointer  # noqa: E402
-from demo.fleet import FLEET_PLAN, FLEET_REQUEST  # noqa: E402
-from graphs.plan_execute import (  # noqa: E402
-    CALL_MARKER,
-    build_plan_execute_graph,
-    step_follower_model,
-)
-from models import ScriptedChatModel  # noqa: E402
-from nodes.messages import latest_human_text  # noqa: E402
+from demo.fleet import FLEET_PLAN, FLEET_REQUEST, fleet_tools  # noqa: E402
+from graphs.plan_execute import build_plan_execute_graph  # noqa: E402
+from models import HeuristicDemoModel, ScriptedChatModel, register_offline  # noqa: E402
+from nodes.plan_executor import step_follower_model  # noqa: E402
 from nodes.plan_steps import STEP_TASK  # noqa: E402
-from state.plan import Replan  # noqa: E402
+from state.plan import EXECUTOR_ROLE, PlanStep, Replan  # noqa: E402
 from tests.integration.graph_worker import (  # noqa: E402
     drive,
     log_entry,
@@ -63,21 +61,23 @@ def no_pause(step: str) -> None:
 
 def logging_executor(
     steps_log: str, on_call: Callable[[str], None] = no_pause
-) -> ScriptedChatModel:
-    """The step-following executor, logging each model call with the step it works on."""
-    follow = step_follower_model().replies[0]
+) -> Callable[..., ScriptedChatModel]:
+    """The executor's stand-in: the step follower, logging each model call with its step."""
 
-    def logged(messages: list[BaseMessage]) -> Any:
-        task = latest_human_text(messages)
-        step = json.loads(task.rsplit(CALL_MARKER, 1)[1])["step"]
-        on_call(step)
-        reply = follow(messages)
-        log_entry(steps_log, model_call=step)
-        if isinstance(messages[-1], ToolMessage):  # the step's report: the step is finished
-            log_entry(steps_log, finished_step=step)
-        return reply
+    def for_step(*, step: PlanStep, results: Any, **_: Any) -> ScriptedChatModel:
+        follow = step_follower_model(step, results).replies[0]
 
-    return ScriptedChatModel(replies=[logged], cycle=True)
+        def logged(messages: list[BaseMessage]) -> Any:
+            on_call(step.id)
+            reply = follow(messages)
+            log_entry(steps_log, model_call=step.id)
+            if isinstance(messages[-1], ToolMessage):  # the step's report: it is finished
+                log_entry(steps_log, finished_step=step.id)
+            return reply
+
+        return ScriptedChatModel(replies=[logged], cycle=True)
+
+    return for_step
 
 
 def saved_steps(saver: Any, config: Any) -> set[str]:
@@ -126,12 +126,14 @@ def main() -> int:
         if args.pause_in_step:
             after = set(filter(None, args.after.split(",")))
             on_call = pause_in_step(args.pause_in_step, after, saver, config)
+        register_offline(EXECUTOR_ROLE, logging_executor(args.steps_log, on_call))
         graph = build_plan_execute_graph(
+            fleet_tools(),
             planner_model=ScriptedChatModel(replies=[FLEET_PLAN], cycle=True),
             replanner_model=ScriptedChatModel(
                 replies=[Replan(finished=True, answer=ANSWER)], cycle=True
             ),
-            executor_model=logging_executor(args.steps_log, on_call),
+            executor_model=HeuristicDemoModel(),  # plays the stand-in registered above
             checkpointer=saver,
         )
         on_task = log_tasks(

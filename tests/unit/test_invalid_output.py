@@ -18,13 +18,14 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
 from demo.effects import read_effects
-from demo.fleet import FLEET_PLAN
+from demo.fleet import FLEET_PLAN, fleet_tools
 from graphs.hitl import build_hitl_graph
 from graphs.memory_agent import build_memory_agent_graph
-from graphs.plan_execute import build_plan_execute_graph, step_follower_model
+from graphs.plan_execute import build_plan_execute_graph
 from graphs.router import build_router_graph, support_specialists
 from memory.embeddings import HashEmbeddings
 from models import ScriptedChatModel
+from models.heuristic import HeuristicDemoModel
 from state.plan import Replan
 
 FLEET_REQUEST = "Check the fleet and resize it for the jobs queue."
@@ -50,9 +51,10 @@ def plan_graph(
     planner_model = ScriptedChatModel(replies=planner)
     replanner_model = ScriptedChatModel(replies=replanner)
     graph = build_plan_execute_graph(
+        fleet_tools(),
         planner_model=planner_model,
         replanner_model=replanner_model,
-        executor_model=step_follower_model(),
+        executor_model=HeuristicDemoModel(),  # the executor's stand-in follows each step
         checkpointer=InMemorySaver(),
     )
     return graph, planner_model, replanner_model

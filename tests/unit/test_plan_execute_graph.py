@@ -9,17 +9,19 @@ import uuid
 from typing import Any
 
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, ValidationError
 
 from demo.effects import read_effects
 from demo.fleet import FLEET_PLAN, FLEET_REQUEST, fleet_tools
-from graphs.plan_execute import build_plan_execute_graph, graph, step_follower_model
-from models import ScriptedChatModel
+from graphs.plan_execute import build_plan_execute_graph, graph
+from models import HeuristicDemoModel, ScriptedChatModel
+from nodes.plan_executor import step_follower_model
 from state.plan import Plan, PlanStep, Replan, merge_step_results
 from tests.snapshots import assert_matches_snapshot
 from tools.registry import agent_tool
@@ -31,16 +33,18 @@ NO_GATES = {"approve_plan": False, "approval_policy": "never"}
 def build(
     plan: dict[str, Any],
     replies: list[Any] | None = None,
-    **kwargs: Any,
+    tools: list[BaseTool] | None = None,
 ) -> tuple[CompiledStateGraph[Any, Any, Any, Any], ScriptedChatModel, ScriptedChatModel]:
     planner = ScriptedChatModel(replies=[plan])
     replanner = ScriptedChatModel(replies=replies or [FINISHED])
     compiled = build_plan_execute_graph(
+        fleet_tools() if tools is None else tools,
         planner_model=planner,
         replanner_model=replanner,
-        executor_model=step_follower_model(),
+        # on the demo model the executor plays its offline stand-in, which follows each step
+        # it is given (`nodes.plan_executor.step_follower_model`)
+        executor_model=HeuristicDemoModel(),
         checkpointer=InMemorySaver(),
-        **kwargs,
     )
     return compiled, planner, replanner
 
@@ -532,3 +536,49 @@ def test_steps_dropped_by_a_replan_are_still_reported() -> None:
     assert "- queue_jobs (Measure jobs): done" in final
     assert "- queue_before (dropped by replanning): failed - Error" in final
     assert "- resize (dropped by replanning): skipped" in final
+
+
+def test_the_executor_stand_in_follows_the_step_it_is_given_not_the_prompt() -> None:
+    step = PlanStep(id="resize", description="x", tool="resize_fleet", inputs={"count": 20})
+    model = step_follower_model(step, {})
+
+    reply = model.invoke([HumanMessage("a prompt that names no tool at all")])
+
+    (call,) = reply.tool_calls
+    assert (call["name"], call["args"]) == ("resize_fleet", {"count": 20})
+    other = step_follower_model(step, {"fleet": {"status": "done", "output": "10"}})
+    assert other.invoke([HumanMessage("")]).tool_calls[0]["id"] != call["id"]  # new inputs
+
+
+def test_an_executor_that_raises_fails_its_step_and_the_others_run() -> None:
+    def explode(state: MessagesState) -> dict[str, Any]:
+        if "boom" in state["messages"][-1].text:
+            raise RuntimeError("executor broke")
+        return {"messages": [AIMessage("ok")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("explode", explode).add_edge(START, "explode")
+    plan = {
+        "goal": "one breaks",
+        "steps": [
+            {"id": "boom", "description": "boom"},
+            {"id": "fine", "description": "fine"},
+            {"id": "after", "description": "after", "depends_on": ["boom"]},
+        ],
+    }
+    compiled = build_plan_execute_graph(
+        [],
+        executor=builder.compile(),
+        planner_model=ScriptedChatModel(replies=[plan]),
+        replanner_model=ScriptedChatModel(replies=[FINISHED]),
+        checkpointer=InMemorySaver(),
+    )
+    config = thread()
+
+    start(compiled, config, NO_GATES)
+
+    done = results(compiled, config)
+    assert done["boom"]["status"] == "failed"
+    assert done["boom"]["error"] == "executor failed: RuntimeError: executor broke"
+    assert done["fine"] == {"status": "done", "output": "ok", "error": None}
+    assert done["after"]["status"] == "skipped"
