@@ -308,6 +308,48 @@ def _full_history_for(names: Sequence[str], pass_full_history: bool | Collection
     return set(pass_full_history)
 
 
+class _DelegationRoutes:
+    """Where the supervisor's turns go: delegation calls to their workers' nodes."""
+
+    def __init__(self, team: Sequence[AgentSpec], full_history: bool) -> None:
+        self.delegations = {DELEGATION_PREFIX + agent.name: agent.name for agent in team}
+        self.workers = [agent.name for agent in team]
+        self.full_history = full_history
+
+    def sends(self, state: dict[str, Any]) -> list[Send]:
+        """One `Send` per unanswered delegation call of the latest AI message."""
+        return _delegation_sends(state, self.delegations, self.full_history)
+
+    def after_tools(self, state: dict[str, Any]) -> str | list[Send]:
+        """After the supervisor's own tools: run the turn's delegations, else back to it."""
+        return self.sends(state) or "call_model"
+
+
+def _add_own_tools(
+    builder: StateGraph[Any, Any, Any, Any],
+    registry: ToolRegistry,
+    routes: _DelegationRoutes,
+    runtime: PatternRuntime,
+) -> None:
+    """The supervisor's tool node, its gate (when it has tools) and the routes around them."""
+    tools_by_name = {tool.name: tool for tool in registry}
+    builder.add_node("run_tools", _make_run_own_tools(tools_by_name, routes.delegations, runtime))
+    gate = []
+    if tools_by_name:
+        builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=runtime.ledger))
+        builder.add_edge("approval_gate", "run_tools")
+        gate = ["approval_gate"]
+    route_after_model = make_route_after_model(
+        tools_by_name, routed_elsewhere=routes.delegations, route_elsewhere=routes.sends
+    )
+    builder.add_conditional_edges(
+        "call_model",
+        route_after_model,
+        ["run_tools", *gate, *routes.workers, "stop_at_budget", END],
+    )
+    builder.add_conditional_edges("run_tools", routes.after_tools, [*routes.workers, "call_model"])
+
+
 def build_supervisor_graph(
     agents: Sequence[AgentSpec],
     *,
@@ -356,13 +398,8 @@ def build_supervisor_graph(
     team = list(agents)
     names = check_agent_names(team, reserved=_RESERVED)
     full_history = _full_history_for(names, pass_full_history)
-    delegations = {DELEGATION_PREFIX + agent.name: agent.name for agent in team}
     registry = ToolRegistry(tools)
-    tools_by_name = {tool.name: tool for tool in registry}
-
-    def send_delegations(state: dict[str, Any]) -> list[Send]:
-        return _delegation_sends(state, delegations, bool(full_history))
-
+    routes = _DelegationRoutes(team, bool(full_history))
     builder: StateGraph[Any, Any, Any, Any] = StateGraph(
         SupervisorState,
         context_schema=SupervisorContext,
@@ -376,32 +413,14 @@ def build_supervisor_graph(
         retry_policy=MODEL_RETRY,
     )
     builder.add_node("stop_at_budget", stop_at_budget)
-    builder.add_node("run_tools", _make_run_own_tools(tools_by_name, delegations, shared))
-    if tools_by_name:
-        builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=shared.ledger))
-        builder.add_edge("approval_gate", "run_tools")
+    _add_own_tools(builder, registry, routes, shared)
     for agent in team:
         worker = SubAgent(agent_graph(agent, model=model, runtime=shared), name=agent.name)
+        full = agent.name in full_history
         builder.add_node(
-            agent.name,
-            make_worker_node(
-                worker, output_mode=output_mode, full_history=agent.name in full_history
-            ),
+            agent.name, make_worker_node(worker, output_mode=output_mode, full_history=full)
         )
         builder.add_edge(agent.name, "call_model")
-    route_after_model = make_route_after_model(
-        tools_by_name, routed_elsewhere=delegations, route_elsewhere=send_delegations
-    )
-    gate = ["approval_gate"] if tools_by_name else []
-    builder.add_conditional_edges(
-        "call_model", route_after_model, ["run_tools", *gate, *names, "stop_at_budget", END]
-    )
-
-    def route_after_tools(state: dict[str, Any]) -> str | list[Send]:
-        """After the supervisor's own tools: run the turn's delegations, else back to it."""
-        return send_delegations(state) or "call_model"
-
-    builder.add_conditional_edges("run_tools", route_after_tools, [*names, "call_model"])
     builder.add_edge("stop_at_budget", END)
     builder.add_edge(START, "call_model")
     compiled = compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
