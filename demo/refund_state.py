@@ -1,16 +1,12 @@
-"""State, settings and structured output of the refund-approval (human-in-the-loop) graph."""
+"""The refund desk's data: what the model recommends, and what it is told to do."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from state.agent import AgentState
-from state.context import AgentContext
-
-__all__ = ["RefundContext", "RefundRecommendation", "RefundState"]
+__all__ = ["REFUND_SYSTEM_PROMPT", "RefundRecommendation"]
 
 REFUND_SYSTEM_PROMPT = (
     "You are a refund operations agent. From the customer's message and the order context, "
@@ -31,50 +27,3 @@ class RefundRecommendation(BaseModel):
         description="facts from the order context the recommendation relies on"
     )
     rationale: str = Field(description="one or two sentences explaining the decision")
-
-
-class RefundState(AgentState, total=False):
-    """The refund workflow's state; every field after `messages` is filled as it runs.
-
-    Attributes:
-        order_id: the order named in the request.
-        requested_amount: the amount the customer asked for, if they named one.
-        order: what `lookup_order` returned.
-        risk: what `get_payment_risk` returned.
-        recommendation: the model's `RefundRecommendation` (JSON).
-        policy: the deterministic checks: ``{"needs_review", "reasons", "amount"}``.
-        refund: the outcome: ``{"status": "issued" | "not_issued" | "not_requested", ...}``.
-    """
-
-    order_id: str | None
-    requested_amount: float | None
-    order: dict[str, Any] | None
-    risk: dict[str, Any] | None
-    recommendation: dict[str, Any] | None
-    policy: dict[str, Any] | None
-    refund: dict[str, Any] | None
-
-
-@dataclass(kw_only=True)
-class RefundContext(AgentContext):
-    """Settings of the refund-approval graph (the agent settings plus its policy limits)."""
-
-    system_prompt: str = field(
-        default=REFUND_SYSTEM_PROMPT,
-        metadata={"description": "Instructions for the recommendation step."},
-    )
-    auto_approve_limit: float = field(
-        default=100.0,
-        metadata={"description": "Refunds above this amount always need a person."},
-    )
-    max_fraud_score: float = field(
-        default=0.1,
-        metadata={"description": "Orders with a higher fraud score always need a person."},
-    )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.auto_approve_limit < 0:
-            raise ValueError("auto_approve_limit must not be negative")
-        if not 0 <= self.max_fraud_score <= 1:
-            raise ValueError("max_fraud_score must be between 0 and 1")

@@ -1,122 +1,128 @@
-"""Human-in-the-loop refund approval: investigate, recommend, let a person decide, then act.
+"""Human in the loop: investigate, recommend, let a policy or a person decide, act, reply.
 
-The customer asks for a refund. The workflow looks up the order and its payment risk (tools),
-asks the model for a structured recommendation (approve / deny / need more info, with cited
-facts), and applies the refund policy in code: only a low-amount, low-risk refund the model
-recommends is approved automatically. Anything else waits at the approval gate, where a person
-accepts, edits (a lower amount), responds or rejects. The refund runs in the shared tool node,
-exactly once (effect ledger). The customer reply is drafted by the model and checked in code so
-it never claims a refund the reviewer did not approve.
+A desk (`nodes.hitl_desk.HitlDesk`) configures the workflow: how a case is read from the
+request, which read-only look-ups gather its facts, what the model recommends (a pydantic
+schema), the policy in code that approves automatically, asks a person or does nothing, the
+side-effecting action it proposes, and the facts and check of the reply. The graph owns the
+rest: the structured recommendation under the invalid-output policy (still invalid: nothing is
+proposed and the reply says why), the automatic approval bound in the ledger like a person's
+(reviewer ``policy:auto``), the shared approval gate (accept, edit, respond, reject; deadlines),
+the shared tool node (exactly once, effect ledger), the outcome, and a reply drafted by the
+model and replaced by a template of the facts when it fails the desk's check.
 
     parse_request → investigate → recommend → check_policy ─(auto)────────► run_tools ─┐
           │              │                          ├─(review: Send)─► approval_gate ──┘
-          └──────────────┴─(no order / not found)─► END   └─(need more info)──┐         │
+          └──────────────┴─(no case / not found)──► END   └─(no action)───────┐         │
                                                                draft_reply ◄───┴─────────┘
+
+The served graph is the demo shop's refund desk (`demo.refund_desk`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.language_models import BaseChatModel
-from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
-from checkpointers.ledger import EffectLedger, default_ledger
-from demo.orders import get_payment_risk, issue_refund, lookup_order
-from demo.refund_desk import (
-    make_check_policy,
-    make_draft_reply,
-    make_investigate,
-    make_recommend,
-    parse_request,
-    route_after_policy,
-    route_after_step,
-)
-from demo.refund_state import RefundContext, RefundState
 from graphs._compile import compile_pattern
 from nodes.approval_gate import make_approval_gate
+from nodes.hitl_desk import HitlDesk
+from nodes.hitl_intake import (
+    CONTINUE,
+    make_investigate,
+    make_parse_request,
+    make_route_after_intake,
+)
+from nodes.hitl_policy import make_check_policy, make_route_after_policy
+from nodes.hitl_recommend import make_recommend
+from nodes.hitl_reply import make_draft_reply
 from nodes.retry import MODEL_RETRY
 from nodes.runtime import PatternRuntime
-from nodes.tool_execution import DEFAULT_TOOL_TIMEOUT_S, make_run_tools
+from nodes.tool_execution import make_run_tools
 from state.agent import AgentInput, AgentOutput
+from state.hitl import HitlContext, HitlState
 
-__all__ = ["build_hitl_graph", "graph"]
+__all__ = ["DEFAULT_RECURSION_LIMIT", "HitlGraph", "build_hitl_graph", "graph"]
+
+DEFAULT_RECURSION_LIMIT = 25
+"""Super-steps per run; one turn takes at most seven."""
+
+HitlGraph = CompiledStateGraph[HitlState, HitlContext, AgentInput, AgentOutput]
 
 
 def build_hitl_graph(
     model: BaseChatModel | None = None,
-    tools: list[BaseTool] | None = None,
     *,
+    desk: HitlDesk,
     runtime: PatternRuntime | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     name: str = "hitl",
-    recursion_limit: int = 25,
-    ledger: EffectLedger | None = None,
-    tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S,
-) -> CompiledStateGraph[RefundState, RefundContext, AgentInput, AgentOutput]:
-    """Build the refund-approval graph.
+    recursion_limit: int = DEFAULT_RECURSION_LIMIT,
+) -> HitlGraph:
+    """Build the human-in-the-loop graph for a desk.
 
     Args:
         model: chat model for the recommendation and the reply; None resolves
             ``context.model`` per run (the offline demo model without an API key).
-        tools: ``lookup_order``, ``get_payment_risk`` and ``issue_refund`` (or stand-ins
-            with the same names), by default the demo order tools.
-        checkpointer: saver for durable threads; the gate needs one.
-        store: long-term memory store (unused by this workflow, passed through).
+        desk: the desk's configuration: case, look-ups, recommendation, policy, action, reply.
+        runtime: checkpointer, store, effect ledger and tool timeout (`PatternRuntime`).
+        checkpointer: shorthand for ``runtime=PatternRuntime(checkpointer=...)``; the gate
+            needs one (a server brings its own).
+        store: shorthand for the runtime's long-term memory store (unused by the workflow).
         name: graph name.
         recursion_limit: cap on super-steps per run.
-        ledger: exactly-once record of refunds; defaults to the checkpointer's.
-        tool_timeout_s: per-call tool timeout in seconds.
 
     Returns:
-        The compiled graph: input ``{"messages": [...]}``, context `RefundContext`.
+        The compiled graph: input ``{"messages": [...]}``, context ``desk.context_schema``
+        (`HitlContext` or a subclass).
     """
-    tool_list = tools if tools is not None else [lookup_order, get_payment_risk, issue_refund]
-    tools_by_name = {tool.name: tool for tool in tool_list}
-    missing = {"lookup_order", "get_payment_risk", "issue_refund"} - set(tools_by_name)
-    if missing:
-        raise ValueError(f"build_hitl_graph needs tools named {sorted(missing)}")
-
-    ledger = ledger if ledger is not None else default_ledger(checkpointer)
+    runtime = PatternRuntime.of(runtime, checkpointer=checkpointer, store=store)
+    tools_by_name = desk.tools_by_name
     builder = StateGraph(
-        RefundState,
-        context_schema=RefundContext,
+        HitlState,
+        context_schema=desk.context_schema,
         input_schema=AgentInput,
         output_schema=AgentOutput,
     )
-    builder.add_node("parse_request", parse_request)
-    builder.add_node("investigate", make_investigate(tools_by_name))
-    builder.add_node("recommend", make_recommend(model), retry_policy=MODEL_RETRY)
-    builder.add_node("check_policy", make_check_policy(ledger))
-    builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=ledger))
+    route_after_intake = make_route_after_intake(desk)
+    builder.add_node("parse_request", make_parse_request(desk))
+    builder.add_node("investigate", make_investigate(desk))
+    builder.add_node("recommend", make_recommend(model, desk), retry_policy=MODEL_RETRY)
+    builder.add_node("check_policy", make_check_policy(desk, runtime.ledger))
+    builder.add_node("approval_gate", make_approval_gate(tools_by_name, ledger=runtime.ledger))
     builder.add_node(
-        "run_tools", make_run_tools(tools_by_name, ledger=ledger, timeout_s=tool_timeout_s)
+        "run_tools",
+        make_run_tools(tools_by_name, ledger=runtime.ledger, timeout_s=runtime.tool_timeout_s),
     )
-    builder.add_node("draft_reply", make_draft_reply(model), retry_policy=MODEL_RETRY)
+    builder.add_node("draft_reply", make_draft_reply(model, desk), retry_policy=MODEL_RETRY)
     builder.add_edge(START, "parse_request")
     builder.add_conditional_edges(
-        "parse_request", route_after_step, {"continue": "investigate", END: END}
+        "parse_request", route_after_intake, {CONTINUE: "investigate", END: END}
     )
     builder.add_conditional_edges(
-        "investigate", route_after_step, {"continue": "recommend", END: END}
+        "investigate", route_after_intake, {CONTINUE: "recommend", END: END}
     )
     builder.add_edge("recommend", "check_policy")
     builder.add_conditional_edges(
-        "check_policy", route_after_policy, ["approval_gate", "run_tools", "draft_reply"]
+        "check_policy",
+        make_route_after_policy(desk),
+        ["approval_gate", "run_tools", "draft_reply"],
     )
     builder.add_edge("approval_gate", "run_tools")
     builder.add_edge("run_tools", "draft_reply")
     builder.add_edge("draft_reply", END)
-    return compile_pattern(
-        builder,
-        runtime=PatternRuntime.of(runtime, checkpointer=checkpointer, store=store),
-        name=name,
-        recursion_limit=recursion_limit,
-    )
+    return compile_pattern(builder, runtime=runtime, name=name, recursion_limit=recursion_limit)
 
 
-graph = build_hitl_graph()
+from demo.refund_desk import refund_desk  # noqa: E402  (the served graph's wiring only)
+
+SERVED_OPTIONS: dict[str, Any] = {"desk": refund_desk()}
+"""The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
+
+graph = build_hitl_graph(**SERVED_OPTIONS)
 """The graph `langgraph.json` serves as ``hitl``; the server brings the checkpointer."""

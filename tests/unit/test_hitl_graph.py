@@ -11,10 +11,11 @@ from langgraph.types import Command
 
 from checkpointers.ledger import InMemoryLedger
 from demo.effects import read_effects
-from demo.refund_desk import claims_unapproved_refund
+from demo.refund_desk import claims_unapproved_refund, refund_desk
 from demo.refund_state import RefundRecommendation
 from graphs.hitl import build_hitl_graph
 from models import ScriptedChatModel
+from nodes.runtime import PatternRuntime
 from tests.snapshots import assert_matches_snapshot
 
 
@@ -31,7 +32,8 @@ def run(
     question: str, replies: list[Any], ledger: InMemoryLedger | None = None, **context: Any
 ) -> tuple[Any, ScriptedChatModel, dict[str, Any]]:
     model = ScriptedChatModel(replies=replies)
-    graph = build_hitl_graph(model=model, checkpointer=InMemorySaver(), ledger=ledger)
+    runtime = PatternRuntime(checkpointer=InMemorySaver(), ledger=ledger)
+    graph = build_hitl_graph(model=model, desk=refund_desk(), runtime=runtime)
     config = {"configurable": {"thread_id": uuid.uuid4().hex}}
     graph.invoke({"messages": [("user", question)]}, config, context=context or None)
     return graph, model, config
@@ -46,7 +48,7 @@ def test_low_risk_refund_is_approved_automatically_and_audited() -> None:
     values = graph.get_state(config).values
     assert not graph.get_state(config).interrupts
     [refund] = read_effects("refund")
-    assert refund["amount"] == 89.99 and values["refund"]["status"] == "issued"
+    assert refund["amount"] == 89.99 and values["outcome"]["status"] == "issued"
     [record] = values["approvals"]
     assert record["reviewer"] == "policy:auto" and record["decision"] == "accept"
     assert "within policy" in record["reason"]
@@ -104,7 +106,7 @@ def test_high_risk_refund_edited_refunds_the_lower_amount() -> None:
 
     assert [r["amount"] for r in read_effects("refund")] == [120.0]
     values = graph.get_state(config).values
-    assert values["refund"]["amount"] == 120.0
+    assert values["outcome"]["amount"] == 120.0
     facts = model.calls[-1].messages[-1].text
     assert "of 120.00 USD was issued" in facts
 
@@ -122,8 +124,8 @@ def test_high_risk_refund_rejected_no_refund_and_reply_says_so() -> None:
 
     values = graph.get_state(config).values
     assert read_effects("refund") == []
-    assert values["refund"]["status"] == "not_issued"
-    assert values["refund"]["reply_check"].startswith("draft claimed a refund")
+    assert values["outcome"]["status"] == "not_issued"
+    assert values["outcome"]["reply_check"].startswith("draft claimed a refund")
     reply = values["messages"][-1].text
     assert "No refund was issued" in reply and "has been issued" not in reply
     assert "No refund was issued" in model.calls[-1].messages[-1].text
@@ -174,7 +176,7 @@ def test_need_more_info_asks_the_customer_without_a_gate() -> None:
 
     values = graph.get_state(config).values
     assert not graph.get_state(config).interrupts and read_effects("refund") == []
-    assert values["refund"]["status"] == "not_requested"
+    assert values["outcome"]["status"] == "not_requested"
     assert values["messages"][-1].text == "Could you tell us what happened?"
 
 
@@ -193,7 +195,7 @@ def test_a_second_refund_of_the_same_order_in_the_thread_needs_a_person() -> Non
     model = ScriptedChatModel(
         replies=[recommendation("approve", 89.99), "done", recommendation("approve", 89.99)]
     )
-    graph = build_hitl_graph(model=model, checkpointer=InMemorySaver())
+    graph = build_hitl_graph(model=model, desk=refund_desk(), checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "twice"}}
     graph.invoke({"messages": [("user", "Refund A-1001, it broke")]}, config)
     first_refund = read_effects("refund")[0]["refund_id"]
@@ -221,7 +223,7 @@ def test_the_reply_facts_say_why_no_refund_was_issued(answer: Any, fact: str) ->
     graph.invoke(Command(resume=answer), config)
 
     assert fact in model.calls[-1].messages[-1].text
-    assert graph.get_state(config).values["refund"]["status"] == "not_issued"
+    assert graph.get_state(config).values["outcome"]["status"] == "not_issued"
 
 
 @pytest.mark.parametrize(
@@ -280,5 +282,5 @@ def test_ledger_returns_the_recorded_refund_when_the_step_is_replayed() -> None:
 
 
 def test_graph_structure_snapshot() -> None:
-    graph = build_hitl_graph(model=ScriptedChatModel(replies=[]))
+    graph = build_hitl_graph(model=ScriptedChatModel(replies=[]), desk=refund_desk())
     assert_matches_snapshot("hitl", graph.get_graph().draw_mermaid())

@@ -19,6 +19,7 @@ from langgraph.store.memory import InMemoryStore
 
 from demo.effects import read_effects
 from demo.fleet import FLEET_PLAN, fleet_tools
+from demo.refund_desk import refund_desk
 from graphs.hitl import build_hitl_graph
 from graphs.memory_agent import build_memory_agent_graph
 from graphs.plan_execute import build_plan_execute_graph
@@ -174,7 +175,7 @@ RECOMMEND = {
 
 def refund_run(replies: list[Any]) -> tuple[Any, ScriptedChatModel, dict[str, Any]]:
     model = ScriptedChatModel(replies=replies)
-    graph = build_hitl_graph(model=model, checkpointer=InMemorySaver())
+    graph = build_hitl_graph(model=model, desk=refund_desk(), checkpointer=InMemorySaver())
     config = thread()
     graph.invoke(
         {"messages": [("user", "My kettle A-1001 arrived broken, please refund it.")]}, config
@@ -188,7 +189,7 @@ def test_refund_recommendation_invalid_then_valid_proceeds() -> None:
     )
 
     assert reasked_with(model, 1, "decision: Input should be 'approve', 'deny' or 'need_more_info'")
-    assert graph.get_state(config).values["refund"]["status"] == "issued"
+    assert graph.get_state(config).values["outcome"]["status"] == "issued"
     assert [e["amount"] for e in read_effects("refund")] == [89.99]
 
 
@@ -203,8 +204,8 @@ def test_refund_recommendation_invalid_every_time_ends_with_no_refund_and_the_re
     assert state.next == () and not state.interrupts, "ended, not waiting at the gate"
     assert read_effects("refund") == []
     assert values["recommendation"] is None
-    assert values["refund"]["why"] == "invalid_recommendation"
-    assert "refund recommender gave no valid RefundRecommendation" in values["refund"]["reason"]
+    assert values["outcome"]["why"] == "invalid_recommendation"
+    assert "refund recommender gave no valid RefundRecommendation" in values["outcome"]["reason"]
     assert values["policy"]["invalid_output"]["attempts"] == 2
     assert "could not be assessed automatically" in model.calls[2].last_text, "the reply's facts"
     assert values["messages"][-1].name == "customer_reply"
