@@ -20,6 +20,7 @@ from langgraph.types import Command
 
 from checkpointers import open_async_checkpointer, open_checkpointer
 from demo.effects import read_effects
+from demo.orders import order_tools
 from graphs.errors import InvalidInputError, PendingApprovalError, UnknownThreadError
 from graphs.react import build_react_graph
 from graphs.registry import GRAPH_BUILDERS, build_graph
@@ -44,7 +45,7 @@ def new_config() -> dict[str, Any]:
 def waiting_refund(saver: Any, *later: Any) -> tuple[Any, dict[str, Any], ScriptedChatModel]:
     """A react thread whose refund waits at the gate; `later` are the model's next replies."""
     model = ScriptedChatModel(replies=[tool_calls_reply(REFUND), *later])
-    graph = build_react_graph(model=model, checkpointer=saver)
+    graph = build_react_graph(tools=order_tools(), model=model, checkpointer=saver)
     config = new_config()
     graph.invoke({"messages": [HumanMessage("A-1001 broke, refund it")]}, config, durability="sync")
     assert len(graph.get_state(config).interrupts) == 1
@@ -197,7 +198,7 @@ async def test_f09_the_async_path_refuses_poison_and_the_thread_stays_resumable(
 ) -> None:
     async with open_async_checkpointer(postgres_url) as saver:
         model = ScriptedChatModel(replies=[tool_calls_reply(REFUND), "Refunded."])
-        graph = build_react_graph(model=model, checkpointer=saver)
+        graph = build_react_graph(tools=order_tools(), model=model, checkpointer=saver)
         config = new_config()
         await graph.ainvoke({"messages": [("user", "refund A-1001")]}, config, durability="sync")
         head = (await saver.aget_tuple(config)).checkpoint["id"]
@@ -281,7 +282,7 @@ def test_f10_cancel_pending_records_the_authenticated_user(saver: Any) -> None:
 
 def test_f10_cancel_pending_without_anything_pending_just_runs(saver: Any) -> None:
     model = ScriptedChatModel(replies=["Hello.", "Hello again."])
-    graph = build_react_graph(model=model, checkpointer=saver)
+    graph = build_react_graph(tools=order_tools(), model=model, checkpointer=saver)
     config = new_config()
 
     graph.invoke({"messages": [("user", "hi")], "cancel_pending": True}, config)
@@ -296,7 +297,7 @@ def test_f10_an_unanswered_tool_call_without_an_interrupt_also_blocks_a_message(
     saver: Any,
 ) -> None:
     graph = build_react_graph(
-        model=ScriptedChatModel(replies=["Fine.", "Now."]), checkpointer=saver
+        tools=order_tools(), model=ScriptedChatModel(replies=["Fine.", "Now."]), checkpointer=saver
     )
     config = new_config()
     graph.invoke({"messages": [("user", "hi")]}, {**config}, durability="sync")
@@ -322,7 +323,7 @@ def test_f10_an_unanswered_tool_call_without_an_interrupt_also_blocks_a_message(
 
 def test_f14_resuming_an_unknown_thread_is_an_error_not_a_new_run(saver: Any) -> None:
     model = ScriptedChatModel(replies=["I should never be asked."])
-    graph = build_react_graph(model=model, checkpointer=saver)
+    graph = build_react_graph(tools=order_tools(), model=model, checkpointer=saver)
     config = new_config()
 
     with pytest.raises(UnknownThreadError) as refused:
@@ -338,7 +339,7 @@ async def test_f14_resuming_an_unknown_thread_is_an_error_on_the_async_path(
 ) -> None:
     async with open_async_checkpointer(postgres_url) as saver:
         model = ScriptedChatModel(replies=["I should never be asked."])
-        graph = build_react_graph(model=model, checkpointer=saver)
+        graph = build_react_graph(tools=order_tools(), model=model, checkpointer=saver)
         config = new_config()
 
         with pytest.raises(UnknownThreadError):
@@ -353,14 +354,12 @@ def test_f10_an_approval_waiting_inside_a_router_specialist_blocks_a_message(
 ) -> None:
     from dataclasses import replace
 
-    from graphs.router import build_router_graph, support_specialists
+    from demo.teams import support_desks, support_routes
+    from graphs.router import build_router_graph
 
     billing = ScriptedChatModel(replies=[tool_calls_reply(REFUND), "Anything else?"])
-    specialists = {
-        name: replace(spec, model=billing if name == "billing" else None)
-        for name, spec in support_specialists().items()
-    }
-    graph = build_router_graph(specialists=specialists, checkpointer=saver)
+    desks = [replace(s, model=billing if s.name == "billing" else None) for s in support_desks()]
+    graph = build_router_graph(desks, hints=support_routes(), checkpointer=saver)
     config, rules = new_config(), {"routing_strategy": "rules"}
     graph.invoke(
         {"messages": [("user", "My order A-1001 arrived broken, please refund it.")]},
@@ -449,16 +448,21 @@ def test_f10_every_pattern_refuses_a_message_while_its_approval_waits_then_cance
 def test_f10_an_approval_inside_a_supervisor_worker_blocks_a_message_until_cancelled(
     saver: Any,
 ) -> None:
-    from graphs.supervisor import Worker, build_supervisor_graph, publish_summary
+    from demo.teams import publish_summary
+    from graphs.supervisor import build_supervisor_graph
+    from state.agent_spec import AgentSpec
 
     publish = ("publish_summary", {"title": "Damaged items", "body": "Refunded in full."})
-    writer = build_react_graph(
-        ScriptedChatModel(replies=[tool_calls_reply(publish)]), [publish_summary], name="writer"
+    writer = AgentSpec(
+        "writer",
+        "writes",
+        tools=[publish_summary],
+        model=ScriptedChatModel(replies=[tool_calls_reply(publish)]),
     )
     boss = ScriptedChatModel(
         replies=[tool_calls_reply(("delegate_to_writer", {"task": "Publish it."})), "Cancelled."]
     )
-    app = build_supervisor_graph(boss, [Worker("writer", writer, "writes")], checkpointer=saver)
+    app = build_supervisor_graph([writer], model=boss, checkpointer=saver)
     config = new_config()
     app.invoke({"messages": [("user", "Publish the policy.")]}, config, durability="sync")
     [interrupt] = app.get_state(config).interrupts

@@ -19,11 +19,13 @@ from langgraph.store.memory import InMemoryStore
 
 from demo.effects import read_effects
 from demo.fleet import FLEET_PLAN, fleet_tools
+from demo.orders import order_tools
 from demo.refund_desk import refund_desk
+from demo.teams import support_desks, support_routes
 from graphs.hitl import build_hitl_graph
 from graphs.memory_agent import build_memory_agent_graph
 from graphs.plan_execute import build_plan_execute_graph
-from graphs.router import build_router_graph, support_specialists
+from graphs.router import build_router_graph
 from memory.embeddings import HashEmbeddings
 from models import ScriptedChatModel
 from models.heuristic import HeuristicDemoModel
@@ -121,13 +123,14 @@ def test_replanner_invalid_every_time_finishes_cleanly_with_the_results_and_the_
 
 def router_graph(router_replies: list[Any]) -> tuple[Any, ScriptedChatModel, ScriptedChatModel]:
     billing = ScriptedChatModel(replies=["Your refund request is noted."])
-    specialists = {
-        name: replace(spec, model=ScriptedChatModel(replies=[]))
-        for name, spec in support_specialists().items()
-    }
-    specialists["billing"] = replace(specialists["billing"], model=billing)
+    desks = [
+        replace(spec, model=billing if spec.name == "billing" else ScriptedChatModel(replies=[]))
+        for spec in support_desks()
+    ]
     router_model = ScriptedChatModel(replies=router_replies)
-    graph = build_router_graph(router_model, specialists=specialists, checkpointer=InMemorySaver())
+    graph = build_router_graph(
+        desks, model=router_model, hints=support_routes(), checkpointer=InMemorySaver()
+    )
     return graph, router_model, billing
 
 
@@ -217,7 +220,9 @@ def test_refund_recommendation_invalid_every_time_ends_with_no_refund_and_the_re
 def memory_run(replies: list[Any]) -> tuple[dict[str, Any], ScriptedChatModel, InMemoryStore]:
     store = InMemoryStore(index={"dims": 512, "embed": HashEmbeddings(), "fields": ["text"]})
     model = ScriptedChatModel(replies=replies)
-    graph = build_memory_agent_graph(model=model, checkpointer=InMemorySaver(), store=store)
+    graph = build_memory_agent_graph(
+        tools=order_tools(), model=model, checkpointer=InMemorySaver(), store=store
+    )
     result = graph.invoke(
         {"messages": [HumanMessage("I prefer email.")]}, thread(), context={"user_id": "ana"}
     )
