@@ -25,6 +25,7 @@ from langgraph.types import Command, Send
 from checkpointers.ledger import InMemoryLedger, args_hash
 from graphs.react import build_react_graph
 from models import ScriptedChatModel, tool_calls_reply
+from nodes.runtime import PatternRuntime
 from nodes.tool_execution import (
     COMMAND_RESULT,
     combine_outputs,
@@ -47,8 +48,10 @@ def tool_messages(values: dict[str, Any]) -> list[ToolMessage]:
 
 
 def react(replies: list[Any], tools: list[Any], **kwargs: Any) -> tuple[Any, ScriptedChatModel]:
+    """A react graph on a scripted model; `kwargs` are `PatternRuntime` settings."""
     model = ScriptedChatModel(replies=replies)
-    graph = build_react_graph(model=model, tools=tools, checkpointer=InMemorySaver(), **kwargs)
+    runtime = PatternRuntime(checkpointer=InMemorySaver(), **kwargs)
+    graph = build_react_graph(model=model, tools=tools, runtime=runtime)
     return graph, model
 
 
