@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +12,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from demo.critique_stand_ins import demo_judge, demo_writer, register_stand_ins, review
 from graphs.critique import build_critique_graph
 from models import ScriptedChatModel
-from models.offline import register_offline
 from state.critique import (
     JUDGE_ROLE,
     WRITER_ROLE,
@@ -22,6 +21,7 @@ from state.critique import (
     WriterInputs,
 )
 from tests.snapshots import assert_matches_snapshot
+from tests.stand_ins import recording_stand_ins
 
 REQUEST = "Write a one-line apology for the late order A-1002."
 
@@ -203,21 +203,10 @@ def test_offline_demo_stand_ins_improve_to_pass_on_round_3() -> None:
 @pytest.fixture
 def stand_in_inputs() -> Iterator[dict[str, list[dict[str, Any]]]]:
     """Spy on the stand-ins: record the inputs each role's factory is built with."""
-    seen: dict[str, list[dict[str, Any]]] = {WRITER_ROLE: [], JUDGE_ROLE: []}
-
-    def spy(role: str, play: Callable[..., ScriptedChatModel]) -> Callable[..., ScriptedChatModel]:
-        def factory(**inputs: Any) -> ScriptedChatModel:
-            seen[role].append(inputs)
-            return play(**inputs)
-
-        return factory
-
-    register_offline(WRITER_ROLE, spy(WRITER_ROLE, demo_writer))
-    register_offline(JUDGE_ROLE, spy(JUDGE_ROLE, demo_judge))
-    try:
+    with recording_stand_ins(
+        {WRITER_ROLE: demo_writer, JUDGE_ROLE: demo_judge}, register_stand_ins
+    ) as seen:
         yield seen
-    finally:
-        register_stand_ins()
 
 
 def test_the_stand_ins_get_the_declared_inputs_on_every_call(

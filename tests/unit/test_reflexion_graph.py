@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,9 +21,9 @@ from graphs.reflexion import SCENARIOS, build_reflexion_graph, extract_code, par
 from memory.episodic import EpisodicMemory
 from memory.namespaces import namespace_label
 from models import ScriptedChatModel
-from models.offline import register_offline
 from state.reflexion import CODER_ROLE, REFLECTOR_ROLE, CoderInputs, CodeTask, ReflectorInputs
 from tests.snapshots import assert_matches_snapshot
+from tests.stand_ins import recording_stand_ins
 
 GOOD = (
     "```python\nimport re\n\n\ndef slugify(text):\n"
@@ -175,21 +175,10 @@ def test_offline_demo_stand_ins_fail_twice_learn_and_pass() -> None:
 @pytest.fixture
 def stand_in_inputs() -> Iterator[dict[str, list[dict[str, Any]]]]:
     """Spy on the stand-ins: record the inputs each role's factory is built with."""
-    seen: dict[str, list[dict[str, Any]]] = {CODER_ROLE: [], REFLECTOR_ROLE: []}
-
-    def spy(role: str, play: Callable[..., ScriptedChatModel]) -> Callable[..., ScriptedChatModel]:
-        def factory(**inputs: Any) -> ScriptedChatModel:
-            seen[role].append(inputs)
-            return play(**inputs)
-
-        return factory
-
-    register_offline(CODER_ROLE, spy(CODER_ROLE, demo_coder))
-    register_offline(REFLECTOR_ROLE, spy(REFLECTOR_ROLE, demo_reflector))
-    try:
+    with recording_stand_ins(
+        {CODER_ROLE: demo_coder, REFLECTOR_ROLE: demo_reflector}, register_stand_ins
+    ) as seen:
         yield seen
-    finally:
-        register_stand_ins()
 
 
 def test_the_stand_ins_get_the_declared_inputs_on_every_call(
