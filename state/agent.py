@@ -5,11 +5,11 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, NotRequired
 
-from langchain_core.messages import AnyMessage
-from langgraph.graph.message import add_messages
 from langgraph.managed import RemainingSteps
 from pydantic import Field
 from typing_extensions import TypedDict
+
+from state.messages_channel import DeltaMessages
 
 __all__ = ["AgentInput", "AgentOutput", "AgentState"]
 
@@ -26,7 +26,7 @@ class AgentInput(TypedDict):
             waits is refused (`graphs.errors.PendingApprovalError`). Never stored in state.
     """
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: DeltaMessages
     cancel_pending: NotRequired[
         Annotated[
             bool,
@@ -41,7 +41,7 @@ class AgentInput(TypedDict):
 class AgentOutput(TypedDict):
     """What a run returns: the conversation and the approval audit trail."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: DeltaMessages
     approvals: Annotated[list[dict[str, Any]], operator.add]
 
 
@@ -49,7 +49,8 @@ class AgentState(AgentOutput):
     """Full state: the conversation, the audit trail and the recursion-limit guard.
 
     Attributes:
-        messages: the conversation, merged by id (`add_messages`).
+        messages: the conversation, merged by id (`add_messages` rules), stored as deltas
+            (each checkpoint saves only its step's messages; see `state.messages_channel`).
         approvals: one `ApprovalRecord` dump per reviewed tool call, appended, never rewritten.
         remaining_steps: super-steps left before the recursion limit (managed by LangGraph).
     """
