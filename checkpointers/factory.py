@@ -8,7 +8,9 @@ URLs:
 - ``postgresql://user@host:port/db`` (or ``postgres://``): Postgres through a connection pool
   whose connections use ``autocommit=True`` and ``row_factory=dict_row`` (what the saver
   needs), after ``setup()`` ran once on its own autocommit connection under an advisory lock,
-  so several processes may start at once.
+  so several processes may start at once. Under the same lock the blob columns are switched
+  to lz4 TOAST compression when the server has it (``_BLOB_COLUMNS``; a notice is logged
+  and pglz kept when it does not).
 
 Both factories are context managers that close what they opened::
 
@@ -25,6 +27,7 @@ project's entry points (CLI, server config, tests) set it before LangGraph is im
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import time
@@ -33,16 +36,20 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection, Connection
+
 __all__ = [
     "CHECKPOINTER_URL_ENV",
     "DEFAULT_CHECKPOINTER_URL",
     "CheckpointerURL",
+    "compress_blobs",
     "open_async_checkpointer",
     "open_checkpointer",
     "parse_checkpointer_url",
@@ -54,6 +61,15 @@ DEFAULT_CHECKPOINTER_URL = "sqlite:///.agent-patterns/checkpoints.sqlite"
 _SETUP_LOCK_KEY = 0x6167_656E_7470_6174  # "agentpat": serialises concurrent setup() runs
 _TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
 _SETUP_POLL_S = 0.05
+_BLOB_COLUMNS = (("checkpoint_blobs", "blob"), ("checkpoint_writes", "blob"))
+"""The saver's bytea columns, compressed with lz4 where the server supports it."""
+_COMPRESSION = (
+    "SELECT attcompression AS method FROM pg_attribute "
+    "WHERE attrelid = to_regclass(%s) AND attname = %s AND NOT attisdropped"
+)
+_LZ4 = "l"
+
+logger = logging.getLogger(__name__)
 
 Kind = Literal["memory", "sqlite", "postgres"]
 
@@ -99,10 +115,61 @@ def _locked(row: dict[str, object] | None) -> bool:
     return bool(row and row["locked"])
 
 
+def _lz4_statements(methods: list[tuple[str, str, object]]) -> list[str]:
+    """ALTER statements for the blob columns not yet on lz4 (none once applied: idempotent)."""
+    return [
+        f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4"
+        for table, column, method in methods
+        if method is not None and method != _LZ4
+    ]
+
+
+def _no_lz4(error: Exception) -> None:
+    logger.info("Postgres has no lz4 TOAST compression (%s); blob columns keep pglz", error)
+
+
+def compress_blobs(conn: Connection[dict[str, Any]]) -> None:
+    """Switch the saver's blob columns to lz4 TOAST compression, if not yet and if supported.
+
+    Only newly stored values are compressed with lz4; existing ones stay as they are. A
+    server built without lz4 (or before Postgres 14) keeps its default, with a logged notice.
+
+    Args:
+        conn: an autocommit connection with ``dict_row`` rows, after the saver's ``setup()``.
+    """
+    import psycopg
+
+    methods = []
+    for table, column in _BLOB_COLUMNS:
+        row = conn.execute(_COMPRESSION, (table, column)).fetchone()
+        methods.append((table, column, row["method"] if row else None))
+    try:
+        for statement in _lz4_statements(methods):
+            conn.execute(statement)
+    except psycopg.Error as error:
+        _no_lz4(error)
+
+
+async def _acompress_blobs(conn: AsyncConnection[dict[str, Any]]) -> None:
+    import psycopg
+
+    methods = []
+    for table, column in _BLOB_COLUMNS:
+        row = await (await conn.execute(_COMPRESSION, (table, column))).fetchone()
+        methods.append((table, column, row["method"] if row else None))
+    try:
+        for statement in _lz4_statements(methods):
+            await conn.execute(statement)
+    except psycopg.Error as error:
+        _no_lz4(error)
+
+
 def setup_postgres(conninfo: str) -> None:
     """Create or migrate the checkpoint tables, on a dedicated autocommit connection.
 
-    Safe to call from several processes at once: runs under a Postgres advisory lock.
+    Safe to call from several processes at once: runs under a Postgres advisory lock. Also
+    switches the blob columns to lz4 compression where the server supports it
+    (`compress_blobs`).
     """
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg import Connection
@@ -115,6 +182,7 @@ def setup_postgres(conninfo: str) -> None:
             time.sleep(_SETUP_POLL_S)
         try:
             PostgresSaver(conn).setup()
+            compress_blobs(conn)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
 
@@ -131,6 +199,7 @@ async def _asetup_postgres(conninfo: str) -> None:
             await asyncio.sleep(_SETUP_POLL_S)
         try:
             await AsyncPostgresSaver(conn).setup()
+            await _acompress_blobs(conn)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
 
