@@ -40,6 +40,11 @@ one that is not cannot be replayed exactly, so it is answered, on the first run 
 replay alike, with an error saying the tool ran and its update was dropped. Transient failures
 (network, timeouts) of read-only and idempotent tools are retried with backoff; a tool that
 outlives its timeout is abandoned (its thread cannot be killed) and reported as such.
+
+Calls under a timeout run on a small shared pool of daemon threads (`_ToolWorkers`), not a
+thread pool created per call; calls without one (``timeout_s=None``) run inline. Either way
+the tool runs in that thread (`_InlineToolNode`), not on another pool ``ToolNode`` would
+create for every invoke.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import json
+import queue
+import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,11 +72,11 @@ from langchain_core.messages import (
     convert_to_messages,
 )
 from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import ensure_config, merge_configs
+from langchain_core.runnables.config import ensure_config, get_config_list, merge_configs
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
-from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt import ToolNode, ToolRuntime
 from langgraph.prebuilt.tool_node import ToolInvocationError
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
@@ -126,6 +133,114 @@ class _GaveUp(TimeoutError):
     """The tool outlived its timeout; its thread is abandoned (transient: may be retried)."""
 
 
+_Job = tuple[concurrent.futures.Future[Any], Callable[[], Any]]
+
+
+class _ToolWorkers:
+    """The shared daemon threads that run tool calls under a timeout.
+
+    Why not a ``ThreadPoolExecutor`` per call (what this node did before): starting and
+    joining a thread for every call cost more than the rest of a round. Why not one shared
+    ``ThreadPoolExecutor``: its workers are joined at interpreter exit (a tool abandoned on its
+    timeout would hold up the process), and a job queued behind busy workers would spend its
+    timeout waiting for a thread instead of running. So: up to `size` daemon threads, started
+    lazily, retired after `idle_s` without work; a job never waits for a worker. When all of
+    them are busy (many concurrent calls, or abandoned tools still running), the job gets a
+    one-off daemon thread of its own, so a timeout always measures the tool itself.
+    """
+
+    def __init__(self, size: int, idle_s: float = 60.0) -> None:
+        self._size = size
+        self._idle_s = idle_s
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._threads = 0
+        self._idle = 0  # workers waiting for a job that no submitted job has claimed yet
+
+    def submit(self, fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+        """Start `fn` at once on a worker; its future holds the result or the exception."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            if self._idle:
+                self._idle -= 1  # claim a waiting worker: it takes the job off the queue
+                pooled = True
+            elif self._threads < self._size:
+                self._threads += 1
+                pooled = self._start(self._work)
+            else:
+                pooled = False
+        if pooled:
+            self._jobs.put((future, fn))
+        else:
+            self._start(lambda: self._run(future, fn))
+        return future
+
+    @staticmethod
+    def _start(target: Callable[[], None]) -> bool:
+        threading.Thread(target=target, name="tool", daemon=True).start()
+        return True
+
+    @staticmethod
+    def _run(future: concurrent.futures.Future[Any], fn: Callable[[], Any]) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - the caller re-raises it from result()
+            future.set_exception(exc)
+
+    def _work(self) -> None:
+        """A worker's loop: run jobs; retire after `idle_s` with no job and none claimed."""
+        while True:
+            try:
+                future, fn = self._jobs.get(timeout=self._idle_s)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle:  # unclaimed: no job is on its way to this worker
+                        self._idle -= 1
+                        self._threads -= 1
+                        return
+                continue  # a job was claimed just now; it is on the queue already
+            self._run(future, fn)
+            del future, fn  # drop the result before waiting for the next job
+            with self._lock:
+                self._idle += 1
+
+
+_WORKERS = _ToolWorkers(size=32)
+"""Shared by every tool node of the process (threads start only when a call needs one)."""
+
+
+class _InlineToolNode(ToolNode):
+    """A `ToolNode` that runs a single call in the calling thread.
+
+    ``ToolNode`` maps its calls over a thread pool it creates on every invoke, so each call
+    cost a thread start and join. This node is invoked with one call at a time (`_invoke`
+    decides the thread: inline, or a shared worker under a timeout), so that one call runs
+    here, in a copy of the context as the pool would give it, with the same `ToolRuntime`
+    ``ToolNode`` builds. Several calls (never sent by this module) go to ``ToolNode`` itself.
+    """
+
+    def _func(self, input: Any, config: RunnableConfig, runtime: Runtime[Any]) -> Any:
+        tool_calls, input_type = self._parse_input(input)
+        if len(tool_calls) != 1:
+            return super()._func(input, config, runtime)
+        call, cfg = tool_calls[0], get_config_list(config, 1)[0]
+        tool_runtime: Any = ToolRuntime(
+            state=self._extract_state(input, cfg),
+            tool_call_id=call["id"],
+            config=cfg,
+            context=runtime.context,
+            store=runtime.store,
+            stream_writer=runtime.stream_writer,
+            tools=list(self.tools_by_name.values()),
+            execution_info=runtime.execution_info,
+            server_info=runtime.server_info,
+        )
+        output = contextvars.copy_context().run(self._run_one, call, input_type, tool_runtime)
+        return self._combine_tool_outputs([output], input_type)
+
+
 class _ReturnWatch(BaseCallbackHandler):
     """Notes whether the tool itself returned (``ToolNode`` checks its result afterwards)."""
 
@@ -163,7 +278,12 @@ def _flatten(output: Any) -> list[ToolOutput]:
 
 
 def _invoke(env: ToolEnv, call: ToolCall, timeout_s: float | None, watch: _ReturnWatch) -> Any:
-    """Invoke one call through the `ToolNode`, in a helper thread when a timeout applies."""
+    """Invoke one call through the `ToolNode`: on a shared worker when a timeout applies.
+
+    Without a timeout the call runs inline. With one, it runs on `_WORKERS` in a copy of the
+    caller's context (so the idempotency key and other contextvars reach the tool), and the
+    caller waits at most `timeout_s`.
+    """
     payload = {
         "__type": "tool_call_with_context",
         "tool_call": {**call, "type": "tool_call"},
@@ -178,13 +298,11 @@ def _invoke(env: ToolEnv, call: ToolCall, timeout_s: float | None, watch: _Retur
     if not timeout_s:
         return run()
     context = contextvars.copy_context()
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="tool")
+    future = _WORKERS.submit(lambda: context.run(run))
     try:
-        return pool.submit(context.run, run).result(timeout=timeout_s)
+        return future.result(timeout=timeout_s)
     except concurrent.futures.TimeoutError as exc:
         raise _GaveUp from exc
-    finally:
-        pool.shutdown(wait=False)
 
 
 def _failure(call: ToolCall, exc: Exception, limit: float | None, ran: bool) -> ToolMessage:
@@ -273,7 +391,7 @@ def execute_tool_call(
         return [
             _error(call, f"Error: there is no tool named {call['name']!r}. Available: {available}.")
         ]
-    env = env or ToolEnv(ToolNode(list(tools_by_name.values()), handle_tool_errors=False))
+    env = env or ToolEnv(_InlineToolNode(list(tools_by_name.values()), handle_tool_errors=False))
     limit = (tool.metadata or {}).get("timeout_s") or timeout_s
     watches: list[_ReturnWatch] = []
 
@@ -509,7 +627,7 @@ def make_run_tools(
         A node ``run_tools(state, *, runtime)`` returning ``{"messages": [ToolMessage,
         ...]}``, or, when a tool returned a `Command`, the list `combine_outputs` makes.
     """
-    tool_node = ToolNode(list(tools_by_name.values()), handle_tool_errors=False)
+    tool_node = _InlineToolNode(list(tools_by_name.values()), handle_tool_errors=False)
 
     def run_tools(
         state: AgentState, *, runtime: Runtime[AgentContext]
