@@ -1,8 +1,9 @@
 """The model-call node, and how a node finds the model it calls.
 
-`make_call_model` builds the tool-calling node: system prompt from the context, tools bound,
-one reply appended. Every reply's tool-call ids are made unique in the thread
-(`nodes.call_ids`) before any call can reach the approval gate. Its call goes through
+`make_call_model` builds the tool-calling node: system prompt from the context, tools bound
+(once per model the node calls, see `_BoundTools`), one reply appended. Every reply's
+tool-call ids are made unique in the thread (`nodes.call_ids`) before any call can reach the
+approval gate. Its call goes through
 `nodes.ask.invoke_model`, like every other model call.
 
 `resolve_model` picks the model a node calls: the one the graph was built with, else the one
@@ -13,11 +14,14 @@ stand-in when that model is the offline demo model.
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, SystemMessage
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 
@@ -64,6 +68,43 @@ def resolve_model(
     return stand_in if stand_in is not None else chosen
 
 
+class _BoundTools:
+    """One node's tools bound to the models it calls, bound once per model (a tiny LRU).
+
+    ``bind_tools`` converts every tool schema, so binding on every call cost more than the
+    call itself on a fast model. The node binds once per model instance instead. The cache is
+    per node (so per tool set) and holds at most `size` models, most recently used kept: the
+    model of the graph, or the few `model_for_spec` resolves per run, stay bound; a model
+    built per call (an offline stand-in) is bound like any other and soon evicted, so neither
+    it nor its binding is kept alive for long. Entries are keyed by ``id`` and hold the model
+    itself, so an id is never reused while its entry lives.
+    """
+
+    def __init__(self, tools: Sequence[BaseTool], size: int = 4) -> None:
+        self._tools = list(tools)
+        self._size = size
+        self._lock = threading.Lock()
+        self._bound: OrderedDict[int, tuple[BaseChatModel, Runnable[Any, Any]]] = OrderedDict()
+
+    def __call__(self, model: BaseChatModel) -> Runnable[Any, Any]:
+        """`model` with the tools bound (the model itself when there are no tools)."""
+        if not self._tools:
+            return model
+        key = id(model)
+        with self._lock:
+            entry = self._bound.get(key)
+            if entry is not None and entry[0] is model:
+                self._bound.move_to_end(key)
+                return entry[1]
+        bound = model.bind_tools(self._tools)
+        with self._lock:
+            self._bound[key] = (model, bound)
+            self._bound.move_to_end(key)
+            while len(self._bound) > self._size:
+                self._bound.popitem(last=False)
+        return bound
+
+
 def make_call_model(
     model: BaseChatModel | None,
     tools: Sequence[BaseTool],
@@ -91,12 +132,13 @@ def make_call_model(
         A node function ``call_model(state, runtime) -> {"messages": [reply]}``.
     """
     tool_list = list(tools)
+    bind = _BoundTools(tool_list)
 
     def call_model(state: AgentState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         """Ask the model for the next step given the conversation so far."""
         context = agent_context(runtime)
         chat_model = resolve_model(model, context.model)
-        runnable: Any = chat_model.bind_tools(tool_list) if tool_list else chat_model
+        runnable = bind(chat_model)
         messages = [SystemMessage(instructions or context.system_prompt), *state["messages"]]
         reply = invoke_model(runnable, messages, role=reply_name or "agent")
         if isinstance(reply, AIMessage):
