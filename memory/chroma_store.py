@@ -44,6 +44,7 @@ import math
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,7 +76,9 @@ from memory.embeddings import create_embeddings, embedding_identity
 __all__ = [
     "DEFAULT_COLLECTION",
     "DEFAULT_HNSW",
+    "BROAD_RECHECK_S",
     "EXACT_SEARCH_MAX_VECTORS",
+    "EXACT_SEARCH_MIN_VECTORS",
     "DEFAULT_STORE_PATH",
     "STORE_URL_ENV",
     "ChromaIndexConfig",
@@ -92,7 +95,13 @@ MAX_METADATA_STRING = 1024
 """Longer strings are not copied into metadata (filters on them run in Python)."""
 
 EXACT_SEARCH_MAX_VECTORS = 2000
-"""A query within a namespace prefix holding at most this many vectors is ranked exactly."""
+"""A query within a namespace prefix holding at most this many vectors (and under half of
+all vectors, or at most `EXACT_SEARCH_MIN_VECTORS`) is ranked exactly."""
+EXACT_SEARCH_MIN_VECTORS = 256
+"""A query within a namespace prefix holding at most this many vectors is ranked exactly,
+from one read of their embeddings."""
+BROAD_RECHECK_S = 60.0
+"""How long a store remembers that a prefix or filter matched too many vectors to rank."""
 DEFAULT_HNSW: dict[str, Any] = {"ef_construction": 200, "ef_search": 200}
 """HNSW settings of new vector collections (Chroma's are 100 and 100; see the benchmark)."""
 
@@ -190,6 +199,7 @@ class ChromaStore(BaseStore):
         self.client = client
         self.name = collection
         self._lock = threading.RLock()
+        self._broad: dict[str, float] = {}  # where (as JSON) -> when it matched too many
         self.embeddings: Embeddings | None = None
         self.fields: list[str] = ["$"]
         if index is not False:
@@ -342,15 +352,79 @@ class ChromaStore(BaseStore):
     def _vector_search(
         self, op: SearchOp, where: dict[str, Any] | None, query: list[float]
     ) -> list[SearchItem]:
-        """Nearest items: unfiltered HNSW, else exact over a small namespace, else filtered HNSW.
+        """Nearest items: exact over a selective namespace, else HNSW (plain or filtered).
 
-        A namespace prefix or filter that most vectors match is served by Chroma's plain HNSW
-        query and a check in Python (a filtered HNSW query first builds the set of matching
-        ids, which costs more than the search). A selective one that holds at most
-        `EXACT_SEARCH_MAX_VECTORS` vectors (one user's memories) is ranked exactly with
-        numpy: faster than a filtered HNSW query there, and no neighbour is ever missed.
-        Anything else uses Chroma's filtered HNSW query.
+        A namespace prefix or filter is read with the filter itself, never by an unfiltered
+        probe: the embeddings of up to `EXACT_SEARCH_MIN_VECTORS` matching vectors come in one
+        read (one user's memories), and are ranked exactly with numpy: no neighbour is ever
+        missed, and it is faster than Chroma's filtered HNSW query. More matches are counted
+        (ids only, capped): at most `EXACT_SEARCH_MAX_VECTORS` and under half of the
+        collection is still ranked exactly. Anything broader is remembered for
+        `BROAD_RECHECK_S` seconds (not counted again) and served by Chroma's plain HNSW query
+        checked in Python when most vectors match, else by its filtered HNSW query.
         """
+        wanted = op.offset + op.limit
+        if where is None or self._known_broad(where):
+            return self._hnsw_search(op, where, query)
+        small = min(EXACT_SEARCH_MIN_VECTORS, EXACT_SEARCH_MAX_VECTORS)
+        page = self.vectors.get(where=where, include=["embeddings"], limit=small + 1)
+        if len(page["ids"]) > small:
+            count = self.vectors.get(where=where, include=[], limit=EXACT_SEARCH_MAX_VECTORS + 1)
+            matching = list(count["ids"])
+            if len(matching) > EXACT_SEARCH_MAX_VECTORS or 2 * len(matching) > (
+                self.vectors.count()
+            ):
+                self._broad[_where_key(where)] = time.monotonic()
+                return self._hnsw_search(op, where, query)
+            page = self.vectors.get(ids=matching, include=["embeddings"])
+        ranked = self._exact_search(page, query, op.filter, wanted)
+        return [_as_search_item(r, s) for r, s in ranked[op.offset : wanted]]
+
+    def _known_broad(self, where: dict[str, Any]) -> bool:
+        """Whether `where` matched too many vectors for exact ranking, lately."""
+        seen = self._broad.get(_where_key(where))
+        return seen is not None and time.monotonic() - seen < BROAD_RECHECK_S
+
+    def _exact_search(
+        self,
+        page: Mapping[str, Any],
+        query: list[float],
+        filter: Mapping[str, Any] | None,
+        wanted: int,
+    ) -> list[tuple[_Record, float]]:
+        """Rank a page of vectors (ids, embeddings) exactly: best item first, filter applied.
+
+        Reads the vectors' metadata (their item ids) best first, a chunk at a time, until
+        `wanted` items pass the filter: an item's first vector seen is its best (max pooling),
+        and every unseen vector scores lower, so the result is the exact top.
+        """
+        ids = list(page["ids"])
+        scores = _cosine(page["embeddings"], query)
+        order = sorted(range(len(ids)), key=lambda i: scores[i], reverse=True)
+        scored: list[tuple[str, float]] = []
+        ranked: list[tuple[_Record, float]] = []
+        chunk = max(4 * wanted, 20)
+        for start in range(0, len(order), chunk):
+            best = [ids[i] for i in order[start : start + chunk]]
+            metadata = self.vectors.get(ids=best, include=["metadatas"])
+            item_of = {
+                vector_id: str((m or {})[_ITEM])
+                for vector_id, m in zip(metadata["ids"], metadata["metadatas"], strict=True)
+            }
+            scored.extend(
+                (item_of[ids[i]], scores[i])
+                for i in order[start : start + chunk]
+                if ids[i] in item_of
+            )
+            ranked = self._rank(scored, filter, wanted)
+            if len(ranked) >= wanted:
+                break
+        return ranked
+
+    def _hnsw_search(
+        self, op: SearchOp, where: dict[str, Any] | None, query: list[float]
+    ) -> list[SearchItem]:
+        """Chroma's plain HNSW query checked in Python, widened to its filtered query."""
         wanted = op.offset + op.limit
         total = self.vectors.count()
         if total == 0:
@@ -368,16 +442,6 @@ class ChromaStore(BaseStore):
         ranked = self._rank(scored, op.filter, wanted)
         if len(ranked) >= wanted or probe >= total:  # enough, or every vector was seen
             return [_as_search_item(r, s) for r, s in ranked[op.offset : wanted]]
-        if where is not None:
-            subset = self.vectors.get(
-                where=where,
-                include=["embeddings", "metadatas"],
-                limit=EXACT_SEARCH_MAX_VECTORS + 1,
-            )
-            if len(subset["ids"]) <= EXACT_SEARCH_MAX_VECTORS:
-                scored = _exact_scores(subset["embeddings"], subset["metadatas"], query)
-                ranked = self._rank(scored, op.filter, wanted)
-                return [_as_search_item(r, s) for r, s in ranked[op.offset : wanted]]
         n_results = min(max(2 * wanted, 10), total)
         while True:
             hits = self.vectors.query(
@@ -468,6 +532,7 @@ class ChromaStore(BaseStore):
             to_embed.append((_record(item_id, metadata, None), value, op.index))
         size = self._max_batch()
         if deletes:
+            self._broad.clear()  # a broad namespace may now be small enough to rank exactly
             for chunk in _chunks(deletes, size):
                 self.items.delete(ids=chunk)
         for start in range(0, len(ids), size):
@@ -577,10 +642,8 @@ def _stored_index(metadata: Mapping[str, Any]) -> Literal[False] | list[str] | N
     return index if index is False or isinstance(index, list) else None
 
 
-def _exact_scores(
-    embeddings: Any, metadatas: Sequence[Mapping[str, Any] | None], query: list[float]
-) -> list[tuple[str, float]]:
-    """Cosine similarity of `query` with each vector, by item id (numpy, exact)."""
+def _cosine(embeddings: Any, query: list[float]) -> list[float]:
+    """Cosine similarity of `query` with each of `embeddings` (numpy, exact)."""
     if embeddings is None or len(embeddings) == 0:
         return []
     import numpy as np
@@ -589,10 +652,11 @@ def _exact_scores(
     vector = np.asarray(query, dtype=np.float64)
     norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(vector) or 1.0)
     scores = (matrix @ vector) / np.where(norms == 0, 1.0, norms)
-    return [
-        (str((metadata or {})[_ITEM]), float(score))
-        for metadata, score in zip(metadatas, scores, strict=True)
-    ]
+    return [float(score) for score in scores]
+
+
+def _where_key(where: Mapping[str, Any]) -> str:
+    return json.dumps(where, sort_keys=True, default=str)
 
 
 def _as_search_item(record: _Record, score: float | None) -> SearchItem:
