@@ -14,6 +14,7 @@ from collections.abc import Sequence  # noqa: E402
 
 from cli.approvals import add_approval_commands, run_approval_command  # noqa: E402
 from cli.demo import add_demo_arguments, run_demo  # noqa: E402
+from cli.errors import explain  # noqa: E402
 
 __all__ = ["main"]
 
@@ -30,8 +31,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return run_demo(args)
         return run_approval_command(args)
-    except ValueError as exc:  # bad URL, bad model spec, bad decision, bad context value
-        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = explain(exc)  # a mistake the user can fix: one line, no traceback
+        if message is None:
+            raise  # a bug: keep the traceback
+        print(f"error: {message}", file=sys.stderr)
         return 2
 
 

@@ -22,8 +22,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
-from checkpointers.factory import DEFAULT_CHECKPOINTER_URL, open_checkpointer
+from checkpointers.factory import DEFAULT_CHECKPOINTER_URL
 from checkpointers.ledger import InMemoryLedger, default_ledger
+from cli.errors import CliError
 from cli.pending import (
     PendingApproval,
     UnreadableThread,
@@ -32,6 +33,7 @@ from cli.pending import (
     thread_approvals,
 )
 from cli.render import STREAM_MODES, StepPrinter
+from cli.threads import open_existing_checkpointer, thread_config, thread_graph_id
 from graphs.registry import build_graph
 from nodes.approval_gate import EXPIRE_MARKER
 from state.approval import InvalidDecisionError, parse_decision
@@ -58,7 +60,7 @@ def _report_unreadable(unreadable: list[UnreadableThread]) -> None:
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
-    with open_checkpointer(args.checkpointer) as saver:
+    with open_existing_checkpointer(args.checkpointer) as saver:
         queue = scan_approvals(saver)
     _report_unreadable(queue.unreadable)
     pending = queue.pending
@@ -66,13 +68,22 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         where = " in the threads that could be read" if queue.unreadable else ""
         out.write(f"No approvals pending{where}.\n")
         return 0
-    out.write(f"{'THREAD':<24} {'GRAPH':<8} {'INTERRUPT':<10} {'AGE':>5}  ACTION / ARGS\n")
-    for p in pending:
-        flag = " [EXPIRED]" if p.expired else " [ESCALATED]" if p.escalated else ""
-        out.write(
-            f"{p.thread_id:<24} {p.graph_id:<8} {p.interrupt_id[:8]:<10} "
-            f"{_age(p.requested_at):>5}  {p.action} {json.dumps(p.args)}{flag}\n"
+    rows = [
+        (
+            p.thread_id,
+            p.graph_id,
+            p.interrupt_id[:8],
+            _age(p.requested_at),
+            f"{p.action} {json.dumps(p.args)}"
+            + (" [EXPIRED]" if p.expired else " [ESCALATED]" if p.escalated else ""),
         )
+        for p in pending
+    ]
+    header = ("THREAD", "GRAPH", "INTERRUPT", "AGE", "ACTION / ARGS")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=False)]
+        out.write(f"{'  '.join(cells)}  {row[3].rjust(widths[3])}  {row[4]}\n")
     return 0
 
 
@@ -108,7 +119,7 @@ def _resume(graph: Any, config: RunnableConfig, resume: dict[str, Any], out: Tex
 
 def _decide(args: argparse.Namespace, out: TextIO) -> int:
     decision = _decision_from(args)
-    with open_checkpointer(args.checkpointer) as saver:
+    with open_existing_checkpointer(args.checkpointer) as saver:
         mine = thread_approvals(saver, args.thread)  # UnknownThreadError: no such thread
         if args.interrupt:
             mine = [p for p in mine if p.interrupt_id.startswith(args.interrupt)]
@@ -134,26 +145,47 @@ def _decide(args: argparse.Namespace, out: TextIO) -> int:
 
 def _sweep(args: argparse.Namespace, out: TextIO) -> int:
     touched = 0
-    with open_checkpointer(args.checkpointer) as saver:
+    with open_existing_checkpointer(args.checkpointer) as saver:
         queue = scan_approvals(saver)
         _report_unreadable(queue.unreadable)
         for p in queue.pending:
             if not p.expired:
                 continue
+            out.write(f"Thread {p.thread_id} ({p.graph_id}): {p.action} expired\n")
             graph = build_graph(p.graph_id, checkpointer=saver)
-            config: RunnableConfig = {"configurable": {"thread_id": p.thread_id}}
-            _resume(graph, config, {p.interrupt_id: {"type": EXPIRE_MARKER}}, out)
+            _resume(
+                graph, thread_config(p.thread_id), {p.interrupt_id: {"type": EXPIRE_MARKER}}, out
+            )
             touched += 1
     out.write(f"Swept {touched} expired approval(s).\n")
     return 0
 
 
 def _thread_graph(saver: BaseCheckpointSaver, thread_id: str) -> Any:
-    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-    latest = saver.get_tuple(config)
-    if latest is None:
-        raise ValueError(f"No thread {thread_id!r} in this checkpointer")
-    return build_graph(str(latest.metadata.get("graph_id") or "react"), checkpointer=saver)
+    """The graph that wrote the thread, on `saver` (`cli.threads.thread_graph_id`)."""
+    return build_graph(thread_graph_id(saver, thread_id), checkpointer=saver)
+
+
+def _checkpoint_id(graph: Any, thread_id: str, wanted: str) -> str:
+    """The thread's checkpoint whose id is `wanted` or starts with it.
+
+    Raises:
+        CliError: none matches, or a prefix matches several.
+    """
+    ids = [
+        s.config["configurable"]["checkpoint_id"]
+        for s in graph.get_state_history(thread_config(thread_id))
+    ]
+    matches = [checkpoint for checkpoint in ids if checkpoint.startswith(wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    if wanted in matches:
+        return wanted
+    problem = "matches several" if matches else "matches no"
+    raise CliError(
+        f"--show {wanted!r} {problem} checkpoint of thread {thread_id}: list them with "
+        f"history {thread_id}"
+    )
 
 
 def _write_decisions(records: list[dict[str, Any]], out: TextIO) -> None:
@@ -168,7 +200,7 @@ def _write_decisions(records: list[dict[str, Any]], out: TextIO) -> None:
 
 def _audit(args: argparse.Namespace, out: TextIO) -> int:
     """The thread's decisions (the ledger's, which are authoritative) and its effects."""
-    with open_checkpointer(args.checkpointer) as saver:
+    with open_existing_checkpointer(args.checkpointer) as saver:
         graph = _thread_graph(saver, args.thread)
         state = graph.get_state({"configurable": {"thread_id": args.thread}})
         mirror = state.values.get("approvals", [])
@@ -202,13 +234,14 @@ def _audit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _history(args: argparse.Namespace, out: TextIO) -> int:
-    with open_checkpointer(args.checkpointer) as saver:
+    with open_existing_checkpointer(args.checkpointer) as saver:
         graph = _thread_graph(saver, args.thread)
         config: RunnableConfig = {"configurable": {"thread_id": args.thread}}
-        if args.show:
-            config["configurable"]["checkpoint_id"] = args.show
+        if args.show is not None:
+            checkpoint_id = _checkpoint_id(graph, args.thread, args.show)
+            config["configurable"]["checkpoint_id"] = checkpoint_id
             snapshot = graph.get_state(config)
-            out.write(f"Checkpoint {args.show}: next={list(snapshot.next)}\n")
+            out.write(f"Checkpoint {checkpoint_id}: next={list(snapshot.next)}\n")
             for message in snapshot.values.get("messages", []):
                 out.write(f"  [{message.type}] {message.text[:200]}\n")
             return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import Any, TextIO
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
@@ -20,20 +21,32 @@ def _short(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _pretty_args(args: Any) -> list[str]:
+    """Arguments on one line when short, else indented JSON (a plan is long)."""
+    flat = json.dumps(args, ensure_ascii=False)
+    if len(flat) <= 100:
+        return [f"  args:   {flat}"]
+    nested = json.dumps(args, ensure_ascii=False, indent=2).splitlines()
+    return ["  args:", *(f"    {line}" for line in nested)]
+
+
 def describe_interrupt(value: Any) -> str:
-    """One readable block for an approval request (Agent Inbox payload)."""
+    """The whole approval request (Agent Inbox payload), readably: action, args, evidence.
+
+    The description is everything the gate shows a reviewer (what the call does, the
+    pattern's note: a model's recommendation, the policy's reasons), wrapped and indented.
+    """
     requests = value if isinstance(value, list) else [value]
     lines = []
     for request in requests:
         if isinstance(request, dict) and "action_request" in request:
             action = request["action_request"]
             lines.append(f"  action: {action['action']}")
-            lines.append(f"  args:   {json.dumps(action['args'], ensure_ascii=False)}")
-            first = request.get("description", "").split("\n\n")
-            if len(first) > 1:
-                lines.append(f"  {first[1]}")
-            tail = [p for p in first if p.startswith("Your previous answer")]
-            lines.extend(f"  {p}" for p in tail)
+            lines.extend(_pretty_args(action["args"]))
+            for paragraph in str(request.get("description", "")).split("\n\n")[1:]:
+                for line in paragraph.splitlines():
+                    wrapped = textwrap.wrap(line, width=96) or [""]
+                    lines.extend(f"  {part}" for part in wrapped)
         else:
             lines.append(f"  {_short(request, 400)}")
     return "\n".join(lines)
@@ -47,6 +60,12 @@ class StepPrinter:
         self._streaming: tuple[str, ...] | None = None
         self._inner: set[str] = set()
         self._names: dict[str, str] = {}
+        self._shown: set[str] = set()  # ids of messages whose text is on the screen
+        self._interrupts: set[str] = set()  # interrupts already shown
+
+    def showed(self, message: BaseMessage) -> bool:
+        """Whether `message`'s text was already printed (streamed, or shown in an update)."""
+        return bool(message.id) and message.id in self._shown
 
     def _end_text(self) -> None:
         if self._streaming is not None:
@@ -85,17 +104,14 @@ class StepPrinter:
                     self._streaming = source
                 self.out.write(chunk.text)
                 self.out.flush()
+                if chunk.id:
+                    self._shown.add(chunk.id)
             return
         if mode != "updates":
             return
         for node, update in payload.items():
             if node == "__interrupt__":
-                if path:
-                    continue  # the top-level thread reports it too
-                self._end_text()
-                for item in update:
-                    self.out.write(f"[approval_gate] waiting for a person (interrupt {item.id})\n")
-                    self.out.write(describe_interrupt(item.value) + "\n")
+                self._show_interrupts(path, update)
                 continue
             self._end_text()
             if not path and node in self._inner:
@@ -106,6 +122,17 @@ class StepPrinter:
             for line in self._describe_update(node, update or {}):
                 self.out.write(f"[{label}] {line}\n")
         self.out.flush()
+
+    def _show_interrupts(self, path: list[str], interrupts: Any) -> None:
+        """Each waiting request once, labelled with the agent it waits in (``billing/...``)."""
+        self._end_text()
+        label = "/".join([*path, "approval_gate"])
+        for item in interrupts:
+            if item.id in self._interrupts:
+                continue  # a sub-agent's interrupt reaches the top-level thread too
+            self._interrupts.add(item.id)
+            self.out.write(f"[{label}] waiting for a person (interrupt {item.id})\n")
+            self.out.write(describe_interrupt(item.value) + "\n")
 
     def _describe_update(self, node: str, update: dict[str, Any]) -> list[str]:
         lines: list[str] = []
@@ -118,15 +145,20 @@ class StepPrinter:
         lines.extend(_describe_pattern_fields(update))
         return lines or ["done"]
 
-    @staticmethod
-    def _describe_message(message: BaseMessage) -> list[str]:
+    def _describe_message(self, message: BaseMessage) -> list[str]:
         if isinstance(message, AIMessage) and message.tool_calls:
             return [f"calls {c['name']}({_short(c['args'])})" for c in message.tool_calls]
         if isinstance(message, ToolMessage):
             status = "error" if message.status == "error" else "result"
             return [f"{message.name or 'tool'} {status}: {_short(message.text)}"]
         if isinstance(message, AIMessage):
-            return ["answered (streamed above)"] if message.text else ["(empty reply)"]
+            if not message.text:
+                return ["(empty reply)"]
+            if self.showed(message):
+                return ["answered (streamed above)"]
+            if message.id:
+                self._shown.add(message.id)
+            return ["answered:", *(f"  {line}" for line in message.text.splitlines())]
         return [_short(message.text)]
 
 
@@ -152,7 +184,8 @@ def _describe_pattern_fields(update: dict[str, Any]) -> list[str]:
     recalled = update.get("recalled_memories")
     if recalled is not None:
         texts = [str(m.get("text")) for m in recalled]
-        lines.append(f"recalled {len(texts)} memories" + (f": {'; '.join(texts)}" if texts else ""))
+        noun = "memory" if len(texts) == 1 else "memories"
+        lines.append(f"recalled {len(texts)} {noun}" + (f": {'; '.join(texts)}" if texts else ""))
     for record in update.get("remembered", []):
         if record.get("status") == "stored":
             lines.append(f"remembered: {record.get('text')}")

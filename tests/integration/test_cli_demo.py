@@ -149,7 +149,7 @@ def test_memory_agent_remembers_a_user_across_processes(tmp_path: Path) -> None:
     other = demo(tmp_path, "--graph", "memory_agent", "--user", "bob", "Email me about A-1003?")
 
     assert "[remember_facts] remembered: I prefer email over phone calls." in first.stdout
-    assert "recalled 1 memories: I prefer email over phone calls." in again.stdout
+    assert "recalled 1 memory: I prefer email over phone calls." in again.stdout
     assert "[recall_memories] recalled 0 memories" in other.stdout
 
 
@@ -165,6 +165,10 @@ def test_plan_steps_are_labelled_with_their_step(tmp_path: Path) -> None:
     assert '[execute_step[queue_after]] done: {"queue": "jobs", "depth": 200' in out
     for step in ("fleet", "queue_before", "runbook", "resize", "queue_after", "update_runbook"):
         assert f"[execute_step[{step}]] done" in out, step
-    answers = [line for line in out.splitlines() if "] answer: " in line]
-    assert answers and all(line.count("Done:") == 1 for line in answers), answers
+    answers: dict[str, str] = {}  # label -> its streamed text, continuation lines joined
+    for line in out.splitlines():
+        if "] answer: " in line:
+            label, text = line.split("] answer: ", 1)
+            answers[label] = answers.get(label, "") + text
+    assert answers and all(text.count("Done:") == 1 for text in answers.values()), answers
     assert out.count("waiting for a person") == 3  # the plan, the resize, the runbook update

@@ -1,0 +1,68 @@
+"""Each pattern's seed scenario: what ``agent-patterns demo --graph <id>`` asks by default.
+
+Every served graph has one, written for the offline demo model and its stand-ins, so a
+newcomer sees what the pattern is for without writing a question (`make demo
+ARGS="--graph <id>"`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from demo.fleet import FLEET_REQUEST
+
+__all__ = ["SCENARIOS", "Scenario"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A pattern's demo request and what running it shows.
+
+    Attributes:
+        question: the user's message.
+        shows: one line on what happens, printed before the run.
+    """
+
+    question: str
+    shows: str
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "react": Scenario(
+        "My order A-1001 arrived broken. Can you refund it?",
+        "the agent looks the order up, then its refund waits at the approval gate",
+    ),
+    "hitl": Scenario(
+        "My order A-1004 arrived broken. Please refund it.",
+        "the desk investigates and recommends; the refund policy sends a risky order to a person",
+    ),
+    "memory_agent": Scenario(
+        "Please remember that I prefer email over phone calls. Where is my order A-1001?",
+        "the agent answers and remembers your preference for your next thread (see --user)",
+    ),
+    "router": Scenario(
+        "Please refund order A-1001, it arrived broken.",
+        "the router sends the request to billing, whose refund waits at the approval gate",
+    ),
+    "supervisor": Scenario(
+        "Research our refund policy for damaged items and publish a summary.",
+        "the supervisor delegates research, then writing; publishing waits for approval",
+    ),
+    "swarm": Scenario(
+        "My order A-1001 arrived broken, please refund it.",
+        "shipping hands the customer to billing, whose refund waits at the approval gate",
+    ),
+    "critique": Scenario(
+        "Write a short reply to a customer whose order A-1001 arrived broken.",
+        "a writer drafts, a judge scores against a rubric, the writer revises until it passes",
+    ),
+    "plan_execute": Scenario(
+        FLEET_REQUEST,
+        "a planner writes a plan of steps; independent steps run in parallel; a replanner checks",
+    ),
+    "reflexion": Scenario(
+        "slugify",
+        "a coder writes code, the sandbox runs the tests, a reflector learns from failures",
+    ),
+}
+"""The seed scenario of every served graph, by graph id."""
