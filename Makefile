@@ -9,7 +9,7 @@ export LANGGRAPH_CLI_NO_ANALYTICS ?= 1
 export LANGGRAPH_NO_VERSION_CHECK ?= true
 export LANGSMITH_TRACING ?= false
 
-.PHONY: demo test lint typecheck pytest serve clean
+.PHONY: demo test lint typecheck pytest serve notebooks clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ pytest: $(VENV)/.installed
 ## generated local admin token; Studio: https://smith.langchain.com/studio/?baseUrl=http://127.0.0.1:2024)
 serve: $(VENV)/.installed
 	$(PY) -m server.serve $(ARGS)
+
+## notebooks: JupyterLab on notebooks/ (installed into the virtualenv on first use)
+notebooks: $(VENV)/.installed
+	@$(VENV)/bin/jupyter-lab --version >/dev/null 2>&1 || $(PY) -m pip install --quiet -c constraints.txt jupyterlab
+	$(VENV)/bin/jupyter-lab notebooks/ $(ARGS)
 
 clean:
 	rm -rf $(VENV) .agent-patterns .langgraph_api .pytest_cache .mypy_cache .ruff_cache
