@@ -3,13 +3,21 @@
 This is **not a language model**. It lets every demo, notebook and server run work with no API
 key and no network, and it behaves the same way every time:
 
-- it picks a bound tool whose name and description share words with the user's request, reading
-  tools (no declared side effects) before acting ones, each tool at most once per turn;
+- it reads what the request asks for through a small synonym table
+  (`models.heuristic_intents`: "money back" is a refund, "it broke" a faulty product, "where
+  is" a look-up, "raise a case" a support ticket, "charged twice" billing);
+- in a swarm it first decides whether a peer's ``transfer_to_<agent>`` handoff fits the request
+  better than its own tools (`models.heuristic_handoff`);
+- it picks a bound tool whose name and description share words or concepts with the request,
+  reading tools (no declared side effects) before acting ones, each tool at most once per turn;
+  an acting tool only when the request names what it does (a refund for ``issue_refund``);
 - it fills the tool's arguments from the request and from earlier tool results, guided by the
-  tool's JSON schema (patterns, ids, numbers, enums, defaults), and skips a tool whose required
-  arguments it cannot fill;
-- when no further tool fits, it answers by restating what the tools returned (and any error or
-  reviewer decision) in plain sentences;
+  tool's JSON schema: ids in any common form (``A-1001``, ``a1001``, ``#1001``, ``order 1001``)
+  are normalised to the schema's pattern (`models.heuristic_ids`), and a tool whose required
+  arguments it cannot fill is skipped;
+- when no further tool fits, it answers by restating what the tools returned, what failed, what
+  it could not do and what it would need for it, and the recalled memories the request is
+  about (`models.heuristic_answer`, `models.heuristic_memory`);
 - asked for structured output, it produces a value that validates against the schema.
 
 It understands nothing. With a real model (`openai:<model>`) the same graphs reason properly.
@@ -26,17 +34,14 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 
 from models.base import OfflineChatModel
-from tools.handoff import HANDOFF_PREFIX
+from models.heuristic_answer import Outcome, compose_answer, json_or_none
+from models.heuristic_handoff import choose_handoff, is_handoff, name_stems, side_effects
+from models.heuristic_ids import find_id, id_like
+from models.heuristic_intents import concepts, stems
+from models.heuristic_memory import recalled_memories, relevant_memories
 
 __all__ = ["HeuristicDemoModel", "fill_from_schema"]
 
-_STOPWORDS = frozenset(
-    "a an and are as at be but by can could did do does for from get got has have how i if in "
-    "into is it its me my no not of on or our out please so that the their them then there this "
-    "to was we what when where which who why will with would you your yes am been being any "
-    "some when while about tell know need want like just also".split()
-)
-_ID_TOKEN = re.compile(r"\b[A-Z]{1,4}-\d{2,}\b")
 _MONEY = re.compile(
     r"(?:\$|usd\s*|eur\s*|€)\s*(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s*(?:\$|usd|dollars|eur|euros)\b",
     re.I,
@@ -46,11 +51,6 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "amount": ("amount", "total", "price"),
     "order_id": ("order_id",),
 }
-
-
-def _stems(text: str) -> set[str]:
-    words = re.findall(r"[a-z][a-z0-9]+", text.lower().replace("_", " "))
-    return {w[:5] for w in words if w not in _STOPWORDS and len(w) > 2}
 
 
 class HeuristicDemoModel(OfflineChatModel):
@@ -94,18 +94,18 @@ class HeuristicDemoModel(OfflineChatModel):
                 id=_stable_id("demo-msg", messages, forced_tool),
                 tool_calls=[_tool_call(forced_tool, args, messages)],
             )
-        if not _last_tool_round_failed(turn):
-            for tool in _rank_tools(tools, request, turn):
-                parameters = tool["function"].get("parameters", {})
-                args = fill_arguments(parameters, request, results)
-                if args is not None:
-                    return AIMessage(
-                        content="",
-                        id=_stable_id("demo-msg", messages, tool["function"]["name"]),
-                        tool_calls=[_tool_call(tool["function"]["name"], args, messages)],
-                    )
+        failed = _last_tool_round_failed(turn)
+        chosen = None if failed else _next_call(tools, request, turn, results)
+        if chosen is not None:
+            name, args = chosen
+            return AIMessage(
+                content="",
+                id=_stable_id("demo-msg", messages, name),
+                tool_calls=[_tool_call(name, args, messages)],
+            )
+        outcome = _outcome(messages, tools, request, turn, results, failed=failed)
         return AIMessage(
-            content=_compose_answer(request, turn, tools),
+            content=compose_answer(request, turn, outcome),
             id=_stable_id("demo-msg", messages, "answer"),
         )
 
@@ -130,7 +130,7 @@ def _tool_results(turn: list[BaseMessage]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for message in turn:
         if isinstance(message, ToolMessage) and message.status != "error":
-            value = _json_or_none(message.text)
+            value = json_or_none(message.text)
             items = value if isinstance(value, list) else [value]
             found.extend(item for item in items if isinstance(item, dict))
     return found
@@ -147,31 +147,106 @@ def _last_tool_round_failed(turn: list[BaseMessage]) -> bool:
     return any(m.status == "error" for m in last)
 
 
-def _side_effects(tool: dict[str, Any]) -> bool:
-    declared = tool["function"].get("side_effects")
-    if declared is not None:
-        return bool(declared)
-    name = tool["function"]["name"].lower()
-    reading = ("look", "search", "get", "fetch", "find", "list", "read", "check")
-    return not name.startswith(reading)
+def _next_call(
+    tools: list[dict[str, Any]],
+    request: str,
+    turn: list[BaseMessage],
+    results: list[dict[str, Any]],
+) -> tuple[str, dict[str, Any]] | None:
+    """The next tool call: a handoff when a peer fits better, else the best fillable tool."""
+    handoff = choose_handoff(tools, request, turn)
+    if handoff is not None:
+        args = fill_arguments(handoff["function"].get("parameters", {}), request, results)
+        return handoff["function"]["name"], args or {}
+    for tool in _rank_tools(tools, request, turn):
+        args = fill_arguments(tool["function"].get("parameters", {}), request, results)
+        if args is not None:
+            return tool["function"]["name"], args
+    return None
+
+
+def _request_concepts(tools: list[dict[str, Any]], request: str) -> set[str]:
+    """The request's concepts, plus the entity of every id it holds ("A-1001" is an order)."""
+    wanted = concepts(request)
+    for tool in tools:
+        parameters = tool["function"].get("parameters", {})
+        for name, spec in parameters.get("properties", {}).items():
+            spec = _resolve(spec, parameters)
+            if spec.get("pattern") and id_like(name, spec) and find_id(spec, request):
+                wanted |= stems(name) - {"id"}
+    return wanted
 
 
 def _rank_tools(
     tools: list[dict[str, Any]], request: str, turn: list[BaseMessage]
 ) -> list[dict[str, Any]]:
-    """Tools worth calling for the request, reading ones first, then by word overlap."""
-    wanted = _stems(request)
+    """Tools worth calling for the request, reading ones first, then by word overlap.
+
+    An acting tool counts only when the request names what it does (its name's words, through
+    the synonym table): a question about an order never triggers a refund by accident.
+    """
+    wanted, literal = _request_concepts(tools, request), stems(request)
     called = _called_tools(turn)
     scored = []
     for position, tool in enumerate(tools):
         function = tool["function"]
-        if function["name"] in called:
+        if function["name"] in called or is_handoff(tool):
             continue
-        overlap = len(wanted & _stems(f"{function['name']} {function.get('description', '')}"))
+        acting = side_effects(tool)
+        if acting and not wanted & name_stems(tool):
+            continue
+        parameters = function.get("parameters", {})
+        words = wanted if _takes_structured(parameters) else literal
+        overlap = len(words & stems(f"{function['name']} {function.get('description', '')}"))
         if overlap:
-            scored.append((_side_effects(tool), -overlap, position, tool))
-    scored.sort(key=lambda item: item[:3])
-    return [item[3] for item in scored]
+            specific = _fills_id_from(parameters, request)
+            scored.append((acting, not specific, -overlap, position, tool))
+    scored.sort(key=lambda item: item[:4])
+    return [item[4] for item in scored]
+
+
+def _takes_structured(parameters: dict[str, Any]) -> bool:
+    """Whether a tool needs more than free text (an id, a number, a choice).
+
+    Free-text tools (a search) would fit any request, so they match on its own words only.
+    """
+    properties = parameters.get("properties", {})
+    for name in parameters.get("required", []):
+        spec = _resolve(properties.get(name, {}), parameters)
+        if spec.get("type", "string") != "string" or id_like(name, spec) or "enum" in spec:
+            return True
+    return False
+
+
+def _fills_id_from(parameters: dict[str, Any], request: str) -> bool:
+    """Whether one of the tool's id arguments is written in the request itself."""
+    for name, spec in parameters.get("properties", {}).items():
+        spec = _resolve(spec, parameters)
+        if spec.get("type", "string") == "string" and id_like(name, spec):
+            if find_id(spec, request):
+                return True
+    return False
+
+
+def _outcome(
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    request: str,
+    turn: list[BaseMessage],
+    results: list[dict[str, Any]],
+    *,
+    failed: bool,
+) -> Outcome:
+    """What the answer must say besides the tool results: gaps, stops and memories."""
+    outcome = Outcome(tool_names=[t["function"]["name"] for t in tools if not is_handoff(t)])
+    for tool in _rank_tools(tools, request, turn):
+        parameters = tool["function"].get("parameters", {})
+        if failed:
+            outcome.stopped.append(tool["function"]["name"])
+        elif missing := missing_arguments(parameters, request, results):
+            outcome.missing[tool["function"]["name"]] = missing
+    outcome.memories = relevant_memories(request, recalled_memories(messages))
+    return outcome
 
 
 # -- filling arguments -----------------------------------------------------------------------
@@ -191,6 +266,19 @@ def fill_arguments(
         elif name in required:
             return None
     return args
+
+
+def missing_arguments(
+    parameters: dict[str, Any], request: str, results: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """The required arguments `fill_arguments` cannot find, as ``(name, description)``."""
+    properties: dict[str, Any] = parameters.get("properties", {})
+    missing = []
+    for name in parameters.get("required", []):
+        spec = _resolve(properties.get(name, {}), parameters)
+        if _value_for(name, spec, request, results) is None:
+            missing.append((name, str(spec.get("description") or "")))
+    return missing
 
 
 def _resolve(spec: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -215,23 +303,29 @@ def _from_results(name: str, results: list[dict[str, Any]]) -> Any:
     return None
 
 
+def _number_for(
+    name: str, spec: dict[str, Any], request: str, results: list[dict[str, Any]]
+) -> Any:
+    money = _MONEY.search(request)
+    found: Any = None
+    if money:
+        found = float(money.group(1) or money.group(2))
+    elif name in _SYNONYMS:
+        found = _from_results(name, results)
+    if found is None and "default" in spec:
+        found = spec["default"]
+    if found is None:
+        return None
+    return int(found) if spec.get("type") == "integer" else float(found)
+
+
 def _value_for(name: str, spec: dict[str, Any], request: str, results: list[dict[str, Any]]) -> Any:
     kind = spec.get("type")
     if "enum" in spec:
         lowered = request.lower()
         return next((v for v in spec["enum"] if str(v).lower() in lowered), spec["enum"][0])
     if kind in ("number", "integer"):
-        money = _MONEY.search(request)
-        found: Any = None
-        if money:
-            found = float(money.group(1) or money.group(2))
-        elif name in _SYNONYMS:
-            found = _from_results(name, results)
-        if found is None and "default" in spec:
-            found = spec["default"]
-        if found is None:
-            return None
-        return int(found) if kind == "integer" else float(found)
+        return _number_for(name, spec, request, results)
     if kind == "boolean":
         return spec.get("default", False)
     if kind == "array":
@@ -239,17 +333,10 @@ def _value_for(name: str, spec: dict[str, Any], request: str, results: list[dict
     if kind == "object":
         return spec.get("default", {})
     # strings
-    pattern = spec.get("pattern")
-    if pattern:
-        match = re.search(pattern.strip("^$"), request)
-        if match:
-            return match.group(0)
-        from_results = _from_results(name, results)
-        return from_results if from_results is not None else spec.get("default")
-    if name.endswith("id") or name.endswith("_ids"):
-        match = _ID_TOKEN.search(request)
-        if match:
-            return match.group(0)
+    if id_like(name, spec):
+        found = find_id(spec, request)
+        if found is not None:
+            return found
         from_results = _from_results(name, results)
         return from_results if from_results is not None else spec.get("default")
     text = " ".join(request.split())
@@ -326,83 +413,7 @@ def _first_sentence(text: str) -> str:
     return " ".join(text.split())[:160] or "n/a"
 
 
-# -- answering -------------------------------------------------------------------------------
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, dict):
-        parts = []
-        for key, item in value.items():
-            if isinstance(item, list):
-                names = [i.get("name") or i.get("title") for i in item if isinstance(i, dict)]
-                names = [n for n in names if n]
-                if names:
-                    parts.append(f"{key.replace('_', ' ')}: {', '.join(map(str, names))}")
-            elif not isinstance(item, dict) and item is not None:
-                parts.append(f"{key.replace('_', ' ')}: {item}")
-        return "; ".join(parts[:8])
-    if isinstance(value, list):
-        described = [
-            f"{item.get('title')}: {item.get('text')}"
-            if isinstance(item, dict) and "title" in item
-            else _describe(item)
-            for item in value[:3]
-        ]
-        return " | ".join(described) if described else "nothing found"
-    return str(value)
-
-
-def _compose_answer(request: str, turn: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
-    """Restate the turn's tool outcomes: what a person declined first, then failures, then facts."""
-    names = {c["id"]: c["name"] for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
-    declined, failed, facts = [], [], []
-    for message in turn:
-        if not isinstance(message, ToolMessage):
-            continue
-        name = names.get(message.tool_call_id) or message.name or "tool"
-        if name.startswith(HANDOFF_PREFIX):
-            continue  # a handoff acknowledgement is not a finding
-        if message.text.startswith(("Rejected by", "Not run.")):
-            declined.append(f"- {name}: {message.text}")
-        elif message.status == "error":
-            failed.append(f"- {name}: {message.text}")
-        else:
-            value = _json_or_none(message.text)
-            facts.append(f"- {name}: {_describe(value) if value is not None else message.text}")
-    sections = []
-    if declined:
-        sections.append(
-            "A reviewer stopped part of this, so it was not done:\n" + "\n".join(declined)
-        )
-    if failed:
-        sections.append("Some steps failed:\n" + "\n".join(failed))
-    if facts:
-        sections.append("What the tools returned:\n" + "\n".join(facts))
-    if sections:
-        return "\n\n".join(sections)
-    bullets = [line.strip() for line in request.splitlines() if line.strip().startswith("- ")]
-    if bullets and not tools:  # asked to write from given facts: restate them
-        return "Here is where things stand:\n" + "\n".join(bullets)
-    if tools and not _ID_TOKEN.search(request):
-        return (
-            "I am the offline demo model (keyword heuristics, not an LLM). I could not match "
-            "your request to a tool I can call with what you wrote; mention an order id such "
-            "as A-1001, or set OPENAI_API_KEY to use a real model."
-        )
-    return (
-        "I am the offline demo model (keyword heuristics, not an LLM) and have nothing to add "
-        "beyond what is above. Set OPENAI_API_KEY to use a real model."
-    )
-
-
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _json_or_none(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        return None
 
 
 def _stable_id(prefix: str, messages: list[BaseMessage], salt: str) -> str:
