@@ -11,22 +11,33 @@ itself with ``langgraph dev --no-browser [options]``:
 - **CORS**: ``AGENT_PATTERNS_CORS_ORIGINS`` (comma-separated origins, none by default) becomes
   LangGraph's ``CORS_ALLOW_ORIGINS``; ``*`` is refused.
 - **Operator policy** (`state.policy`) is validated too.
+- **One checkpointer per server directory.** `langgraph dev` keeps its list of threads in
+  ``.langgraph_api/`` while their checkpoints live in the configured checkpointer; after a
+  switch (SQLite to Postgres, say) it would list threads that have no state. The checkpointer a
+  directory was served with is recorded there; when it changes, the old ``.langgraph_api/`` is
+  moved aside (nothing is deleted) and the new server starts with an empty thread list.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from server.checkpointer import server_checkpointer_url
 from server.credentials import Credentials, NoCredentials
 from server.tokens import TOKENS_ENV, ConfigError
 from state.policy import OperatorPolicy, PolicyError
 
-__all__ = ["CORS_ENV", "LOCAL_DEVELOPER", "main", "prepare"]
+__all__ = ["CORS_ENV", "LOCAL_DEVELOPER", "main", "prepare", "set_aside_other_checkpointers"]
+
+API_DIR = Path(".langgraph_api")
+CHECKPOINTER_MARKER = "agent_patterns_checkpointer"
 
 CORS_ENV = "AGENT_PATTERNS_CORS_ORIGINS"
 LOCAL_DEVELOPER = "developer"
@@ -85,6 +96,32 @@ def prepare(args: Sequence[str], environ: Mapping[str, str]) -> tuple[dict[str, 
     return env, notes
 
 
+def _fingerprint(url: str) -> str:
+    """A stable id of the checkpointer URL that does not keep its password on disk."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def set_aside_other_checkpointers(url: str, api_dir: Path = API_DIR) -> str | None:
+    """Record `url` as the checkpointer of `api_dir`; move a directory of another one aside.
+
+    Returns:
+        A line for the user when a directory was moved aside, else None.
+    """
+    marker = api_dir / CHECKPOINTER_MARKER
+    fingerprint = _fingerprint(url)
+    note = None
+    if marker.is_file() and marker.read_text().strip() != fingerprint:
+        moved = api_dir.with_name(f"{api_dir.name}.previous-{time.strftime('%Y%m%d-%H%M%S')}")
+        api_dir.rename(moved)
+        note = (
+            f"The checkpointer changed since this directory was last served: the old server "
+            f"state (its thread list) moved to {moved}/; threads start afresh on the new one."
+        )
+    api_dir.mkdir(exist_ok=True)
+    marker.write_text(fingerprint + "\n")
+    return note
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Check the configuration and exec ``langgraph dev``; 2 on a configuration error."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -93,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, PolicyError) as exc:
         print(f"make serve: {exc}", file=sys.stderr)
         return 2
-    for line in notes:
+    moved = set_aside_other_checkpointers(server_checkpointer_url())
+    for line in [*notes, *([moved] if moved else [])]:
         print(line, file=sys.stderr, flush=True)
     beside = Path(sys.executable).parent / "langgraph"
     langgraph = str(beside) if beside.exists() else shutil.which("langgraph") or "langgraph"
