@@ -10,6 +10,7 @@ says so in one plain paragraph, never "nothing to add" when nothing is above.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,8 +90,7 @@ def _tool_sections(turn: Sequence[BaseMessage], stopped: list[str]) -> list[str]
         elif message.status == "error":
             failed.append(f"- {name}: {message.text}")
         else:
-            value = json_or_none(message.text)
-            facts.append(f"- {name}: {describe(value) if value is not None else message.text}")
+            facts.append(_fact(name, message.text))
     sections = []
     if declined:
         sections.append(
@@ -104,6 +104,16 @@ def _tool_sections(turn: Sequence[BaseMessage], stopped: list[str]) -> list[str]
     if facts:
         sections.append("What the tools returned:\n" + "\n".join(facts))
     return sections
+
+
+def _fact(name: str, text: str) -> str:
+    """One tool's result: JSON described on one line; another agent's answer indented under it."""
+    value = json_or_none(text)
+    if value is not None:
+        return f"- {name}: {describe(value)}"
+    if "\n" in text.strip():  # an answer of its own (a worker's): keep its shape, nested
+        return f"- {name}:\n" + textwrap.indent(text.strip(), "    ")
+    return f"- {name}: {text}"
 
 
 def _missing_section(missing: dict[str, list[tuple[str, str]]]) -> str:
