@@ -34,7 +34,7 @@ SUPPORT_RULES: dict[str, list[str]] = {
     ],
     "billing": [
         r"\brefund\w*",
-        r"\b(?:charg(?:e|ed|es)|billed|billing|overcharg\w*)\b",
+        r"\b(?:charg(?:e|ed|es)|bill|billed|billing|overcharg\w*)\b",
         r"\b(?:invoice|receipt|vat)\w*",
         r"\b(?:payment|paid|pay|card|paypal)\b",
         r"\bmoney back\b|\breimburs\w*",
@@ -44,6 +44,7 @@ SUPPORT_RULES: dict[str, list[str]] = {
         r"\b(?:error|bug|crash\w*|glitch\w*|freez\w*)\b",
         r"\b(?:app|website|site|page|browser)\b",
         r"\b(?:log ?in|password|sign ?in|locked out|2fa|verification code)\b",
+        r"\b(?:get into|access|open)\b[^.?!]*\baccount\b|\baccount\b[^.?!]*\b(?:locked|blocked)\b",
         r"\b(?:won'?t|doesn'?t|does not|can'?t|cannot|not|stopped) "
         r"(?:turn on|work\w*|load\w*|connect\w*|pair\w*|start\w*|charging|heat\w*)\b",
         r"\b(?:firmware|update|install\w*|setup|set up|reset|bluetooth|wi-?fi)\b",
@@ -114,6 +115,7 @@ SUPPORT_EXAMPLES: dict[str, list[str]] = {
         "The headphones make a crackling noise.",
         "The headphones do not show up in the bluetooth list.",
         "Which browsers does the website support?",
+        "I can't get into my account anymore.",
     ],
 }
 """Labelled example requests per department, embedded by `EmbeddingRouter`."""

@@ -127,6 +127,29 @@ def test_hybrid_with_the_scripted_model_last_routes_everything() -> None:
     assert routed_ok >= 0.8
 
 
+@pytest.mark.parametrize(
+    ("text", "department"),
+    [
+        ("the parcel never came", "shipping"),
+        ("package is missing", "shipping"),
+        ("it still has not shown up, A-1003", "shipping"),
+        ("you took my money twice", "billing"),
+        ("why did you bill me two times?", "billing"),
+        ("I want my money back for A-1001", "billing"),
+        ("I cannot get into my account", "technical"),
+        ("password reset does not work", "technical"),
+        ("my headphones make a buzzing noise", "technical"),
+    ],
+)
+def test_plainly_worded_requests_reach_their_department_offline(text: str, department: str) -> None:
+    """The served router's offline strategies (rules, then hash embeddings) at threshold 0.5."""
+    hybrid = HybridRouter(
+        [RuleRouter(SUPPORT_RULES), EmbeddingRouter(SUPPORT_EXAMPLES, create_embeddings("hash"))],
+        0.5,
+    )
+    assert routed(hybrid, text) == department
+
+
 def test_rule_confidence_is_the_smoothed_share_of_matching_rules() -> None:
     router = RuleRouter({"billing": [r"\brefund", r"\bcharged\b"], "shipping": [r"\bparcel\b"]})
     assert router.route("what is the weather") is None
