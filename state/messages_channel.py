@@ -49,11 +49,13 @@ from langgraph.graph.message import REMOVE_ALL_MESSAGES
 
 __all__ = ["SNAPSHOT_FREQUENCY", "DeltaMessages", "add_messages_batch", "messages_channel"]
 
-SNAPSHOT_FREQUENCY = 500
-"""Updates of the channel between two full snapshots.
+SNAPSHOT_FREQUENCY = 100
+"""Updates of the channel between two full snapshots (LangGraph's default).
 
 Bounds replay on load (at most this many writes are read and folded) at the price of one
-full copy of the conversation per this many updates; a ReAct turn is about four updates.
+full copy of the conversation per this many updates (a ReAct turn is four updates). Measured
+in ``scripts/bench/storage.py``: a 200-turn conversation stores 0.07x the bytes of the old
+channel with 100 and 0.06x with 500, while 500 makes a load replay five times more writes.
 """
 
 _ID_NAMESPACE = uuid.UUID("5f0c6f4e-8f5e-4d4e-9a52-6d6573736167")
@@ -61,7 +63,11 @@ _ID_NAMESPACE = uuid.UUID("5f0c6f4e-8f5e-4d4e-9a52-6d6573736167")
 
 def _as_messages(value: Any) -> list[BaseMessage]:
     items = value if isinstance(value, list) else [value]
-    if all(isinstance(m, BaseMessage) and not isinstance(m, BaseMessageChunk) for m in items):
+    # A long history is all plain messages: check its few distinct types, not each item.
+    if all(
+        issubclass(t, BaseMessage) and not issubclass(t, BaseMessageChunk)
+        for t in set(map(type, items))
+    ):
         return list(items)
     return [message_chunk_to_message(m) for m in convert_to_messages(items)]
 
@@ -74,11 +80,14 @@ class _Fold:
     """``add_messages`` applied write after write, on one list with tombstones."""
 
     def __init__(self, state: Sequence[Any]) -> None:
-        self.merged: list[BaseMessage | None] = []
-        self.index: dict[str, int] = {}
+        messages = _as_messages(list(state))
+        index = {m.id: i for i, m in enumerate(messages)}
+        self.merged: list[BaseMessage | None] = list(messages)
+        self.index: dict[str, int] = index  # type: ignore[assignment]
         self.shadowed: dict[str, list[int]] = {}
         """Earlier positions of an id held twice (possible only after REMOVE_ALL_MESSAGES)."""
-        self._reset(_as_messages(list(state)))
+        if None in index or "" in index or len(index) != len(messages):
+            self._reset(messages)  # rare: ids to stamp, or an id held twice
 
     def _reset(self, messages: list[BaseMessage]) -> None:
         self.merged, self.index, self.shadowed = [], {}, {}
