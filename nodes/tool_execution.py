@@ -161,24 +161,21 @@ class _ToolWorkers:
         """Start `fn` at once on a worker; its future holds the result or the exception."""
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         with self._lock:
-            if self._idle:
-                self._idle -= 1  # claim a waiting worker: it takes the job off the queue
-                pooled = True
-            elif self._threads < self._size:
-                self._threads += 1
-                pooled = self._start(self._work)
-            else:
-                pooled = False
-        if pooled:
+            claimed = self._idle > 0  # a waiting worker will take the job off the queue
+            grow = not claimed and self._threads < self._size
+            self._idle -= claimed
+            self._threads += grow
+        if claimed or grow:
             self._jobs.put((future, fn))
-        else:
+            if grow:
+                self._start(self._work)
+        else:  # every worker is busy: a thread of its own, so the job never waits
             self._start(lambda: self._run(future, fn))
         return future
 
     @staticmethod
-    def _start(target: Callable[[], None]) -> bool:
+    def _start(target: Callable[[], None]) -> None:
         threading.Thread(target=target, name="tool", daemon=True).start()
-        return True
 
     @staticmethod
     def _run(future: concurrent.futures.Future[Any], fn: Callable[[], Any]) -> None:
@@ -219,6 +216,11 @@ class _InlineToolNode(ToolNode):
     decides the thread: inline, or a shared worker under a timeout), so that one call runs
     here, in a copy of the context as the pool would give it, with the same `ToolRuntime`
     ``ToolNode`` builds. Several calls (never sent by this module) go to ``ToolNode`` itself.
+
+    It overrides ``ToolNode``'s private ``_func`` and uses its private helpers (``_parse_input``,
+    ``_extract_state``, ``_run_one``, ``_combine_tool_outputs``; langgraph-prebuilt 1.1), so a
+    LangGraph upgrade may break it: the parity tests (tests/unit/test_tool_node_parity.py)
+    run every injected argument and Command shape through it.
     """
 
     def _func(self, input: Any, config: RunnableConfig, runtime: Runtime[Any]) -> Any:

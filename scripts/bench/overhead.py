@@ -8,7 +8,10 @@ framework cost: one model+tool round and the closing answer per run. Three candi
   timeouts and the ledger, budget stop);
 - **minimal**: a hand-written `StateGraph` of the same shape (model node with tools bound once,
   a tool node as a plain function, one conditional edge);
-- **prebuilt**: LangGraph's ``create_react_agent`` on the same scripted model.
+- **prebuilt**: LangGraph's ``create_react_agent`` on the same scripted model;
+- **ours untimed**: ours with ``tool_timeout_s=None`` (the tool runs inline in the node's
+  thread instead of on a shared worker), against minimal only, to show what the one thread
+  hand-off a timed call needs costs on this machine.
 
 Measured with no saver and with an `InMemorySaver` (a fresh thread per run). Targets (no saver):
 ours / minimal <= 1.10 and ours / prebuilt <= 0.7; the saver ratios are reported without one.
