@@ -1,8 +1,8 @@
 """Kill the swarm mid-handoff on Postgres and resume it from a new process.
 
 A worker process (`tests.integration.swarm_worker`, ``durability="sync"``, the offline demo
-model) runs the support swarm: shipping looks the order up and hands off to billing, whose
-refund waits at the approval gate inside the billing agent. The worker is killed with SIGKILL
+model) runs the support swarm: shipping hands the refund request to billing, which looks the
+order up and requests the refund; it waits at the approval gate inside the billing agent. The worker is killed with SIGKILL
 just before the swarm's handoff step, right after it (as the billing agent's task starts), at
 the approval gate, and inside the refund tool right after the payment system recorded the
 refund. A new process resumes the thread. Each case asserts: the result equals an
@@ -28,10 +28,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 KILL_POINTS = {
     # kill point: worker options, steps the first process completed before dying
-    "before-handoff": (["--pause-before", "handoff"], 7),
-    "after-handoff": (["--pause-before", "billing"], 8),
-    "at-gate": (["--pause-at-gate"], 9),
-    "in-effect": (["--pause-in-effect"], 10),
+    "before-handoff": (["--pause-before", "handoff"], 3),
+    "after-handoff": (["--pause-before", "billing"], 4),
+    "at-gate": (["--pause-at-gate"], 7),
+    "in-effect": (["--pause-in-effect"], 8),
 }
 
 
@@ -49,9 +49,13 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert len(refunds) == 1 and result["next"] == []
     assert result["active_agent"] == "billing"
     assert [(h["from"], h["to"]) for h in result["handoffs"]] == [("shipping", "billing")]
-    assert steps[6:] == [
+    assert steps == [
+        "shipping/call_model",
+        "shipping/run_tools",
         "shipping",
         "handoff",
+        "billing/call_model",
+        "billing/run_tools",
         "billing/call_model",
         "billing/approval_gate",
         "billing/run_tools",
