@@ -2,8 +2,8 @@
 
 A worker process (`tests.integration.swarm_worker`, ``durability="sync"``, the offline demo
 model) runs the support swarm: shipping hands the refund request to billing, which looks the
-order up and requests the refund; it waits at the approval gate inside the billing agent. The worker is killed with SIGKILL
-just before the swarm's handoff step, right after it (as the billing agent's task starts), at
+order up and requests the refund; it waits at the approval gate inside the billing agent. The
+worker is killed with SIGKILL just before the swarm's handoff step, right after it (as the billing agent's task starts), at
 the approval gate, and inside the refund tool right after the payment system recorded the
 refund. A new process resumes the thread. Each case asserts: the result equals an
 uninterrupted run, every completed step ran exactly once across both processes, and the refund
