@@ -3,11 +3,11 @@
 A worker process (`tests.integration.swarm_worker`, ``durability="sync"``, the offline demo
 model) runs the support swarm: shipping hands the refund request to billing, which looks the
 order up and requests the refund; it waits at the approval gate inside the billing agent. The
-worker is killed with SIGKILL just before the swarm's handoff step, right after it (as the billing agent's task starts), at
-the approval gate, and inside the refund tool right after the payment system recorded the
-refund. A new process resumes the thread. Each case asserts: the result equals an
-uninterrupted run, every completed step ran exactly once across both processes, and the refund
-happened exactly once.
+worker is killed with SIGKILL just before the swarm's handoff step, right after it (as the
+billing agent's task starts), at the approval gate, and inside the refund tool right after the
+payment system recorded the refund. A new process resumes the thread. Each case asserts: the
+result equals an uninterrupted run, every completed step ran exactly once across both
+processes, and the refund happened exactly once.
 
 Kill points are taken from the stream of task events, which a subgraph forwards late: a pause
 "before billing's first model call" can fire after that call already finished and saved its
