@@ -2,8 +2,10 @@
 
 A benchmark module exposes ``run(quick: bool) -> list[Finding]``. `interleaved` times several
 candidates round by round (candidate order shuffled each round, so drift and warm caches hit
-all of them alike); `ratio` turns two sample lists into a median ratio with an interquartile
-spread computed from per-round ratios.
+all of them alike); `ratio` pairs two sample lists round by round and reports the median of
+the per-round ratios with their interquartile range (paired: a slow moment of the machine
+slows both sides of a round, so it cancels; the median and the spread describe one
+distribution, so the median is always inside its IQR).
 
 Example:
     >>> samples = interleaved({"a": lambda: None, "b": lambda: None}, rounds=5)
@@ -93,12 +95,12 @@ def interleaved(
 
 
 def ratio(numerator: Sequence[float], denominator: Sequence[float]) -> Ratio:
-    """Median(numerator) / median(denominator), with the IQR of the per-round ratios."""
+    """The median of the per-round ratios numerator/denominator, with their IQR."""
     per_round = sorted(a / b for a, b in zip(numerator, denominator, strict=True) if b > 0)
     quartiles = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else per_round * 3
     return Ratio(
-        median=statistics.median(numerator) / statistics.median(denominator),
-        p25=quartiles[0],
-        p75=quartiles[-1],
+        median=statistics.median(per_round),
+        p25=min(quartiles[0], statistics.median(per_round)),
+        p75=max(quartiles[-1], statistics.median(per_round)),
         n=len(per_round),
     )
