@@ -90,13 +90,21 @@ def test_f13_sqlite_finds_an_approval_behind_thousands_of_newer_checkpoints(
 
 
 def corrupt_messages(postgres_url: str, thread_id: str) -> None:
-    """Make the thread's stored conversation unreadable (as a poisoned or damaged row is)."""
+    """Make the thread's stored conversation unreadable (as a poisoned or damaged row is).
+
+    Messages are stored as deltas (`state.messages_channel`): each step's new messages are a
+    write in ``checkpoint_writes``, and a snapshot (or a thread from before the deltas) a
+    blob in ``checkpoint_blobs``. Both are damaged.
+    """
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        changed = conn.execute(
-            "UPDATE checkpoint_blobs SET blob = '\\xc1'::bytea "
-            "WHERE thread_id = %s AND channel = 'messages'",
-            (thread_id,),
-        ).rowcount
+        changed = sum(
+            conn.execute(
+                f"UPDATE {table} SET blob = '\\xc1'::bytea "
+                "WHERE thread_id = %s AND channel = 'messages'",
+                (thread_id,),
+            ).rowcount
+            for table in ("checkpoint_blobs", "checkpoint_writes")
+        )
     assert changed > 0
 
 
