@@ -67,24 +67,29 @@ def _graph(saver: BaseCheckpointSaver | None, ledger: PostgresLedger | None) -> 
     return build_react_graph(model, [echo], runtime=runtime)
 
 
-async def _batch(graph: Any, concurrency: int, runs: int) -> None:
+async def _batch(graph: Any, concurrency: int, runs: int, durability: str | None) -> None:
     """`runs` runs on distinct threads, `concurrency` of them in flight at a time."""
     remaining = iter(range(runs))
 
     async def worker() -> None:
         for _ in remaining:
             config = {"configurable": {"thread_id": uuid.uuid4().hex}}
-            out = await graph.ainvoke({"messages": [("user", "say hi")]}, config)
+            extra = {"durability": durability} if durability else {}
+            out = await graph.ainvoke({"messages": [("user", "say hi")]}, config, **extra)
             assert out["messages"][-1].text == "done", out["messages"][-1]
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
 def _sample(
-    loop: asyncio.AbstractEventLoop, graph: Any, concurrency: int, runs: int
+    loop: asyncio.AbstractEventLoop,
+    graph: Any,
+    concurrency: int,
+    runs: int,
+    durability: str | None = None,
 ) -> Callable[[], object]:
     """One sample: a batch of `runs` runs on the benchmark's event loop."""
-    return lambda: loop.run_until_complete(_batch(graph, concurrency, runs))
+    return lambda: loop.run_until_complete(_batch(graph, concurrency, runs, durability))
 
 
 def _measure(loop: asyncio.AbstractEventLoop, graphs: dict[str, Any], quick: bool) -> list[Finding]:
@@ -94,6 +99,8 @@ def _measure(loop: asyncio.AbstractEventLoop, graphs: dict[str, Any], quick: boo
         candidates = {
             name: _sample(loop, graph, concurrency, runs) for name, graph in graphs.items()
         }
+        # the same saver writing once per run instead of every step (no per-step recovery)
+        candidates["saver_exit"] = _sample(loop, graphs["saver"], concurrency, runs, "exit")
         for work in candidates.values():
             work()  # warm up: pool connections, first-call caches
         samples = interleaved(candidates, rounds=3 if quick else 7)
@@ -107,6 +114,14 @@ def _measure(loop: asyncio.AbstractEventLoop, graphs: dict[str, Any], quick: boo
                 target=f">= {TARGET_AT_8}" if concurrency == 8 else "",
                 met=met,
                 detail=f"with {per_s['saver']:.1f} runs/s, without {per_s['none']:.1f} runs/s",
+            )
+        )
+        findings.append(
+            Finding(
+                f"throughput, {concurrency} concurrent threads: runs/s with saver, "
+                "durability='exit' / without",
+                ratio(samples["none"], samples["saver_exit"]),
+                detail=f"with {per_s['saver_exit']:.1f} runs/s",
             )
         )
     return findings
