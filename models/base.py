@@ -3,11 +3,18 @@
 Subclasses implement `_reply(messages, tools, forced_tool)`; this base turns the reply into a
 result or a stream of chunks whose tool-call chunks merge back into the same tool calls (the
 fake models in langchain-core drop them when streaming).
+
+Every reply carries ``usage_metadata``: a reply that brings none gets a deterministic
+**estimate** from text length, ``ceil(characters / 4)`` tokens (`estimate_tokens`), the
+prompt's messages for the input and the reply for the output (text plus tool-call arguments as
+JSON; bound tool schemas are not counted). It is an estimate, not any tokenizer's count; it
+exists so that usage accounting (`nodes.usage`) behaves offline as it does with a provider.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -15,6 +22,7 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
@@ -23,7 +31,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from tools.registry import SIDE_EFFECTS_KEY
 
-__all__ = ["OfflineChatModel"]
+__all__ = ["OfflineChatModel", "estimate_tokens", "estimated_usage"]
 
 
 class OfflineChatModel(BaseChatModel):
@@ -80,7 +88,7 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        message = self._reply_from_kwargs(messages, kwargs)
+        message = with_usage(self._reply_from_kwargs(messages, kwargs), messages)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
@@ -90,11 +98,39 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        message = self._reply_from_kwargs(messages, kwargs)
+        message = with_usage(self._reply_from_kwargs(messages, kwargs), messages)
         for chunk in message_chunks(message, self.stream_chunk_chars):
             if run_manager and chunk.message.content:
                 run_manager.on_llm_new_token(chunk.message.text, chunk=chunk)
             yield chunk
+
+
+def estimate_tokens(chars: int) -> int:
+    """The offline token estimate for `chars` characters: ``ceil(chars / 4)``."""
+    return math.ceil(max(chars, 0) / 4)
+
+
+def _chars(message: BaseMessage) -> int:
+    calls = getattr(message, "tool_calls", None) or []
+    return len(message.text) + sum(len(json.dumps(call["args"])) for call in calls)
+
+
+def estimated_usage(messages: Sequence[BaseMessage], reply: AIMessage) -> UsageMetadata:
+    """The estimate an offline model reports for `reply` to `messages` (module docs)."""
+    input_tokens = estimate_tokens(sum(_chars(m) for m in messages))
+    output_tokens = estimate_tokens(_chars(reply))
+    return UsageMetadata(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+    )
+
+
+def with_usage(reply: AIMessage, messages: Sequence[BaseMessage]) -> AIMessage:
+    """`reply` with the estimated usage, unless it already reports some (a scripted one)."""
+    if reply.usage_metadata is not None:
+        return reply
+    return reply.model_copy(update={"usage_metadata": estimated_usage(messages, reply)})
 
 
 def forced_tool_name(tools: list[str], tool_choice: Any) -> str | None:
@@ -129,6 +165,7 @@ def message_chunks(message: AIMessage, chunk_chars: int) -> Iterator[ChatGenerat
                     for n, call in enumerate(calls)
                 ],
                 response_metadata=dict(message.response_metadata) if last else {},
+                usage_metadata=message.usage_metadata if last else None,
                 chunk_position="last" if last else None,
             )
         )

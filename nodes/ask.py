@@ -43,6 +43,8 @@ from langchain_core.messages.utils import MessageLikeRepresentation, convert_to_
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 
+from nodes.usage import record_usage
+
 __all__ = [
     "DEFAULT_MAX_REASKS",
     "InvalidOutput",
@@ -130,7 +132,10 @@ def invoke_model(
     Returns:
         Whatever the runnable returns (an `AIMessage`, or the structured-output dict).
     """
-    return runnable.invoke(list(messages))
+    prompt = list(messages)
+    reply = runnable.invoke(prompt)
+    record_usage(runnable, prompt, reply, role=role)  # tokens and cost: see nodes.usage
+    return reply
 
 
 def ask_text(

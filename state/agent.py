@@ -10,6 +10,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from state.messages_channel import DeltaMessages
+from state.usage import UsageTotals, add_usage
 
 __all__ = ["AgentInput", "AgentOutput", "AgentState"]
 
@@ -53,6 +54,9 @@ class AgentState(AgentOutput):
             (each checkpoint saves only its step's messages; see `state.messages_channel`).
         approvals: one `ApprovalRecord` dump per reviewed tool call, appended, never rewritten.
         remaining_steps: super-steps left before the recursion limit (managed by LangGraph).
+        usage: token and cost totals of the thread's model calls, one `UsageTotals` added per
+            call by `nodes.ask.invoke_model` (see `state.usage` and docs/usage.md).
     """
 
     remaining_steps: RemainingSteps
+    usage: Annotated[UsageTotals, add_usage]
