@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import os
 import sqlite3
 import threading
@@ -265,20 +266,32 @@ _sqlite_paths: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_path(saver: BaseCheckpointSaver) -> str | None:
-    """The file of a sync SQLite saver `checkpointers.factory.sqlite_file` does not know.
+    """The file of a SQLite saver `checkpointers.factory.sqlite_file` does not know.
 
     LangGraph may run on a shallow clone of the graph's saver (to add a msgpack allowlist);
     the clone shares the saver's connection, whose main database file is read here.
     """
     conn = getattr(saver, "conn", None)
-    if not isinstance(conn, sqlite3.Connection):
+    if conn is None or type(saver).__name__ not in ("SqliteSaver", "AsyncSqliteSaver"):
         return None
     with _shared_lock:
         if saver not in _sqlite_paths:  # once per clone (connections take no weak refs)
-            with getattr(saver, "lock", threading.Lock()):
-                rows = conn.execute("PRAGMA database_list").fetchall()
-            _sqlite_paths[saver] = next((str(r[2]) for r in rows if r[1] == "main"), "")
+            _sqlite_paths[saver] = _database_file(saver, conn)
         return _sqlite_paths[saver] or None
+
+
+def _database_file(saver: BaseCheckpointSaver, conn: Any) -> str:
+    """The main database file of a sqlite3 or aiosqlite connection ("" in memory)."""
+    if isinstance(conn, sqlite3.Connection):
+        with getattr(saver, "lock", threading.Lock()):
+            rows = conn.execute("PRAGMA database_list").fetchall()
+        return next((str(r[2]) for r in rows if r[1] == "main"), "")
+    connector = getattr(conn, "_connector", None)  # aiosqlite: a closure over the path
+    if not callable(connector):
+        return ""
+    database = inspect.getclosurevars(connector).nonlocals.get("database")
+    path = str(database) if isinstance(database, str | os.PathLike) else ""
+    return "" if path == ":memory:" else path
 
 
 def _memory_log(saver: BaseCheckpointSaver) -> InMemoryUsageLog:

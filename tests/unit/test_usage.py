@@ -308,3 +308,20 @@ def test_an_invalid_operator_price_table_is_refused_clearly(
     with pytest.raises(PriceTableError, match=PRICES_ENV) as info:
         price_for("gpt-4o")
     assert message in str(info.value)
+
+
+async def test_an_async_run_on_an_async_sqlite_saver_records_in_its_file(tmp_path: Path) -> None:
+    from checkpointers import open_async_checkpointer
+
+    path = tmp_path / "async.sqlite"
+    async with open_async_checkpointer(f"sqlite:///{path}") as saver:
+        graph = build_react_graph(
+            model=ScriptedChatModel(replies=["Hi."], cycle=True), checkpointer=saver
+        )
+        await graph.ainvoke({"messages": [("user", "x")]}, _config("async-t", user="dana"))
+        state = (await graph.aget_state(_config("async-t"))).values["usage"]
+    log = SqliteUsageLog(str(path))
+    try:
+        assert log.totals(user_id="dana") == state and state["calls"] == 1
+    finally:
+        log.close()
