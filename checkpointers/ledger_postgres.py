@@ -8,10 +8,6 @@ client of the LangGraph server has no route that writes either table.
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from checkpointers.ledger import (
@@ -21,6 +17,7 @@ from checkpointers.ledger import (
     same_call,
     storable_text,
 )
+from checkpointers.side_tables import PostgresSideTables
 
 __all__ = ["DECISIONS_TABLE", "EFFECTS_TABLE", "PostgresLedger"]
 
@@ -111,37 +108,8 @@ class PostgresLedger:
     """
 
     def __init__(self, conninfo: str | None = None, *, pool: Any = None) -> None:
-        if (conninfo is None) == (pool is None):
-            raise ValueError("PostgresLedger needs exactly one of conninfo or pool")
-        self._conninfo = conninfo
-        self._pool = pool
-        self._own_pool: Any = None
-        self._ready = False
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        from psycopg.rows import dict_row
-
-        with self._lock:
-            if self._pool is None:
-                from psycopg_pool import ConnectionPool
-
-                self._own_pool = ConnectionPool(
-                    self._conninfo or "",
-                    min_size=1,
-                    max_size=4,
-                    kwargs={"autocommit": True, "row_factory": dict_row},
-                    open=True,
-                )
-                self._pool = self._own_pool
-        with self._pool.connection() as conn:
-            conn.autocommit = True
-            conn.row_factory = dict_row
-            if not self._ready:
-                _setup(conn)
-                self._ready = True
-            yield conn
+        self._tables = PostgresSideTables(_SCHEMA, _LOCK_KEY, conninfo, pool=pool)
+        self._connection = self._tables.connection
 
     def begin(
         self, thread_id: str, tool_call_id: str, tool: str, args: dict[str, Any]
@@ -203,20 +171,8 @@ class PostgresLedger:
         return [{**json.loads(r["record"]), "thread_id": r["thread_id"]} for r in rows]
 
     def close(self) -> None:
-        """Close the pool the ledger opened itself (not a pool it was given)."""
-        if self._own_pool is not None:
-            self._own_pool.close()
+        """Close the pool the ledger opened (a saver's pool stays open)."""
+        self._tables.close()
 
 
 _LOCK_KEY = 0x6C65_6467_6572  # "ledger"
-
-
-def _setup(conn: Any) -> None:
-    """Create the tables; concurrent processes take turns (polled advisory lock)."""
-    while not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_LOCK_KEY,)).fetchone()["ok"]:
-        time.sleep(0.05)
-    try:
-        for statement in _SCHEMA:
-            conn.execute(statement)
-    finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from checkpointers.ledger import (
     storable_text,
 )
 from checkpointers.ledger_postgres import DECISIONS_TABLE, EFFECTS_TABLE
+from checkpointers.side_tables import SqliteSideTables
 
 __all__ = ["SqliteLedger"]
 
@@ -99,12 +99,8 @@ class SqliteLedger:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA busy_timeout = 10000")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        tables = SqliteSideTables(path, _SCHEMA)
+        self._conn, self._lock = tables.conn, tables.lock
 
     def begin(
         self, thread_id: str, tool_call_id: str, tool: str, args: dict[str, Any]

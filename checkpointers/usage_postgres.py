@@ -6,13 +6,10 @@ the same key only counts an attempt. Every write commits at once (autocommit).
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from checkpointers.side_tables import PostgresSideTables
 from checkpointers.usage import UsageRecord
 
 __all__ = [
@@ -144,31 +141,8 @@ class PostgresUsageLog:
     """
 
     def __init__(self, conninfo: str) -> None:
-        self._conninfo = conninfo
-        self._pool: Any = None
-        self._ready = False
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        from psycopg.rows import dict_row
-
-        with self._lock:
-            if self._pool is None:
-                from psycopg_pool import ConnectionPool
-
-                self._pool = ConnectionPool(
-                    self._conninfo,
-                    min_size=1,
-                    max_size=4,
-                    kwargs={"autocommit": True, "row_factory": dict_row},
-                    open=True,
-                )
-        with self._pool.connection() as conn:
-            if not self._ready:
-                _setup(conn)
-                self._ready = True
-            yield conn
+        self._tables = PostgresSideTables(_SCHEMA, _LOCK_KEY, conninfo)
+        self._connection = self._tables.connection
 
     def record(self, row: UsageRecord) -> bool:
         """Write a row (see `UsageLog.record`)."""
@@ -191,16 +165,4 @@ class PostgresUsageLog:
 
     def close(self) -> None:
         """Close the log's pool."""
-        if self._pool is not None:
-            self._pool.close()
-
-
-def _setup(conn: Any) -> None:
-    """Create the table; concurrent processes take turns (polled advisory lock)."""
-    while not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_LOCK_KEY,)).fetchone()["ok"]:
-        time.sleep(0.05)
-    try:
-        for statement in _SCHEMA:
-            conn.execute(statement)
-    finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+        self._tables.close()

@@ -6,11 +6,10 @@ the file is in WAL mode with a busy timeout, so several processes can share it.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from checkpointers.side_tables import SqliteSideTables
 from checkpointers.usage import UsageRecord
 from checkpointers.usage_postgres import (
     COLUMNS,
@@ -67,12 +66,8 @@ class SqliteUsageLog:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA busy_timeout = 10000")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        tables = SqliteSideTables(path, _SCHEMA)
+        self._conn, self._lock = tables.conn, tables.lock
 
     def record(self, row: UsageRecord) -> bool:
         """Write a row (see `UsageLog.record`)."""
