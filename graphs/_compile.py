@@ -11,6 +11,7 @@ from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from graphs._boundary import behind_boundary
+from nodes.controls import CONTROLS_KEY
 from nodes.runtime import PatternRuntime
 
 __all__ = ["compile_pattern"]
@@ -32,4 +33,8 @@ def compile_pattern(
     compiled = behind_boundary(
         builder.compile(checkpointer=runtime.checkpointer, store=runtime.store, name=name)
     )
-    return compiled.with_config(recursion_limit=recursion_limit, metadata={"graph_id": name})
+    return compiled.with_config(
+        recursion_limit=recursion_limit,
+        metadata={"graph_id": name},
+        configurable={CONTROLS_KEY: runtime.controls},
+    )

@@ -1,7 +1,7 @@
 """What every pattern shares at build time: `PatternRuntime`.
 
 One frozen object carries the settings every factory used to take one by one (checkpointer,
-store, effect ledger, tool timeout). A production feature that every pattern needs (budgets,
+store, effect ledger, tool timeout, cost and failure controls). A production feature that every pattern needs (budgets,
 fallbacks, circuit breakers, guardrails) is added here and read by the shared nodes, never
 copied into a pattern's factory.
 
@@ -28,6 +28,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
 from checkpointers.ledger import EffectLedger, default_ledger
+from nodes.controls import DEFAULT_CONTROLS, Controls
 
 __all__ = ["DEFAULT_TOOL_TIMEOUT_S", "PatternRuntime"]
 
@@ -48,12 +49,16 @@ class PatternRuntime:
             None derives it from `checkpointer` (filled in on construction, so it is never
             None on an instance).
         tool_timeout_s: default per-call tool timeout in seconds (a tool may declare its own).
+        controls: the cost and failure controls of the shared model-call path and tool node
+            (run limits, timeouts, retries, fallbacks, breakers, context window; see
+            `nodes.controls`).
     """
 
     checkpointer: BaseCheckpointSaver | None = None
     store: BaseStore | None = None
     ledger: EffectLedger = field(default=None)  # type: ignore[assignment]
     tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S
+    controls: Controls = DEFAULT_CONTROLS
 
     def __post_init__(self) -> None:
         if self.ledger is None:
