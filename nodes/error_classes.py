@@ -128,7 +128,7 @@ def classify(exc: BaseException) -> ErrorClass:
     """The class of a failed call's exception (see the module docs)."""
     declared = getattr(exc, "error_class", None)
     if declared in ERROR_CLASSES:
-        return declared  # type: ignore[no-any-return]
+        return declared
     names = {cls.__name__ for cls in type(exc).__mro__}
     if names & _TERMINAL_NAMES:
         return "terminal"
