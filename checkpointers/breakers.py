@@ -115,7 +115,12 @@ class BreakerStore(Protocol):
         """Count a failure; open at `threshold` failures within `window_s` (atomic)."""
 
     def record_success(self, key: str) -> BreakerState | None:
-        """Close a half-open breaker, forget a closed one's failures (None: no row)."""
+        """Close a half-open breaker, forget a closed one's failures.
+
+        Returns:
+            the breaker after the change; None when nothing changed (no row, an open
+            breaker, or a closed one without failures).
+        """
 
     def states(self) -> list[BreakerState]:
         """Every breaker, by key."""
@@ -188,9 +193,9 @@ class InMemoryBreakerStore:
         with self._lock:
             row = self._rows.get(key)
             if row is None or row.state == "open":
-                return row
+                return None
             if row.state == "closed" and not row.failure_times:
-                return row
+                return None
             row = replace(
                 row,
                 state="closed",
