@@ -22,10 +22,11 @@ fails fast. The probe's success closes the breaker, its failure opens it for ano
 cool-down. A probe claimed but never reported (its process died) does not block the breaker
 forever: after ``max(cooldown_s, MIN_PROBE_TIMEOUT_S)`` another caller may claim it.
 
-**Which failures count** is the caller's decision: the model path (`nodes.ask.invoke_model`)
-calls `BreakerBoard.record_failure` only for ``retriable`` failures whose retries are spent and
-for ``fallback`` failures (never for ``fixable`` or ``terminal`` ones, nor for its own
-`CircuitOpenError`); the tool path does the same for its tools. A success resets the count.
+**Which failures count** is the caller's decision: the model path
+(`nodes.model_chain.call_model_chain`) and the tool path (`nodes.tool_execution`) call
+`BreakerBoard.record_failure` only for ``retriable`` failures whose retries are spent and for
+``fallback`` failures (never for ``fixable`` or ``terminal`` ones, nor for a call the breaker
+refused). A success resets the count.
 
 **Where the state lives**: `checkpointers.breakers.default_breaker_store` of the run's
 checkpointer: a Postgres table shared by every process on the same database, else this
