@@ -18,6 +18,7 @@ before any node runs, so a bad input is stored for good. `BoundaryGraph` is a
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ from graphs._pending import CANCEL_PENDING_KEY, cancellation, pending_requests
 from graphs.errors import InvalidInputError, PendingApprovalError, UnknownThreadError
 from graphs.input_validation import check_text, validate_input, validate_messages
 from nodes.identity import authenticated_user_id
+from nodes.run_budget import start_run
 
 __all__ = ["BoundaryGraph", "behind_boundary"]
 
@@ -143,6 +145,7 @@ class BoundaryGraph(CompiledStateGraph[StateT, ContextT, InputT, OutputT]):
     def _admit(self, raw: Any, config: RunnableConfig | None) -> tuple[Any, Any]:
         """(input, config) to run with, after the checks; a cancellation is applied here."""
         admission = _Admission(self, raw, config)
+        config = _with_run_id(config) if admission.top_level else config
         if admission.needs_state and config is not None:
             steps = admission.cancellation_steps(self.get_state(config))
             if steps:
@@ -152,6 +155,7 @@ class BoundaryGraph(CompiledStateGraph[StateT, ContextT, InputT, OutputT]):
     async def _aadmit(self, raw: Any, config: RunnableConfig | None) -> tuple[Any, Any]:
         """`_admit`, with the async state methods."""
         admission = _Admission(self, raw, config)
+        config = _with_run_id(config) if admission.top_level else config
         if admission.needs_state and config is not None:
             steps = admission.cancellation_steps(await self.aget_state(config))
             if steps:
@@ -172,6 +176,20 @@ class BoundaryGraph(CompiledStateGraph[StateT, ContextT, InputT, OutputT]):
         run_input, run_config = await self._aadmit(input, config)
         async for chunk in super().astream(run_input, run_config, **kwargs):
             yield chunk
+
+
+def _with_run_id(config: RunnableConfig | None) -> RunnableConfig:
+    """The config with the run's id in ``configurable`` (a new one when the caller gave none).
+
+    The per-run limits (`nodes.run_budget`) and the usage rows key on it; the server puts its
+    run id there itself. The run's clock starts here.
+    """
+    given: RunnableConfig = config or {}
+    configurable = dict(given.get(CONF) or {})
+    run_id = str(configurable.get("run_id") or given.get("run_id") or uuid.uuid4())
+    configurable["run_id"] = run_id
+    start_run(run_id)
+    return {**given, CONF: configurable}
 
 
 def _continue_from(config: RunnableConfig, updated: RunnableConfig) -> RunnableConfig:

@@ -11,6 +11,7 @@ from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from graphs._boundary import behind_boundary
+from graphs._stop_guard import guard_builder
 from nodes.controls import CONTROLS_KEY
 from nodes.runtime import PatternRuntime
 
@@ -31,7 +32,9 @@ def compile_pattern(
     anything is checkpointed (see `graphs._boundary`).
     """
     compiled = behind_boundary(
-        builder.compile(checkpointer=runtime.checkpointer, store=runtime.store, name=name)
+        guard_builder(builder).compile(
+            checkpointer=runtime.checkpointer, store=runtime.store, name=name
+        )
     )
     return compiled.with_config(
         recursion_limit=recursion_limit,

@@ -2,7 +2,8 @@
 
 Every model call a pattern makes goes through `invoke_model`: the tool-calling model node
 (`nodes.model_call.make_call_model`), text answers (`ask_text`) and structured answers
-(`ask_structured`). Token accounting, budgets, fallbacks and circuit breakers belong there.
+(`ask_structured`). Token accounting, budgets, timeouts, retries, fallbacks and circuit
+breakers happen there (`nodes.model_chain`), for every pattern.
 
 **The policy for invalid structured output.** A structured answer that does not fit its
 schema (a field missing or off its range, no call of the schema at all, arguments that do not
@@ -12,8 +13,8 @@ parse) is asked for again with the validation error appended to the prompt, at m
 the caller turns it into its clean ending and records the reason in state. A caller where a
 fallback is legitimate says so with ``on_invalid="fallback"`` and a ``fallback`` value: the
 `InvalidOutput` then carries that value too, and its record says the run fell back to it. Errors
-of the call itself (network, throttling) are not invalid output: they propagate, for the node's
-retry policy.
+of the call itself (network, throttling) are not invalid output: they are retried, fall back
+or stop the run (`nodes.model_chain`).
 
 Example:
     >>> from pydantic import BaseModel, Field
@@ -43,7 +44,9 @@ from langchain_core.messages.utils import MessageLikeRepresentation, convert_to_
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ValidationError
 
-from nodes.usage import record_usage
+from nodes.model_chain import Rebind, call_model_chain
+from nodes.run_budget import record_model_call
+from nodes.usage import find_chat_model, record_usage
 
 __all__ = [
     "DEFAULT_MAX_REASKS",
@@ -117,25 +120,43 @@ class InvalidOutput(Generic[M]):
 
 
 def invoke_model(
-    runnable: Runnable[LanguageModelInput, Any], messages: Sequence[BaseMessage], *, role: str
+    runnable: Runnable[LanguageModelInput, Any],
+    messages: Sequence[BaseMessage],
+    *,
+    role: str,
+    rebind: Rebind | None = None,
 ) -> Any:
     """Call a model once: the single place every model call of every pattern goes through.
 
-    Token accounting, budgets, fallbacks and circuit breakers are added here, and only here.
+    The call runs under every cost and failure control (`nodes.model_chain`: run limits and
+    caps, timeout, retries, circuit breakers, the fallback chain) and its tokens and cost
+    are recorded (`nodes.usage`) and added to the run's tally (`nodes.run_budget`).
 
     Args:
         runnable: the chat model, or the model with tools bound or a structured-output
             chain on it.
         messages: the prompt.
         role: who is asked (``"agent"``, ``"judge"``, ``"planner"``), for those features.
+        rebind: how to build the same call on a fallback model (None: no fallback chain).
 
     Returns:
         Whatever the runnable returns (an `AIMessage`, or the structured-output dict).
+
+    Raises:
+        nodes.run_stop.RunStopped: a budget is reached or a terminal error occurred (the
+            graph ends the run cleanly).
     """
     prompt = list(messages)
-    reply = runnable.invoke(prompt)
-    record_usage(runnable, prompt, reply, role=role)  # tokens and cost: see nodes.usage
+    model = find_chat_model(runnable)
+    reply, used = call_model_chain(runnable, prompt, role=role, model=model, rebind=rebind)
+    row = record_usage(used, prompt, reply, role=role)  # tokens and cost: see nodes.usage
+    if row is not None:
+        record_model_call(row.total_tokens, row.cost_usd)
     return reply
+
+
+def _same(model: BaseChatModel) -> Runnable[Any, Any]:
+    return model
 
 
 def ask_text(
@@ -151,7 +172,7 @@ def ask_text(
     Returns:
         The answer's text (empty when the model said nothing).
     """
-    reply = invoke_model(model, convert_to_messages(messages), role=role)
+    reply = invoke_model(model, convert_to_messages(messages), role=role, rebind=_same)
     return reply.text if isinstance(reply, BaseMessage) else str(reply)
 
 
@@ -194,11 +215,16 @@ def ask_structured(
         raise ValueError(f"max_reasks must be between 0 and {_MAX_REASKS}")
     if on_invalid == "fallback" and fallback is None:
         raise ValueError('on_invalid="fallback" needs a fallback value')
-    structured = model.with_structured_output(schema, include_raw=True)
+
+    def rebind(chosen: BaseChatModel) -> Runnable[Any, Any]:
+        return chosen.with_structured_output(schema, include_raw=True)
+
+    structured = rebind(model)
     prompt = convert_to_messages(messages)
     errors: list[str] = []
     for _ in range(max_reasks + 1):
-        answer, error = _parse(invoke_model(structured, prompt, role=role), schema)
+        result = invoke_model(structured, prompt, role=role, rebind=rebind)
+        answer, error = _parse(result, schema)
         if answer is not None:
             return answer
         errors.append(error)

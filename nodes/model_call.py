@@ -140,7 +140,7 @@ def make_call_model(
         chat_model = resolve_model(model, context.model)
         runnable = bind(chat_model)
         messages = [SystemMessage(instructions or context.system_prompt), *state["messages"]]
-        reply = invoke_model(runnable, messages, role=reply_name or "agent")
+        reply = invoke_model(runnable, messages, role=reply_name or "agent", rebind=bind)
         if isinstance(reply, AIMessage):
             reply = with_unique_call_ids(reply, state["messages"])
         if reply_name and isinstance(reply, AIMessage) and not reply.name:

@@ -56,7 +56,13 @@ class AgentState(AgentOutput):
         remaining_steps: super-steps left before the recursion limit (managed by LangGraph).
         usage: token and cost totals of the thread's model calls, one `UsageTotals` added per
             call by `nodes.ask.invoke_model` (see `state.usage` and docs/usage.md).
+        fallbacks: one record per fallback switch of a model call (role, from and to model,
+            error class, error), appended (`nodes.model_chain`).
+        run_stop: why the latest stopped run stopped (a budget, a terminal error): kind,
+            reason, detail, run id (`nodes.run_stop`); a later run is not affected.
     """
 
     remaining_steps: RemainingSteps
     usage: Annotated[UsageTotals, add_usage]
+    fallbacks: NotRequired[Annotated[list[dict[str, Any]], operator.add]]
+    run_stop: NotRequired[dict[str, Any] | None]

@@ -12,6 +12,8 @@ from typing import Literal
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "AgentContext", "ApprovalPolicy", "TimeoutPolicy"]
 
+_SPEC_PREFIXES = ("openai:", "template:")
+
 ApprovalPolicy = Literal["side-effects", "always", "never"]
 TimeoutPolicy = Literal["reject", "escalate"]
 
@@ -73,8 +75,42 @@ class AgentContext:
             "rejected by policy) or 'escalate' (asked again, marked escalated, no deadline)."
         },
     )
+    max_tokens_per_run: int | None = field(
+        default=None,
+        metadata={
+            "description": "Token budget of one run (a message or a resume): when the run's "
+            "model calls have used this many tokens, it ends with a message naming the "
+            "budget. Empty: the operator's limit, if any (a run may only lower it)."
+        },
+    )
+    max_cost_usd_per_run: float | None = field(
+        default=None,
+        metadata={
+            "description": "Cost budget of one run in US dollars (priced models only); "
+            "reached, the run ends with a message naming the budget. A run may only lower "
+            "the operator's limit."
+        },
+    )
+    max_seconds_per_run: float | None = field(
+        default=None,
+        metadata={
+            "description": "Wall-clock budget of one run in seconds, checked before each "
+            "model call; reached, the run ends with a message naming the budget. A run may "
+            "only lower the operator's limit."
+        },
+    )
+    fallback_models: list[str] = field(
+        default_factory=list,
+        metadata={
+            "description": "Model specs tried in order when the run's model fails with an "
+            "error another model may not have (unavailable, rate limited after retries, open "
+            "circuit breaker): e.g. ['openai:gpt-4o-mini', 'template']. When the operator "
+            "configured a chain, only its entries may be named."
+        },
+    )
 
     def __post_init__(self) -> None:
+        _check_run_budgets(self)
         if self.approval_policy not in ("side-effects", "always", "never"):
             raise ValueError(
                 f"approval_policy must be 'side-effects', 'always' or 'never', "
@@ -89,3 +125,30 @@ class AgentContext:
             )
         if not 1 <= self.max_steps <= 100:
             raise ValueError(f"max_steps must be between 1 and 100, got {self.max_steps}")
+
+
+def _check_run_budgets(context: AgentContext) -> None:
+    """Refuse run budgets that are not positive numbers and fallback specs that are unknown."""
+    for name in ("max_tokens_per_run", "max_cost_usd_per_run", "max_seconds_per_run"):
+        value = getattr(context, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if value == float("inf"):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+    if isinstance(context.fallback_models, str) or not isinstance(
+        context.fallback_models, list | tuple
+    ):
+        raise ValueError("fallback_models must be a list of model specs")
+    for spec in context.fallback_models:
+        known = spec in ("demo", "template") or (
+            isinstance(spec, str)
+            and spec.startswith(_SPEC_PREFIXES)
+            and len(spec.split(":", 1)[1]) > 0
+        )
+        if not known:
+            raise ValueError(
+                f"fallback_models: {spec!r} is not a model spec ('demo', 'openai:<model>', "
+                "'template' or 'template:<text>')"
+            )

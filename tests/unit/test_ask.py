@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.runnables.config import var_child_runnable_config
 from pydantic import BaseModel, Field
 
 import nodes.ask
@@ -27,6 +28,7 @@ from models.offline import (
     register_offline,
 )
 from nodes.ask import InvalidOutput, ask_structured, ask_text, describe_error, invoke_model
+from nodes.controls import CONTROLS_KEY, Controls, RetrySettings
 from nodes.model_call import resolve_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,10 +159,18 @@ def test_fallback_needs_a_value_and_is_recorded_with_it() -> None:
     }
 
 
-def test_errors_of_the_call_itself_propagate_for_the_retry_policy() -> None:
-    model = ScriptedChatModel(replies=[ConnectionError("network down")])
-    with pytest.raises(ConnectionError):
-        ask_structured(model, PROMPT, Score)
+def test_errors_of_the_call_itself_are_retried_then_propagate() -> None:
+    fast = Controls(model_retry=RetrySettings(max_attempts=3, initial_delay_s=0, jitter=0))
+    token = var_child_runnable_config.set({"configurable": {CONTROLS_KEY: fast}})
+    try:
+        flaky = ScriptedChatModel(replies=[ConnectionError("reset"), {"value": 0.5}])
+        assert ask_structured(flaky, PROMPT, Score) == Score(value=0.5)
+        down = ScriptedChatModel(replies=[ConnectionError("network down")], cycle=True)
+        with pytest.raises(ConnectionError):
+            ask_structured(down, PROMPT, Score)
+        assert len(down.calls) == 3  # every attempt made, then no invalid-output re-ask
+    finally:
+        var_child_runnable_config.reset(token)
 
 
 def test_describe_error_is_one_short_line() -> None:
@@ -190,9 +200,9 @@ def test_every_model_call_of_a_run_goes_through_invoke_model(
     roles: list[str] = []
     original = nodes.ask.invoke_model
 
-    def recording(runnable: Any, messages: Any, *, role: str) -> Any:
+    def recording(runnable: Any, messages: Any, *, role: str, rebind: Any = None) -> Any:
         roles.append(role)
-        return original(runnable, messages, role=role)
+        return original(runnable, messages, role=role, rebind=rebind)
 
     monkeypatch.setattr(nodes.ask, "invoke_model", recording)
     monkeypatch.setattr(nodes.model_call, "invoke_model", recording)
