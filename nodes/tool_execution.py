@@ -37,58 +37,77 @@ is recorded too (``result_status="command"``, the result JSON holding the answer
 the outputs as LangChain's ``dumpd``), so a replay returns the same Command and update. A
 side-effecting tool's Command must therefore be JSON-safe (messages, JSON values, `Send`s):
 one that is not cannot be replayed exactly, so it is answered, on the first run and on every
-replay alike, with an error saying the tool ran and its update was dropped. Transient failures
-(network, timeouts) of read-only and idempotent tools are retried with backoff; a tool that
-outlives its timeout is abandoned (its thread cannot be killed) and reported as such.
+replay alike, with an error saying the tool ran and its update was dropped (`nodes.tool_replay`).
 
-Calls under a timeout run on a small shared pool of daemon threads (`_ToolWorkers`), not a
-thread pool created per call; calls without one (``timeout_s=None``) run inline. Either way
-the tool runs in that thread (`_InlineToolNode`), not on another pool ``ToolNode`` would
-create for every invoke.
+**Failure controls** (`nodes.controls.Controls` of the run; docs/tool_controls.md). Every
+failure is classified once (`nodes.error_classes.classify`, messages in `nodes.tool_failures`):
+retriable failures of read-only and idempotent tools are retried with backoff and jitter as
+the tool's `RetrySettings` say (`nodes.retry.call_with_retry`, honouring ``Retry-After``); a
+tool that outlives its timeout is abandoned (its thread cannot be killed) and reported as such.
+A tool unavailable after its retries (or behind an open circuit breaker, `nodes.breakers`) is
+answered by its declared fallback tool (``metadata["fallback_tool"]``) when there is one.
+Fixable errors (invalid arguments) go back to the model, marked, and bounded per tool and
+turn (``Controls.max_fixable_errors``: over it, `nodes.run_stop.RunStopped`). Terminal ones
+say the action cannot be done. Every result is capped at
+``Controls.window.max_tool_output_chars`` (`nodes.tool_output_cap`).
+
+Calls under a timeout run on a small shared pool of daemon threads (`nodes.tool_workers`),
+not a thread pool created per call; calls without one (``timeout_s=None``) run inline.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextvars
-import json
-import queue
-import threading
-import warnings
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
-from langchain_core._api import LangChainBetaWarning
-from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.load import dumpd, load
 from langchain_core.messages import (
     AIMessage,
     AnyMessage,
+    BaseMessage,
     RemoveMessage,
     ToolCall,
     ToolMessage,
     convert_to_messages,
 )
 from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import ensure_config, get_config_list, merge_configs
+from langchain_core.runnables.config import ensure_config, merge_configs
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
-from langgraph.prebuilt import ToolNode, ToolRuntime
-from langgraph.prebuilt.tool_node import ToolInvocationError
+from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
-from pydantic import ValidationError
 
-from checkpointers.ledger import EffectLedger, LedgerConflictError, LedgerEntry, args_hash
+from checkpointers.ledger import EffectLedger, LedgerConflictError, args_hash
 from nodes.approval_gate import needs_approval
+from nodes.breakers import BreakerBoard, breaker_board, breaker_key
 from nodes.context import agent_context
+from nodes.controls import Controls, current_controls
+from nodes.error_classes import CircuitOpenError, ErrorClass, classify, describe_failure
 from nodes.identity import current_thread_id
-from nodes.retry import call_with_retries
+from nodes.retry import call_with_retry
+from nodes.tool_failures import (
+    FALLBACK_FROM_KEY,
+    TOOL_FALLBACK_KEY,
+    ToolFailure,
+    enforce_fixable_bound,
+    error_message,
+    failure_message,
+    retry_settings_for,
+)
+from nodes.tool_failures import ToolGaveUp as _GaveUp
+from nodes.tool_output_cap import cap_outputs
+from nodes.tool_replay import COMMAND_RESULT, ToolOutput, answers, replay
+from nodes.tool_replay import record as record_outcome
+from nodes.tool_workers import InlineToolNode as _InlineToolNode
+from nodes.tool_workers import ReturnWatch as _ReturnWatch
+from nodes.tool_workers import ToolWorkers as _ToolWorkers
 from state.agent import AgentState
-from state.context import AgentContext
+from state.context import AgentContext, ApprovalPolicy
 from tools.idempotency import using_idempotency_key
 from tools.registry import has_side_effects, injected_args, is_idempotent
 
@@ -105,12 +124,6 @@ __all__ = [
 
 DEFAULT_TOOL_TIMEOUT_S = 30.0
 
-COMMAND_RESULT = "command"
-"""The ledger's ``result_status`` for an outcome recorded as Commands (see the module docs)."""
-
-ToolOutput = ToolMessage | Command
-"""What one tool call contributes: messages, and Commands when the tool returned them."""
-
 
 @dataclass(frozen=True)
 class ToolEnv:
@@ -121,150 +134,22 @@ class ToolEnv:
         state: the graph state ``InjectedState`` and ``ToolRuntime.state`` see.
         config: the node's runnable config (callbacks, ``ToolRuntime.config``).
         runtime: the node's runtime (context, store, stream writer).
+        approval_policy: the run's approval policy: a fallback tool that would need
+            approval under it is never run in place of a failed tool.
     """
 
     node: ToolNode
     state: Any = None
     config: RunnableConfig | None = None
     runtime: Runtime[Any] | None = None
-
-
-class _GaveUp(TimeoutError):
-    """The tool outlived its timeout; its thread is abandoned (transient: may be retried)."""
-
-
-_Job = tuple[concurrent.futures.Future[Any], Callable[[], Any]]
-
-
-class _ToolWorkers:
-    """The shared daemon threads that run tool calls under a timeout.
-
-    Why not a ``ThreadPoolExecutor`` per call (what this node did before): starting and
-    joining a thread for every call cost more than the rest of a round. Why not one shared
-    ``ThreadPoolExecutor``: its workers are joined at interpreter exit (a tool abandoned on its
-    timeout would hold up the process), and a job queued behind busy workers would spend its
-    timeout waiting for a thread instead of running. So: up to `size` daemon threads, started
-    lazily, retired after `idle_s` without work; a job never waits for a worker. When all of
-    them are busy (many concurrent calls, or abandoned tools still running), the job gets a
-    one-off daemon thread of its own, so a timeout always measures the tool itself.
-    """
-
-    def __init__(self, size: int, idle_s: float = 60.0) -> None:
-        self._size = size
-        self._idle_s = idle_s
-        self._lock = threading.Lock()
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._threads = 0
-        self._idle = 0  # workers waiting for a job that no submitted job has claimed yet
-
-    def submit(self, fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
-        """Start `fn` at once on a worker; its future holds the result or the exception."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        with self._lock:
-            claimed = self._idle > 0  # a waiting worker will take the job off the queue
-            grow = not claimed and self._threads < self._size
-            self._idle -= claimed
-            self._threads += grow
-        if claimed or grow:
-            self._jobs.put((future, fn))
-            if grow:
-                self._start(self._work)
-        else:  # every worker is busy: a thread of its own, so the job never waits
-            self._start(lambda: self._run(future, fn))
-        return future
-
-    @staticmethod
-    def _start(target: Callable[[], None]) -> None:
-        threading.Thread(target=target, name="tool", daemon=True).start()
-
-    @staticmethod
-    def _run(future: concurrent.futures.Future[Any], fn: Callable[[], Any]) -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(fn())
-        except BaseException as exc:  # noqa: BLE001 - the caller re-raises it from result()
-            future.set_exception(exc)
-
-    def _work(self) -> None:
-        """A worker's loop: run jobs; retire after `idle_s` with no job and none claimed."""
-        while True:
-            try:
-                future, fn = self._jobs.get(timeout=self._idle_s)
-            except queue.Empty:
-                with self._lock:
-                    if self._idle:  # unclaimed: no job is on its way to this worker
-                        self._idle -= 1
-                        self._threads -= 1
-                        return
-                continue  # a job was claimed just now; it is on the queue already
-            self._run(future, fn)
-            del future, fn  # drop the result before waiting for the next job
-            with self._lock:
-                self._idle += 1
+    approval_policy: ApprovalPolicy = "side-effects"
 
 
 _WORKERS = _ToolWorkers(size=32)
 """Shared by every tool node of the process (threads start only when a call needs one)."""
 
-
-class _InlineToolNode(ToolNode):
-    """A `ToolNode` that runs a single call in the calling thread.
-
-    ``ToolNode`` maps its calls over a thread pool it creates on every invoke, so each call
-    cost a thread start and join. This node is invoked with one call at a time (`_invoke`
-    decides the thread: inline, or a shared worker under a timeout), so that one call runs
-    here, in a copy of the context as the pool would give it, with the same `ToolRuntime`
-    ``ToolNode`` builds. Several calls (never sent by this module) go to ``ToolNode`` itself.
-
-    It overrides ``ToolNode``'s private ``_func`` and uses its private helpers (``_parse_input``,
-    ``_extract_state``, ``_run_one``, ``_combine_tool_outputs``; langgraph-prebuilt 1.1), so a
-    LangGraph upgrade may break it: the parity tests (tests/unit/test_tool_node_parity.py)
-    run every injected argument and Command shape through it.
-    """
-
-    def _func(self, input: Any, config: RunnableConfig, runtime: Runtime[Any]) -> Any:
-        tool_calls, input_type = self._parse_input(input)
-        if len(tool_calls) != 1:
-            return super()._func(input, config, runtime)
-        call, cfg = tool_calls[0], get_config_list(config, 1)[0]
-        tool_runtime: Any = ToolRuntime(
-            state=self._extract_state(input, cfg),
-            tool_call_id=call["id"],
-            config=cfg,
-            context=runtime.context,
-            store=runtime.store,
-            stream_writer=runtime.stream_writer,
-            tools=list(self.tools_by_name.values()),
-            execution_info=runtime.execution_info,
-            server_info=runtime.server_info,
-        )
-        output = contextvars.copy_context().run(self._run_one, call, input_type, tool_runtime)
-        return self._combine_tool_outputs([output], input_type)
-
-
-class _ReturnWatch(BaseCallbackHandler):
-    """Notes whether the tool itself returned (``ToolNode`` checks its result afterwards)."""
-
-    def __init__(self) -> None:
-        self.outer: UUID | None = None
-        self.returned = False
-
-    def on_tool_start(self, serialized: Any, input_str: str, *, run_id: UUID, **_: Any) -> None:
-        """Remember the outermost tool run (tools the tool calls start later)."""
-        if self.outer is None:
-            self.outer = run_id
-
-    def on_tool_end(self, output: Any, *, run_id: UUID, **_: Any) -> None:
-        """The outermost tool returned."""
-        if run_id == self.outer:
-            self.returned = True
-
-
-def _error(call: ToolCall, text: str) -> ToolMessage:
-    return ToolMessage(
-        content=text, tool_call_id=call["id"] or "", name=call["name"], status="error"
-    )
+_retry_sleep: Callable[[float], object] = time.sleep
+"""How the node waits between retries (read at each retry; tests replace it)."""
 
 
 def _flatten(output: Any) -> list[ToolOutput]:
@@ -307,41 +192,6 @@ def _invoke(env: ToolEnv, call: ToolCall, timeout_s: float | None, watch: _Retur
         raise _GaveUp from exc
 
 
-def _failure(call: ToolCall, exc: Exception, limit: float | None, ran: bool) -> ToolMessage:
-    """The error message for a call that raised (in the tool, or in checking its result)."""
-    name = call["name"]
-    if isinstance(exc, ToolInvocationError | ValidationError):
-        errors = exc.filtered_errors if isinstance(exc, ToolInvocationError) else exc.errors()
-        source = exc.source if isinstance(exc, ToolInvocationError) else exc
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
-            for e in (errors if errors is not None else source.errors())
-        )
-        return _error(call, f"Error: invalid arguments for {name}: {problems}. Fix them and retry.")
-    if isinstance(exc, _GaveUp):
-        return _error(
-            call,
-            f"Error: {name} did not finish within {limit or 0:g}s; gave up waiting. "
-            "Its outcome is unknown.",
-        )
-    if ran:  # the tool returned; what it returned was refused
-        return _error(
-            call,
-            f"Error: {name} ran, but its result was refused, so its update was not applied: {exc}",
-        )
-    return _error(call, f"Error: {name} failed: {type(exc).__name__}: {exc}")
-
-
-def _answers(output: ToolOutput) -> list[ToolMessage]:
-    """The tool messages an output writes into this graph's conversation."""
-    if isinstance(output, ToolMessage):
-        return [output]
-    if output.graph == Command.PARENT or not isinstance(output.update, dict):
-        return []
-    messages = convert_to_messages(output.update.get("messages") or [])
-    return [m for m in messages if isinstance(m, ToolMessage)]
-
-
 def _unanswered(call: ToolCall, outputs: Sequence[ToolOutput]) -> str | None:
     """Why a call's outputs do not answer it exactly once (None: they do, as ``ToolNode``'s).
 
@@ -356,9 +206,9 @@ def _unanswered(call: ToolCall, outputs: Sequence[ToolOutput]) -> str | None:
             wiped = convert_to_messages(output.update.get("messages") or [])
             if wiped == [RemoveMessage(id=REMOVE_ALL_MESSAGES)]:
                 return None
-    answers = [m for output in local for m in _answers(output)]
-    mine = [m for m in answers if m.tool_call_id == call["id"]]
-    others = sorted({m.tool_call_id for m in answers if m.tool_call_id != call["id"]})
+    found = [m for output in local for m in answers(output)]
+    mine = [m for m in found if m.tool_call_id == call["id"]]
+    others = sorted({m.tool_call_id for m in found if m.tool_call_id != call["id"]})
     if others:
         return f"it answers other tool calls ({', '.join(others)})"
     if len(mine) != 1:
@@ -366,13 +216,149 @@ def _unanswered(call: ToolCall, outputs: Sequence[ToolOutput]) -> str | None:
     return None
 
 
+def _run_guarded(
+    call: ToolCall,
+    tool: BaseTool,
+    env: ToolEnv,
+    timeout_s: float | None,
+    attempts: int | None,
+    controls: Controls,
+) -> list[ToolOutput] | ToolFailure:
+    """Run one tool behind its circuit breaker, retrying retriable failures.
+
+    Returns:
+        The tool's outputs, or how it failed once its retries were spent (an open breaker
+        fails at once, class ``fallback``). Retriable and fallback failures count against
+        the tool's breaker; fixable and terminal ones, and refused results, do not.
+    """
+    limit = (tool.metadata or {}).get("timeout_s") or timeout_s
+    board = BreakerBoard(breaker_board(env.config).store, controls.breaker)  # these controls'
+    key = breaker_key("tool", tool.name)
+    watches: list[_ReturnWatch] = []
+
+    def attempt() -> list[ToolOutput]:
+        watches.append(_ReturnWatch())
+        return _invoke(env, call, limit, watches[-1])
+
+    def kind(exc: BaseException) -> ErrorClass:
+        ran = bool(watches) and watches[-1].returned
+        return "terminal" if ran else classify(exc)  # a refused result is not retried
+
+    try:
+        board.before_call(key)
+        outputs = call_with_retry(
+            attempt,
+            retry_settings_for(tool, controls, attempts=attempts),
+            classify=kind,
+            sleep=lambda s: _retry_sleep(s),
+        )
+    except GraphBubbleUp:
+        raise  # an interrupt raised inside the tool must reach LangGraph
+    except Exception as exc:  # noqa: BLE001 - any tool failure is data for the model
+        ran = bool(watches) and watches[-1].returned
+        failure = ToolFailure(exc, kind(exc), ran=ran, limit=limit)
+        if failure.unavailable and watches:  # it was called (not refused by the breaker)
+            board.record_failure(key, describe_failure(exc))
+        elif ran:  # the tool itself answered; only its result was refused
+            board.record_success(key)
+        return failure
+    board.record_success(key)
+    return outputs
+
+
+def _fallback_for(
+    tool: BaseTool, tools_by_name: Mapping[str, BaseTool], tried: set[str]
+) -> BaseTool | None:
+    """The tool's declared fallback tool, if it is one of the graph's and not yet tried."""
+    name = (tool.metadata or {}).get(TOOL_FALLBACK_KEY)
+    if not isinstance(name, str) or name in tried:
+        return None
+    return tools_by_name.get(name)
+
+
+def _may_stand_in(failed: BaseTool, failure: ToolFailure) -> bool:
+    """Whether a fallback may answer for a failed tool without risking a double action.
+
+    A tool that is neither read-only nor idempotent may have acted before it failed (that
+    is why it is never retried), so a fallback stands in for it only when it was not called
+    at all (its breaker was open).
+    """
+    return is_idempotent(failed) or isinstance(failure.exc, CircuitOpenError)
+
+
+def _answered_by(outputs: list[ToolOutput], failed: str) -> list[ToolOutput]:
+    """A fallback's outputs, each tool message marked with the tool it stood in for."""
+    marked: list[ToolOutput] = []
+    for output in outputs:
+        if isinstance(output, ToolMessage):
+            extra = {**output.additional_kwargs, FALLBACK_FROM_KEY: failed}
+            output = output.model_copy(update={"additional_kwargs": extra})
+        marked.append(output)
+    return marked
+
+
+def _run_with_fallbacks(
+    call: ToolCall,
+    tools_by_name: Mapping[str, BaseTool],
+    env: ToolEnv,
+    timeout_s: float | None,
+    attempts: int | None,
+    controls: Controls,
+) -> list[ToolOutput]:
+    """Run the call; while its tool is unavailable, let the declared fallback tools answer.
+
+    A fallback gets the same arguments and call id; one that would need approval under the
+    run's policy is not run (nobody approved it). When no fallback answers, the first
+    failure is reported (with what the fallbacks did).
+    """
+    tool = tools_by_name[call["name"]]
+    tried = {tool.name}
+    first: ToolMessage | None = None
+    notes: list[str] = []
+    current, current_call = tool, call
+    while True:
+        result = _run_guarded(current_call, current, env, timeout_s, attempts, controls)
+        if not isinstance(result, ToolFailure):
+            return result if current is tool else _answered_by(result, call["name"])
+        message = failure_message(current_call, result)
+        first = first or message
+        if current is not tool:
+            notes.append(f"its fallback {current.name} failed too ({describe_failure(result.exc)})")
+        following = _fallback_for(current, tools_by_name, tried) if result.unavailable else None
+        if following is not None and not _may_stand_in(current, result):
+            notes.append(
+                f"its fallback {following.name} was not run: {current.name} may have acted"
+            )
+            following = None
+        if following is not None and needs_approval(
+            ToolCall(name=following.name, args=call["args"], id=call["id"], type="tool_call"),
+            tools_by_name,
+            env.approval_policy,
+        ):
+            notes.append(f"its fallback {following.name} needs approval, so it was not run")
+            following = None
+        if following is None:
+            break
+        tried.add(following.name)
+        current, attempts = following, None
+        current_call = ToolCall(
+            name=following.name, args=call["args"], id=call["id"], type="tool_call"
+        )
+    assert first is not None  # the loop ran at least once
+    if not notes:
+        return [first]
+    text = f"{first.text} ({'; '.join(notes)}.)"
+    return [first.model_copy(update={"content": text})]
+
+
 def execute_tool_call(
     call: ToolCall,
     tools_by_name: Mapping[str, BaseTool],
     *,
     timeout_s: float | None = None,
-    retries: int = 3,
+    retries: int | None = None,
     env: ToolEnv | None = None,
+    controls: Controls | None = None,
 ) -> list[ToolOutput]:
     """Run one tool call; every failure becomes an error `ToolMessage`.
 
@@ -380,115 +366,29 @@ def execute_tool_call(
         call: the tool call (name, args, id); its args are the model-visible ones only.
         tools_by_name: the tools that may run.
         timeout_s: stop waiting after this long (the tool's own ``timeout_s`` metadata wins).
-        retries: attempts for transient failures; only read-only or idempotent tools retry.
+        retries: attempts for retriable failures, overriding the tool's retry settings
+            (`nodes.tool_failures.retry_settings_for`); only read-only or idempotent tools
+            retry.
         env: state, config and runtime to inject (None: an empty state, a default runtime).
+        controls: the failure controls (None: the run's, `nodes.controls.current_controls`).
 
     Returns:
-        What the call contributes: one `ToolMessage`, or what the tool returned when it
-        returned a `Command` (or a list of Commands and messages) that answers the call.
+        What the call contributes: one `ToolMessage`, or what the tool (or its fallback)
+        returned when it returned a `Command` (or a list of Commands and messages) that
+        answers the call. Output caps and the fixable bound are the node's (`make_run_tools`).
     """
-    tool = tools_by_name.get(call["name"])
-    if tool is None:
+    if call["name"] not in tools_by_name:
         available = ", ".join(sorted(tools_by_name)) or "none"
-        return [
-            _error(call, f"Error: there is no tool named {call['name']!r}. Available: {available}.")
-        ]
+        text = f"Error: there is no tool named {call['name']!r}. Available: {available}."
+        return [error_message(call, text, "fixable")]
     env = env or ToolEnv(_InlineToolNode(list(tools_by_name.values()), handle_tool_errors=False))
-    limit = (tool.metadata or {}).get("timeout_s") or timeout_s
-    watches: list[_ReturnWatch] = []
-
-    def attempt() -> list[ToolOutput]:
-        watches.append(_ReturnWatch())
-        return _invoke(env, call, limit, watches[-1])
-
-    try:
-        outputs = call_with_retries(attempt, attempts=retries if is_idempotent(tool) else 1)
-    except GraphBubbleUp:
-        raise  # an interrupt raised inside the tool must reach LangGraph
-    except Exception as exc:  # noqa: BLE001 - any tool failure is data for the model
-        return [_failure(call, exc, limit, bool(watches) and watches[-1].returned)]
+    controls = controls or current_controls(env.config)
+    outputs = _run_with_fallbacks(call, tools_by_name, env, timeout_s, retries, controls)
     problem = _unanswered(call, outputs)
     if problem is not None:
         text = f"Error: {call['name']} ran, but the Command it returned was not applied: {problem}."
-        return [_error(call, text + " Every call must get exactly one ToolMessage.")]
+        return [error_message(call, text + " Every call must get exactly one ToolMessage.")]
     return outputs
-
-
-def _encode(outputs: Sequence[ToolOutput]) -> str | None:
-    """A call's outputs as ledger text, or None when they cannot be replayed exactly."""
-    items: list[dict[str, Any]] = []
-    for output in outputs:
-        if isinstance(output, ToolMessage):
-            items.append({"message": output})
-            continue
-        goto = output.goto if isinstance(output.goto, list | tuple) else [output.goto]
-        targets = [
-            {"send": t.node, "arg": t.arg} if isinstance(t, Send) else {"node": t}
-            for t in goto
-            if t
-        ]
-        command = {"graph": output.graph, "update": output.update, "resume": output.resume}
-        items.append({"command": {**command, "goto": targets}})
-    answer = next((m.text for o in outputs for m in _answers(o)), "")
-    try:
-        text = json.dumps(dumpd({"answer": answer, "outputs": items}), ensure_ascii=True)
-        _decode(text)  # something dumpd could not serialise fails here
-    except Exception:  # noqa: BLE001 - not JSON-safe: not replayable
-        return None
-    return text
-
-
-def _decode(text: str) -> list[ToolOutput]:
-    """The outputs `_encode` recorded (messages revived; nothing else is constructed)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LangChainBetaWarning)
-        data = load(json.loads(text), allowed_objects="messages")
-    outputs: list[ToolOutput] = []
-    for item in data["outputs"]:
-        if "message" in item:
-            outputs.append(item["message"])
-            continue
-        spec = item["command"]
-        goto = [Send(t["send"], t["arg"]) if "send" in t else t["node"] for t in spec["goto"]]
-        outputs.append(
-            Command(graph=spec["graph"], update=spec["update"], resume=spec["resume"], goto=goto)
-        )
-    return outputs
-
-
-def _replay(call: ToolCall, entry: LedgerEntry) -> list[ToolOutput]:
-    """The outcome a completed entry recorded, as the first run returned it."""
-    if entry.result_status == COMMAND_RESULT:
-        try:
-            return _decode(entry.result or "")
-        except Exception as exc:  # noqa: BLE001 - a damaged record must not crash the run
-            return [
-                _error(
-                    call,
-                    f"Error: {call['name']} ran, but its recorded result is "
-                    f"unreadable ({type(exc).__name__}); it was not run again.",
-                )
-            ]
-    status = "error" if entry.result_status == "error" else "success"
-    text = entry.result or ""
-    return [
-        ToolMessage(content=text, tool_call_id=call["id"] or "", name=call["name"], status=status)
-    ]
-
-
-def _record(call: ToolCall, outputs: list[ToolOutput]) -> tuple[list[ToolOutput], str, str]:
-    """What to return and store for an outcome: (outputs, result text, result status)."""
-    if len(outputs) == 1 and isinstance(outputs[0], ToolMessage):
-        return outputs, outputs[0].text, outputs[0].status
-    encoded = _encode(outputs)
-    if encoded is not None:
-        return outputs, encoded, COMMAND_RESULT
-    message = _error(
-        call,
-        f"Error: {call['name']} ran, but the Command it returned is not JSON-safe, so it "
-        "cannot be recorded for replay; its update was not applied.",
-    )
-    return [message], message.text, "error"
 
 
 def _execute_once(
@@ -507,11 +407,11 @@ def _execute_once(
     try:
         entry = ledger.begin(thread_id, call_id, call["name"], dict(call["args"]))
     except LedgerConflictError as exc:
-        return [_error(call, f"Not run: {exc}.")]
+        return [error_message(call, f"Not run: {exc}.")]
     if entry.status != "started":  # done before: replay the recorded outcome
-        return _replay(call, entry)
+        return replay(call, entry)
     if entry.attempts > 1 and not is_idempotent(tool):
-        message = _error(
+        message = error_message(
             call,
             f"Outcome unknown: an earlier attempt of {call['name']} was interrupted while "
             "running (the process stopped), so it was not repeated, to avoid doing it twice. "
@@ -521,7 +421,7 @@ def _execute_once(
         return [message]
     with using_idempotency_key(f"{thread_id}:{call_id}"):
         outputs = execute_tool_call(call, tools_by_name, timeout_s=timeout_s, env=env)
-    outputs, result, result_status = _record(call, outputs)
+    outputs, result, result_status = record_outcome(call, outputs)
     timed_out = result_status == "error" and "gave up waiting" in result
     ledger.finish(
         thread_id, call_id, result, result_status, "unknown" if timed_out else "completed"
@@ -540,7 +440,7 @@ def _decided(
         edited = dict(record["edited_args"])
         forged = [k for k in injected_args(tool) if edited.get(k) != call["args"].get(k)]
         if forged:
-            return _error(
+            return error_message(
                 call,
                 f"Not run: {reviewer}'s edit sets {', '.join(forged)}, which the graph supplies "
                 "itself (injected arguments); an edit may change only the tool's own arguments.",
@@ -553,9 +453,9 @@ def _decided(
             name=call["name"],
         )
     if record["decision"] == "superseded":
-        return _error(call, "Not run: the request was cancelled by a newer message.")
+        return error_message(call, "Not run: the request was cancelled by a newer message.")
     reason = f" Reason: {record['reason']}" if record.get("reason") else ""
-    return _error(call, f"Rejected by {reviewer}; the action was not performed.{reason}")
+    return error_message(call, f"Rejected by {reviewer}; the action was not performed.{reason}")
 
 
 def bound_decision(
@@ -634,7 +534,12 @@ def make_run_tools(
     def run_tools(
         state: AgentState, *, runtime: Runtime[AgentContext]
     ) -> dict[str, Any] | list[Any]:
-        """Run the approved tool calls and answer every call exactly once."""
+        """Run the approved tool calls and answer every call exactly once.
+
+        Raises:
+            RunStopped: a tool went over the turn's bound of fixable errors (the graph's
+                stop guard turns it into a clean ending that keeps the results so far).
+        """
         policy = agent_context(runtime).approval_policy
         messages: list[AnyMessage] = state["messages"]
         found = _latest_ai(messages)
@@ -643,7 +548,11 @@ def make_run_tools(
         index, last = found
         answered = {m.tool_call_id for m in messages[index:] if isinstance(m, ToolMessage)}
         thread_id = current_thread_id()
-        env = ToolEnv(tool_node, state=state, config=ensure_config(), runtime=runtime)
+        config = ensure_config()
+        controls = current_controls(config)
+        env = ToolEnv(
+            tool_node, state=state, config=config, runtime=runtime, approval_policy=policy
+        )
         outputs: list[ToolOutput] = []
         for call in last.tool_calls:
             if call["id"] in answered:
@@ -651,16 +560,29 @@ def make_run_tools(
             record = bound_decision(call, ledger, thread_id)
             if record is None and needs_approval(call, tools_by_name, policy):
                 outputs.append(
-                    _error(call, "Not run: this call needs approval and none was recorded.")
+                    error_message(call, "Not run: this call needs approval and none was recorded.")
                 )
                 continue
             decided = _decided(call, record, tools_by_name.get(call["name"]))
             if isinstance(decided, ToolMessage):
                 outputs.append(decided)
-            else:
-                outputs.extend(
-                    _execute_once(decided, tools_by_name, ledger, thread_id, env, timeout_s)
-                )
+                continue
+            produced = _execute_once(decided, tools_by_name, ledger, thread_id, env, timeout_s)
+            produced = cap_outputs(produced, controls.window.max_tool_output_chars)
+            done = _messages_of(outputs)
+            enforce_fixable_bound(
+                call["name"],
+                _messages_of(produced),
+                [*messages, *done],
+                controls.max_fixable_errors,
+                partial=done,
+            )
+            outputs.extend(produced)
         return combine_outputs(outputs)
 
     return run_tools
+
+
+def _messages_of(outputs: Sequence[ToolOutput]) -> list[BaseMessage]:
+    """The tool messages outputs write into this graph's conversation, in order."""
+    return [m for output in outputs for m in answers(output)]
