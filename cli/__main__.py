@@ -13,20 +13,27 @@ import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
 from cli.approvals import add_approval_commands, run_approval_command  # noqa: E402
+from cli.breakers import add_breaker_commands  # noqa: E402
 from cli.demo import add_demo_arguments, run_demo  # noqa: E402
 from cli.errors import explain  # noqa: E402
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments and run a command; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="agent-patterns", description=__doc__)
+def build_parser(**options: object) -> argparse.ArgumentParser:
+    """The CLI's argument parser with every command (`options` go to `ArgumentParser`)."""
+    parser = argparse.ArgumentParser(prog="agent-patterns", description=__doc__, **options)  # type: ignore[arg-type]
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="ReAct agent on an order question, offline by default")
     add_demo_arguments(demo)
     add_approval_commands(commands)
-    args = parser.parse_args(argv)
+    add_breaker_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run a command; returns the exit code."""
+    args = build_parser().parse_args(argv)
     try:
         if args.command == "demo":
             return run_demo(args)

@@ -37,8 +37,7 @@ from typing import Any
 
 import pytest
 
-from cli.approvals import add_approval_commands
-from cli.demo import add_demo_arguments
+from cli.__main__ import build_parser
 from demo.effects import EFFECTS_LOG_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,12 +180,8 @@ def test_skipped_blocks_say_why() -> None:
 
 
 def _cli_parser() -> argparse.ArgumentParser:
-    """The parser `cli.__main__.main` builds (kept in step with it)."""
-    parser = argparse.ArgumentParser(prog="agent-patterns", exit_on_error=False)
-    commands = parser.add_subparsers(dest="command", required=True)
-    add_demo_arguments(commands.add_parser("demo"))
-    add_approval_commands(commands)
-    return parser
+    """The parser `cli.__main__.main` builds."""
+    return build_parser(exit_on_error=False)
 
 
 def _make_targets() -> set[str]:
