@@ -166,8 +166,13 @@ class WindowSettings:
         object.__setattr__(self, "per_model", MappingProxyType(dict(self.per_model)))
 
     def budget_for(self, model_name: str) -> int:
-        """The token budget of a call to `model_name` (its own, else the default)."""
-        return int(self.per_model.get(model_name, self.max_tokens))
+        """The token budget of a call to `model_name` (its own, else the default).
+
+        A spec (``"openai:gpt-4o-mini"``) also finds a budget keyed by the bare name.
+        """
+        bare = model_name.split(":", 1)[-1]
+        found = self.per_model.get(model_name, self.per_model.get(bare, self.max_tokens))
+        return int(found)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,6 +30,7 @@ from models.offline import offline_stand_in
 from nodes.ask import invoke_model
 from nodes.call_ids import with_unique_call_ids
 from nodes.context import AgentNode, agent_context
+from nodes.window_call import SUMMARY_CHANNEL, fitted_messages
 from state.agent import AgentState
 from state.context import AgentContext
 
@@ -139,12 +140,16 @@ def make_call_model(
         context = agent_context(runtime)
         chat_model = resolve_model(model, context.model)
         runnable = bind(chat_model)
-        messages = [SystemMessage(instructions or context.system_prompt), *state["messages"]]
+        system = [SystemMessage(instructions or context.system_prompt)]
+        messages, summary = fitted_messages(chat_model, system, state)
         reply = invoke_model(runnable, messages, role=reply_name or "agent", rebind=bind)
         if isinstance(reply, AIMessage):
             reply = with_unique_call_ids(reply, state["messages"])
         if reply_name and isinstance(reply, AIMessage) and not reply.name:
             reply = reply.model_copy(update={"name": reply_name})
-        return {"messages": [reply]}
+        update: dict[str, Any] = {"messages": [reply]}
+        if summary is not None:
+            update[SUMMARY_CHANNEL] = summary
+        return update
 
     return call_model

@@ -11,6 +11,7 @@ from typing_extensions import TypedDict
 
 from state.messages_channel import DeltaMessages
 from state.usage import UsageTotals, add_usage
+from state.window import WindowSummary
 
 __all__ = ["AgentInput", "AgentOutput", "AgentState"]
 
@@ -58,6 +59,8 @@ class AgentState(AgentOutput):
             call by `nodes.ask.invoke_model` (see `state.usage` and docs/usage.md).
         fallbacks: one record per fallback switch of a model call (role, from and to model,
             error class, error), appended (`nodes.model_chain`).
+        context_summary: the summary of the earlier conversation the ``summarize`` context
+            window policy keeps and reuses (`nodes.window_call`, `state.window`).
         run_stop: why the latest stopped run stopped (a budget, a terminal error): kind,
             reason, detail, run id (`nodes.run_stop`); a later run is not affected.
     """
@@ -65,4 +68,5 @@ class AgentState(AgentOutput):
     remaining_steps: RemainingSteps
     usage: Annotated[UsageTotals, add_usage]
     fallbacks: NotRequired[Annotated[list[dict[str, Any]], operator.add]]
+    context_summary: NotRequired[WindowSummary | None]
     run_stop: NotRequired[dict[str, Any] | None]
