@@ -23,10 +23,17 @@ field                  environment variable                    shipped default
 ``max_rounds``         ``AGENT_PATTERNS_MAX_ROUNDS``           ``3``
 ``max_attempts``       ``AGENT_PATTERNS_MAX_ATTEMPTS``         ``3``
 ``time_limit_s``       ``AGENT_PATTERNS_SANDBOX_TIME_LIMIT_S`` ``5.0``
+``max_tokens_per_run``   ``AGENT_PATTERNS_MAX_TOKENS_PER_RUN``   none (no limit)
+``max_cost_usd_per_run`` ``AGENT_PATTERNS_MAX_COST_USD_PER_RUN`` none (no limit)
+``max_seconds_per_run``  ``AGENT_PATTERNS_MAX_SECONDS_PER_RUN``  none (no limit)
+``fallback_models``      ``AGENT_PATTERNS_FALLBACK_MODELS``      none (comma-separated specs)
 ====================== ======================================= ================
 
 Strictness: ``approval_policy`` orders ``always`` > ``side-effects`` > ``never``;
-``approve_plan`` true is stricter than false; for every number a lower value is stricter.
+``approve_plan`` true is stricter than false; for every number a lower value is stricter (and
+any value is stricter than none, the per-run budgets' default). ``fallback_models``: when the
+operator names a chain, a run may name only models from it (fewer, or in another order), never
+another model.
 """
 
 from __future__ import annotations
@@ -59,6 +66,10 @@ POLICY_ENV = {
     "max_rounds": "AGENT_PATTERNS_MAX_ROUNDS",
     "max_attempts": "AGENT_PATTERNS_MAX_ATTEMPTS",
     "time_limit_s": "AGENT_PATTERNS_SANDBOX_TIME_LIMIT_S",
+    "max_tokens_per_run": "AGENT_PATTERNS_MAX_TOKENS_PER_RUN",
+    "max_cost_usd_per_run": "AGENT_PATTERNS_MAX_COST_USD_PER_RUN",
+    "max_seconds_per_run": "AGENT_PATTERNS_MAX_SECONDS_PER_RUN",
+    "fallback_models": "AGENT_PATTERNS_FALLBACK_MODELS",
 }
 """The environment variable that sets each field of `OperatorPolicy`."""
 
@@ -100,10 +111,15 @@ class OperatorPolicy:
     max_rounds: int = 3
     max_attempts: int = 3
     time_limit_s: float = 5.0
+    max_tokens_per_run: int | None = None
+    max_cost_usd_per_run: float | None = None
+    max_seconds_per_run: float | None = None
+    fallback_models: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in POLICY_ENV:
-            _coerce(name, getattr(self, name))  # raises PolicyError on a nonsense value
+            if getattr(self, name) is not None:
+                _coerce(name, getattr(self, name))  # raises PolicyError on a nonsense value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> OperatorPolicy:
@@ -146,6 +162,10 @@ class OperatorPolicy:
                 continue
             asked = _coerce(name, requested[name])
             allowed = getattr(self, name)
+            if name == "fallback_models":
+                if allowed and any(spec not in allowed for spec in asked):
+                    found.append(PolicyViolation(name, requested[name], list(allowed)))
+                continue
             if _strictness(name, asked) < _strictness(name, allowed):
                 found.append(PolicyViolation(name, requested[name], allowed))
         return found
@@ -170,6 +190,8 @@ class OperatorPolicy:
 
 def _strictness(name: str, value: Any) -> float:
     """A number that grows as the setting gets stricter."""
+    if value is None:
+        return -math.inf  # no limit at all
     if name == "approval_policy":
         return APPROVAL_POLICY_STRICTNESS[value]
     if name == "approve_plan":
@@ -187,7 +209,9 @@ def _coerce(name: str, value: Any) -> Any:
         return value
     if name == "approve_plan":
         return _coerce_bool(value)
-    integer = name not in ("auto_approve_limit", "max_fraud_score", "time_limit_s")
+    if name == "fallback_models":
+        return _coerce_specs(value)
+    integer = name in _INTEGERS
     if isinstance(value, bool):
         raise PolicyError(f"{name} must be a number, got {value!r}")
     try:
@@ -200,6 +224,23 @@ def _coerce(name: str, value: Any) -> Any:
     if number < 0:
         raise PolicyError(f"{name} must not be negative, got {value!r}")
     return number
+
+
+_INTEGERS = frozenset(
+    {"max_steps", "max_replans", "max_handoffs", "max_rounds", "max_attempts", "max_tokens_per_run"}
+)
+
+
+def _coerce_specs(value: Any) -> tuple[str, ...]:
+    """A fallback chain: a list of model specs, or a comma-separated string of them."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise PolicyError(f"fallback_models must be a list of model specs, got {value!r}")
+    specs = tuple(str(item).strip() for item in items if str(item).strip())
+    for spec in specs:
+        if spec not in ("demo", "template") and not spec.startswith(("openai:", "template:")):
+            raise PolicyError(f"fallback_models: {spec!r} is not a model spec")
+    return specs
 
 
 def _coerce_bool(value: Any) -> bool:
