@@ -25,8 +25,17 @@ AIMessage without all its answers. A ToolMessage whose AIMessage is not in the c
 joins the group before it. The first message kept is a HumanMessage whenever one fits.
 
 **Always kept**: the last ``keep_last_messages`` messages, rounded out to whole groups, and
-the latest HumanMessage (with everything after it). When even those do not fit, they are sent
-anyway and the event says ``over_budget``.
+the latest HumanMessage. What is kept is everything from the cut on; when the cut falls after
+the latest HumanMessage (a long tool loop answering one question), that message is kept too,
+first, and the rounds between it and the cut are left out. When even the kept messages do not
+fit, they are sent anyway and the event says ``over_budget``.
+
+**Summaries** (``summarize``): the messages from the end of the stored summary to the cut are
+folded by ``summarize(messages, previous_text)``, and the cut is then placed so the kept part
+uses at most half of what the budget leaves beside a quarter reserved for the summary; the
+next calls reuse that summary, unchanged and without calling the summarizer, until the
+conversation grows past the budget again. A summary longer than the room left is cut, with a
+notice. A stored summary whose ``through_id`` is no longer in the conversation is not reused.
 
 Example:
     >>> from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -109,7 +118,8 @@ class WindowPlan:
 
 def message_tokens(message: BaseMessage) -> int:
     """The estimated tokens of one message (see the module docs)."""
-    chars = len(message.text)
+    content = message.content
+    chars = len(content) if isinstance(content, str) else len(message.text)
     if isinstance(message, AIMessage):
         for call in message.tool_calls:
             chars += len(call["name"]) + len(json.dumps(call["args"], default=str))
@@ -177,34 +187,27 @@ def _suffix_tokens(conversation: Sequence[BaseMessage]) -> list[int]:
     return sums
 
 
-def _mandatory_start(conversation: Sequence[BaseMessage], starts: list[int], keep: int) -> int:
-    """The latest cut allowed: the kept tail rounded out to whole groups, the latest human in."""
-    limit = max(len(conversation) - keep, 0)
-    humans = [i for i, message in enumerate(conversation) if isinstance(message, HumanMessage)]
-    if humans:
-        limit = min(limit, humans[-1])
+def _mandatory_start(starts: list[int], length: int, keep: int) -> int:
+    """The latest cut allowed: the last `keep` messages rounded out to whole groups."""
+    limit = max(length - keep, 0)
     return max(start for start in starts if start <= limit)
 
 
-def _earliest_fitting(
-    conversation: Sequence[BaseMessage],
-    starts: list[int],
-    suffix: list[int],
-    *,
-    low: int,
-    high: int,
-    room: int,
-) -> int | None:
-    """The earliest cut in ``[low, high]`` whose kept part fits `room`, a human first if any."""
-    fitting = [s for s in starts if low <= s <= high and suffix[s] <= room]
-    humans = [s for s in fitting if isinstance(conversation[s], HumanMessage)]
-    chosen = humans or fitting
-    return chosen[0] if chosen else None
+def _latest_human(conversation: Sequence[BaseMessage]) -> int | None:
+    """The index of the latest HumanMessage, if any."""
+    for index in range(len(conversation) - 1, -1, -1):
+        if isinstance(conversation[index], HumanMessage):
+            return index
+    return None
 
 
 @dataclass(frozen=True)
 class _Call:
-    """What every plan of one call shares."""
+    """One call's inputs and what every plan for it shares.
+
+    A plan keeps the conversation from a cut (a group start) onwards; when the cut falls after
+    the latest human message, that message is kept too, just before the rest (``pinned``).
+    """
 
     system: list[BaseMessage]
     conversation: Sequence[BaseMessage]
@@ -215,6 +218,7 @@ class _Call:
     starts: list[int]
     suffix: list[int]
     mandatory: int
+    pinned: int | None
 
     @property
     def room(self) -> int:
@@ -226,17 +230,49 @@ class _Call:
         """The estimate of sending everything."""
         return count_tokens(self.system) + self.suffix[0]
 
+    def pins(self, cut: int) -> bool:
+        """Whether a cut at `cut` leaves out the latest human message (so it is pinned)."""
+        return self.pinned is not None and cut > self.pinned
+
+    def kept(self, cut: int) -> list[BaseMessage]:
+        """The conversation a cut at `cut` sends."""
+        head = (
+            [self.conversation[self.pinned]] if self.pinned is not None and self.pins(cut) else []
+        )
+        return [*head, *self.conversation[cut:]]
+
+    def kept_tokens(self, cut: int) -> int:
+        """The estimate of `kept`."""
+        if self.pinned is None or not self.pins(cut):
+            return self.suffix[cut]
+        return self.suffix[cut] + message_tokens(self.conversation[self.pinned])
+
+    def earliest_fitting(self, *, low: int, high: int, room: int) -> int | None:
+        """The earliest cut in ``[low, high]`` whose kept part fits `room`.
+
+        A cut whose kept part starts with a HumanMessage (its own, or the pinned one) is
+        preferred when any fits.
+        """
+        fitting = [s for s in self.starts if low <= s <= high and self.kept_tokens(s) <= room]
+        humans = [
+            s for s in fitting if isinstance(self.conversation[s], HumanMessage) or self.pins(s)
+        ]
+        chosen = humans or fitting
+        return chosen[0] if chosen else None
+
     def plan(
         self,
         *,
-        kept_from: int,
+        cut: int,
         summary_text: str | None = None,
         new_summary: WindowSummary | None = None,
     ) -> WindowPlan:
-        """The plan sending `summary_text` (if any) and the conversation from `kept_from`."""
+        """The plan sending `summary_text` (if any) and the conversation kept by `cut`."""
         head = [summary_message(summary_text)] if summary_text is not None else []
-        messages = [*self.system, *head, *self.conversation[kept_from:]]
+        kept = self.kept(cut)
+        messages = [*self.system, *head, *kept]
         after = count_tokens(messages)
+        dropped = len(self.conversation) - len(kept)
         event = {
             "kind": "context_window",
             "policy": self.policy,
@@ -245,8 +281,9 @@ class _Call:
             "budget": self.budget,
             "tokens_before": self.tokens_before,
             "tokens_after": after,
-            "dropped": kept_from,
-            "kept": len(self.conversation) - kept_from,
+            "dropped": dropped,
+            "kept": len(kept),
+            "pinned_latest_human": self.pins(cut),
             "summary_used": summary_text is not None,
             "summarized": new_summary is not None,
             "summary_covers": new_summary["covered"] if new_summary else None,
@@ -254,20 +291,18 @@ class _Call:
         }
         return WindowPlan(
             messages=messages,
-            dropped=kept_from,
+            dropped=dropped,
             tokens_before=self.tokens_before,
             tokens_after=after,
             summary=new_summary,
-            event=event if kept_from or summary_text is not None else None,
+            event=event if dropped or summary_text is not None else None,
         )
 
 
 def _trim(call: _Call) -> WindowPlan:
     """Drop the oldest groups until the rest fits (keep the mandatory tail regardless)."""
-    found = _earliest_fitting(
-        call.conversation, call.starts, call.suffix, low=0, high=call.mandatory, room=call.room
-    )
-    return call.plan(kept_from=call.mandatory if found is None else found)
+    found = call.earliest_fitting(low=0, high=call.mandatory, room=call.room)
+    return call.plan(cut=call.mandatory if found is None else found)
 
 
 def _covered_through(conversation: Sequence[BaseMessage], summary: WindowSummary | None) -> int:
@@ -298,37 +333,27 @@ def _summarize(call: _Call, summary: WindowSummary | None, summarize: Summarizer
     previous = summary["text"] if summary is not None and through >= 0 else None
     low = next((s for s in call.starts if s > through), len(call.conversation))
     low = min(low, call.mandatory)
-    if (
-        previous is not None
-        and message_tokens(summary_message(previous)) + call.suffix[low] <= call.room
-    ):
-        return call.plan(kept_from=low, summary_text=previous)
+    if previous is not None:
+        reused = message_tokens(summary_message(previous))
+        if reused + call.kept_tokens(low) <= call.room:
+            return call.plan(cut=low, summary_text=previous)
     share = call.room // 4
-    target = (call.room - share) // 2
     found = None
-    for room in (target, call.room):  # fold well past the budget first, so folds are rare
+    for room in ((call.room - share) // 2, call.room):  # fold well past the budget: folds are rare
         if found is None:
-            found = _earliest_fitting(
-                call.conversation,
-                call.starts,
-                call.suffix,
-                low=low + 1,
-                high=call.mandatory,
-                room=room,
-            )
-    kept_from = call.mandatory if found is None else found
-    if kept_from <= low:  # nothing more can be folded: the tail alone is over the budget
-        return call.plan(kept_from=low, summary_text=previous)
-    text = summarize(list(call.conversation[low:kept_from]), previous)
-    allowed = max(call.room - call.suffix[kept_from], MIN_SUMMARY_TOKENS)
-    text = _clip(text, allowed)
+            found = call.earliest_fitting(low=low + 1, high=call.mandatory, room=room)
+    cut = call.mandatory if found is None else found
+    if cut <= low:  # nothing more can be folded: the tail alone is over the budget
+        return call.plan(cut=low, summary_text=previous)
+    text = summarize(list(call.conversation[low:cut]), previous)
+    text = _clip(text, max(call.room - call.kept_tokens(cut), MIN_SUMMARY_TOKENS))
     new_summary = WindowSummary(
         text=text,
-        through_id=call.conversation[kept_from - 1].id or "",
-        covered=kept_from,
+        through_id=call.conversation[cut - 1].id or "",
+        covered=cut,
         tokens=message_tokens(summary_message(text)),
     )
-    return call.plan(kept_from=kept_from, summary_text=text, new_summary=new_summary)
+    return call.plan(cut=cut, summary_text=text, new_summary=new_summary)
 
 
 def fit_window(
@@ -366,12 +391,13 @@ def fit_window(
         budget=settings.budget_for(model_name),
         starts=starts,
         suffix=_suffix_tokens(conversation),
-        mandatory=_mandatory_start(conversation, starts, settings.keep_last_messages)
+        mandatory=_mandatory_start(starts, len(conversation), settings.keep_last_messages)
         if conversation
         else 0,
+        pinned=_latest_human(conversation),
     )
     if settings.policy == "off" or call.tokens_before <= call.budget:
-        return call.plan(kept_from=0)
+        return call.plan(cut=0)
     if settings.policy == "summarize" and summarize is not None:
         return _summarize(call, summary, summarize)
     return _trim(call)

@@ -89,8 +89,18 @@ def assert_pairs_whole(sent: Sequence[BaseMessage]) -> None:
     assert asked == answered
 
 
-def suffix_of(conversation: Sequence[BaseMessage], plan: WindowPlan) -> list[BaseMessage]:
-    return list(conversation[plan.dropped :])
+def cut_of(conversation: Sequence[BaseMessage], plan: WindowPlan) -> int:
+    """Where the plan cut: the sent conversation is everything from a group start on, led
+    by the latest human message when the cut fell after it."""
+    sent = [m for m in conversation_sent(plan) if not m.text.startswith(SUMMARY_PREFIX)]
+    cut = len(conversation) - len(sent)
+    if sent[:1] != list(conversation[cut : cut + 1]):  # the latest human message is pinned
+        cut += 1
+        humans = [m for m in conversation if isinstance(m, HumanMessage)]
+        assert sent[0] is humans[-1] and conversation.index(sent[0]) < cut
+    assert sent[-(len(conversation) - cut) :] == list(conversation[cut:])
+    assert cut in [*group_starts(conversation), len(conversation)]
+    return cut
 
 
 def test_count_tokens_includes_tool_call_names_and_arguments() -> None:
@@ -123,9 +133,8 @@ def test_trim_never_breaks_a_tool_call_from_its_answers(budget: int) -> None:
     )
 
     sent = conversation_sent(plan)
-    assert sent == suffix_of(conversation, plan)
+    assert cut_of(conversation, plan) == plan.dropped
     assert_pairs_whole(sent)
-    assert plan.dropped in group_starts(conversation)
     assert plan.tokens_after == count_tokens(plan.messages)
     if plan.tokens_after > budget:  # only when the latest human message alone is too big
         assert plan.messages[-1].text == "now?" and len(sent) == 1
@@ -154,6 +163,7 @@ def test_trim_drops_the_oldest_turns_and_starts_on_a_human_message() -> None:
         "tokens_after": plan.tokens_after,
         "dropped": plan.dropped,
         "kept": len(sent),
+        "pinned_latest_human": False,
         "summary_used": False,
         "summarized": False,
         "summary_covers": None,
@@ -192,6 +202,22 @@ def test_the_latest_human_message_is_kept_with_everything_after_it() -> None:
     )
 
     assert [m.id for m in conversation_sent(plan)] == ["t4-h", "t4-ai", "t4-tool"]
+
+
+def test_a_long_tool_loop_keeps_its_question_and_drops_the_middle_rounds_whole() -> None:
+    rounds = [m for n in range(8) for m in parallel_calls(n)[1:-1]]  # calls and answers only
+    conversation = [HumanMessage("check every order", id="question"), *rounds]
+    budget = 1200
+
+    plan = fit_window(SYSTEM, conversation, settings=settings(max_tokens=budget), model_name="m")
+
+    sent = conversation_sent(plan)
+    assert sent[0].id == "question" and sent[-1] is conversation[-1]
+    assert isinstance(sent[1], AIMessage) and sent[1].tool_calls
+    assert_pairs_whole(sent)
+    assert plan.tokens_after <= budget and 0 < plan.dropped < len(conversation)
+    assert cut_of(conversation, plan) == plan.dropped + 1
+    assert plan.event is not None and plan.event["pinned_latest_human"] is True
 
 
 def test_when_no_human_start_fits_the_cut_falls_on_an_ai_group_within_budget() -> None:
@@ -369,4 +395,5 @@ def test_summary_keeps_tool_pairs_whole_for_every_budget() -> None:
             summarize=lambda folded, previous: "short",
         )
         assert_pairs_whole(conversation_sent(plan))
-        assert plan.dropped in [0, *group_starts(conversation)]
+        cut_of(conversation, plan)
+        assert plan.tokens_after <= budget or plan.event and plan.event["over_budget"]
