@@ -90,6 +90,7 @@ from nodes.controls import Controls, current_controls
 from nodes.error_classes import CircuitOpenError, ErrorClass, classify, describe_failure
 from nodes.identity import current_thread_id
 from nodes.retry import call_with_retry
+from nodes.run_budget import claim_tool_call
 from nodes.tool_failures import (
     FALLBACK_FROM_KEY,
     TOOL_FALLBACK_KEY,
@@ -566,6 +567,10 @@ def make_run_tools(
             decided = _decided(call, record, tools_by_name.get(call["name"]))
             if isinstance(decided, ToolMessage):
                 outputs.append(decided)
+                continue
+            refusal = claim_tool_call(call["name"], config)  # the run's max_tool_calls
+            if refusal is not None:
+                outputs.append(error_message(call, f"Not run: {refusal}."))
                 continue
             produced = _execute_once(decided, tools_by_name, ledger, thread_id, env, timeout_s)
             produced = cap_outputs(produced, controls.window.max_tool_output_chars)
