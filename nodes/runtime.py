@@ -1,9 +1,9 @@
 """What every pattern shares at build time: `PatternRuntime`.
 
 One frozen object carries the settings every factory used to take one by one (checkpointer,
-store, effect ledger, tool timeout, cost and failure controls). A production feature that every pattern needs (budgets,
-fallbacks, circuit breakers, guardrails) is added here and read by the shared nodes, never
-copied into a pattern's factory.
+store, effect ledger, tool timeout, cost and failure controls). A production feature that
+every pattern needs (budgets, fallbacks, circuit breakers, guardrails) is added here and read
+by the shared nodes, never copied into a pattern's factory.
 
 Factories take ``runtime=`` and keep ``checkpointer=`` and ``store=`` as shorthands
 (`PatternRuntime.of`). The ledger is derived from the checkpointer unless given
