@@ -76,10 +76,11 @@ def create_chat_model(spec: str | None = None, **kwargs: object) -> BaseChatMode
     options: dict[str, object] = {
         "model": resolved.split(":", 1)[1],
         "temperature": 0,
-        # A hung request must not hang the run: the client gives up after this long and the
-        # model node's retry policy (transient errors only) decides whether to try again.
+        # A hung request must not hang the run: the client gives up after this long. Retries
+        # are the model-call path's (nodes.model_chain: classified, Retry-After honoured,
+        # then the fallback chain), so the client itself does not retry.
         "timeout": float(os.environ.get("OPENAI_TIMEOUT", "60")),
-        "max_retries": 1,
+        "max_retries": 0,
     }
     base_url = os.environ.get("OPENAI_BASE_URL")
     if base_url:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -57,9 +58,17 @@ Rebind = Callable[[BaseChatModel], Runnable[Any, Any]]
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="model-call")
 
 
-@functools.lru_cache(maxsize=32)
 def model_from_spec(spec: str) -> BaseChatModel:
-    """The chat model a spec names, built once per process (templates included)."""
+    """The chat model a spec names (templates included), built once per spec and endpoint.
+
+    The endpoint (``OPENAI_BASE_URL``) is part of the key, so a changed environment builds a
+    model for the new endpoint instead of reusing one bound to the old.
+    """
+    return _model_for(spec, os.environ.get("OPENAI_BASE_URL", ""))
+
+
+@functools.lru_cache(maxsize=32)
+def _model_for(spec: str, endpoint: str) -> BaseChatModel:
     return template_model(spec) if is_template_spec(spec) else create_chat_model(spec or None)
 
 

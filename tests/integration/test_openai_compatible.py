@@ -89,6 +89,8 @@ class FakeOpenAIServer:
                 raise LookupError(f"script exhausted after {len(self.requests) - 1} replies")
             reply = self.script.pop(0)
             number = next(self._ids)
+        if "fail" in reply:  # an error on cue: {"fail": {"status", "headers", "body", "sleep_s"}}
+            return {"fail": reply["fail"], "id": f"chatcmpl-{number}"}
         calls = [
             {
                 "id": f"call_{number}_{i}",
@@ -178,6 +180,25 @@ def _handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
             self.close_connection = True
 
+        def _fail(self, fail: dict[str, Any]) -> None:
+            """Answer as told: wait, then an HTTP error, or a body that is not JSON."""
+            time.sleep(float(fail.get("sleep_s", 0)))
+            data = str(fail.get("body", "")).encode() or json.dumps(
+                {"error": {"message": f"scripted {fail.get('status')}", "type": "scripted"}}
+            ).encode()
+            try:
+                self.send_response(int(fail.get("status", 200)))
+                for name, value in (fail.get("headers") or {}).items():
+                    self.send_header(name, str(value))
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                pass
+            self.close_connection = True
+
         def do_POST(self) -> None:  # noqa: N802 - http.server naming
             path = self.path.split("?", 1)[0]
             length = int(self.headers.get("Content-Length") or 0)
@@ -193,6 +214,9 @@ def _handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self._send_json(400, {"error": {"message": str(exc), "type": "script"}})
                 return
             model = body.get("model", "unknown")
+            if "fail" in reply:
+                self._fail(reply["fail"])
+                return
             if not body.get("stream"):
                 self._send_json(200, _completion(reply, model))
                 return
