@@ -1,5 +1,8 @@
 """A 300-turn thread through a real compiled graph never exceeds the context window.
 
+Two graphs: a minimal one of this test's own, and the ReAct graph, whose shared model node
+applies the window (`nodes.window_call`); the second records what `ScriptedChatModel` was sent.
+
 The graph is the smallest one that calls a model the way the patterns do: a model node that
 fits the thread into the window (`nodes.context_window.fit_window`, settings read from the
 run's controls like the shared model node does) and a tool node, checkpointed by an
@@ -29,12 +32,18 @@ from langchain_core.messages import (
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel
 from typing_extensions import TypedDict
 
+from graphs.react import build_react_graph
+from models.scripted import ScriptedChatModel, tool_calls_reply
 from nodes.context_window import SUMMARY_PREFIX, count_tokens, fit_window
 from nodes.controls import CONTROLS_KEY, Controls, WindowSettings, current_controls
+from nodes.runtime import PatternRuntime
+from nodes.window_call import SUMMARIZER_PROMPT, SUMMARY_CHANNEL
 from state.messages_channel import DeltaMessages
 from state.window import WindowSummary
+from tools.registry import agent_tool
 
 TURNS = 300
 TURNS_PER_RUN = 30
@@ -192,3 +201,67 @@ def test_summarize_folds_rarely_and_always_from_the_previous_summary() -> None:
     )
     summary_in_last_call = record.sent[-1][1].text
     assert summary_in_last_call == SUMMARY_PREFIX + values["window_summary"]["text"]
+
+
+# -- the same thread through the ReAct graph, whose model node applies the window ----------
+
+
+class OrderId(BaseModel):
+    """Which order."""
+
+    order_id: str
+
+
+@agent_tool(args_schema=OrderId, side_effects=False)
+def order_history(order_id: str) -> str:
+    """The full history of an order (long)."""
+    return f"order {order_id}: " + "history " * 250
+
+
+def scripted_agent(messages: list[BaseMessage]) -> AIMessage | str:
+    """The agent's policy: summarise when asked to, else call the tool, then answer."""
+    if messages and messages[0].text == SUMMARIZER_PROMPT:
+        return f"{len(messages[-1].text)} characters of earlier talk about orders."
+    last = messages[-1]
+    if isinstance(last, HumanMessage):
+        return tool_calls_reply(("order_history", {"order_id": last.text.split()[4]}))
+    return f"That order shipped. {'details ' * 150}"
+
+
+@functools.cache
+def run_react_thread(policy: str) -> tuple[ScriptedChatModel, dict[str, Any]]:
+    model = ScriptedChatModel(replies=[scripted_agent], cycle=True)
+    window = WindowSettings(policy=policy, max_tokens=BUDGET, keep_last_messages=4)  # type: ignore[arg-type]
+    runtime = PatternRuntime(checkpointer=InMemorySaver(), controls=Controls(window=window))
+    graph = build_react_graph(model=model, tools=[order_history], runtime=runtime)
+    config: RunnableConfig = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    for turn in range(TURNS):
+        graph.invoke({"messages": [question(turn)]}, config)
+    return model, dict(graph.get_state(config).values)
+
+
+@pytest.mark.slow  # about 10 s a policy: each turn reloads the whole thread from the saver
+@pytest.mark.parametrize("policy", ["trim", "summarize"])
+def test_the_react_graph_keeps_a_300_turn_thread_within_the_window(policy: str) -> None:
+    model, values = run_react_thread(policy)
+
+    agent_calls = [c for c in model.calls if c.messages[0].text != SUMMARIZER_PROMPT]
+    summarizer_calls = [c for c in model.calls if c.messages[0].text == SUMMARIZER_PROMPT]
+    assert len(values["messages"]) == 4 * TURNS
+    assert len(agent_calls) == 2 * TURNS
+    assert count_tokens(values["messages"]) > 30 * BUDGET
+    for call in agent_calls:
+        assert count_tokens(call.messages) <= BUDGET
+        assert_pairs_whole(call.messages)
+        conversation = [m for m in call.messages if not isinstance(m, SystemMessage)]
+        assert isinstance(conversation[0], HumanMessage)
+    last_sent = agent_calls[-1].messages
+    assert last_sent[-1].id == values["messages"][-2].id  # the last tool result
+    if policy == "trim":
+        assert summarizer_calls == []
+        assert not any(m.text.startswith(SUMMARY_PREFIX) for m in last_sent)
+    else:
+        assert 0 < len(summarizer_calls) <= TURNS // 5
+        stored = values[SUMMARY_CHANNEL]
+        assert last_sent[1].text == SUMMARY_PREFIX + stored["text"]
+        assert any(m.id == stored["through_id"] for m in values["messages"])
