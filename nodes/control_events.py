@@ -25,7 +25,7 @@ from typing import Any
 
 from langgraph.config import get_stream_writer
 
-__all__ = ["FALLBACKS_CHANNEL", "collect_events", "emit_event"]
+__all__ = ["FALLBACKS_CHANNEL", "collect_events", "emit_event", "keep_records"]
 
 FALLBACKS_CHANNEL = "fallbacks"
 """The state field fallback switches are recorded in (`state.agent.AgentState`)."""
@@ -53,6 +53,13 @@ def emit_event(kind: str, record: dict[str, Any], *, keep: bool = False) -> dict
     if keep and kept is not None:
         kept.append(event)
     return event
+
+
+def keep_records(records: Any) -> None:
+    """Keep records made elsewhere (a sub-agent's fallbacks) for the running node's update."""
+    kept = _kept.get()
+    if kept is not None and isinstance(records, list):
+        kept.extend(record for record in records if isinstance(record, dict))
 
 
 @contextmanager

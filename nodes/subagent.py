@@ -12,7 +12,11 @@ step's executor, a pipeline stage) runs it through `SubAgent`:
   parent's (already policy-checked) limits, approval policy and model reach it unchanged;
   except ``system_prompt``: the parent's prompt is the parent's, a sub-agent speaks with its
   own instructions (or its context's default prompt);
-- its streamed chunks carry ``lc_agent_name`` in the metadata.
+- its streamed chunks carry ``lc_agent_name`` in the metadata;
+- what the controls did inside it reaches the parent: its fallback switches are kept for the
+  calling node's update (`nodes.control_events.keep_records`), and when a control stopped it
+  (a budget, a terminal error) the same `nodes.run_stop.RunStopped` is raised in the calling
+  node, so the parent's run ends cleanly too, naming the same reason.
 
 Example:
     >>> from langgraph.graph import START, MessagesState, StateGraph
@@ -34,6 +38,9 @@ from typing import Any
 from langgraph.errors import GraphBubbleUp
 from langgraph.pregel import Pregel
 
+from nodes.control_events import FALLBACKS_CHANNEL, keep_records
+from nodes.run_budget import current_run_id
+from nodes.run_stop import RUN_STOP_CHANNEL, RunStopped
 from state.context import AgentContext
 
 __all__ = ["SubAgent", "SubAgentResult", "project_context"]
@@ -110,11 +117,12 @@ class SubAgent:
         """Run to the end (or the next interrupt, which propagates)."""
         context = project_context(parent_context, self.context_schema, **overrides)
         try:
-            return SubAgentResult(dict(self._bound.invoke(dict(inputs), context=context)))
+            values = dict(self._bound.invoke(dict(inputs), context=context))
         except GraphBubbleUp:
             raise
         except Exception as exc:  # noqa: BLE001 - a failing sub-agent is data for the caller
             return SubAgentResult({}, exc)
+        return _passed_on(values)
 
     async def arun(
         self, inputs: Mapping[str, Any], parent_context: Any, **overrides: Any
@@ -127,4 +135,17 @@ class SubAgent:
             raise
         except Exception as exc:  # noqa: BLE001
             return SubAgentResult({}, exc)
-        return SubAgentResult(dict(values))
+        return _passed_on(dict(values))
+
+
+def _passed_on(values: dict[str, Any]) -> SubAgentResult:
+    """The result, after passing the controls' records and stops on to the calling node."""
+    keep_records(values.get(FALLBACKS_CHANNEL))
+    stop = values.get(RUN_STOP_CHANNEL)
+    if isinstance(stop, dict) and stop.get("run_id") and stop["run_id"] == current_run_id():
+        raise RunStopped(
+            str(stop.get("reason") or "a control stopped the run"),
+            kind=stop.get("kind") or "budget",
+            detail=stop.get("detail") or {},
+        )
+    return SubAgentResult(values)

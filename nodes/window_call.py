@@ -74,5 +74,5 @@ def fitted_messages(
         summarize=_summarizer(model) if settings.policy == "summarize" else None,
     )
     if plan.event is not None:
-        emit_event("context_window", plan.event)
+        emit_event("context_window", {k: v for k, v in plan.event.items() if k != "kind"})
     return plan.messages, plan.summary

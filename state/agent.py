@@ -41,10 +41,25 @@ class AgentInput(TypedDict):
 
 
 class AgentOutput(TypedDict):
-    """What a run returns: the conversation and the approval audit trail."""
+    """What a run returns: the conversation, the audit trail, and what the controls did.
+
+    Attributes:
+        messages: the conversation.
+        approvals: the audit trail (approval records, and a ``run_stopped`` entry when a
+            control stopped a run).
+        fallbacks: one record per fallback switch of a model call (role, from and to model,
+            error class, error), appended (`nodes.model_chain`).
+        run_stop: why the latest stopped run stopped (a budget, a terminal error): kind,
+            reason, detail, run id (`nodes.run_stop`); a later run is not affected.
+
+    A sub-agent compiled into a parent graph returns the last two as well, so a switch or a
+    stop inside it is recorded in, and stops, the parent's run too.
+    """
 
     messages: DeltaMessages
     approvals: Annotated[list[dict[str, Any]], operator.add]
+    fallbacks: NotRequired[Annotated[list[dict[str, Any]], operator.add]]
+    run_stop: NotRequired[dict[str, Any] | None]
 
 
 class AgentState(AgentOutput):
@@ -57,16 +72,10 @@ class AgentState(AgentOutput):
         remaining_steps: super-steps left before the recursion limit (managed by LangGraph).
         usage: token and cost totals of the thread's model calls, one `UsageTotals` added per
             call by `nodes.ask.invoke_model` (see `state.usage` and docs/usage.md).
-        fallbacks: one record per fallback switch of a model call (role, from and to model,
-            error class, error), appended (`nodes.model_chain`).
         context_summary: the summary of the earlier conversation the ``summarize`` context
             window policy keeps and reuses (`nodes.window_call`, `state.window`).
-        run_stop: why the latest stopped run stopped (a budget, a terminal error): kind,
-            reason, detail, run id (`nodes.run_stop`); a later run is not affected.
     """
 
     remaining_steps: RemainingSteps
     usage: Annotated[UsageTotals, add_usage]
-    fallbacks: NotRequired[Annotated[list[dict[str, Any]], operator.add]]
     context_summary: NotRequired[WindowSummary | None]
-    run_stop: NotRequired[dict[str, Any] | None]
