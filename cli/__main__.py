@@ -14,6 +14,7 @@ from collections.abc import Sequence  # noqa: E402
 
 from cli.approvals import add_approval_commands, run_approval_command  # noqa: E402
 from cli.breakers import add_breaker_commands  # noqa: E402
+from cli.budgets import add_budget_commands  # noqa: E402
 from cli.demo import add_demo_arguments, run_demo  # noqa: E402
 from cli.errors import explain  # noqa: E402
 
@@ -28,6 +29,7 @@ def build_parser(**options: object) -> argparse.ArgumentParser:
     add_demo_arguments(demo)
     add_approval_commands(commands)
     add_breaker_commands(commands)
+    add_budget_commands(commands)
     return parser
 
 

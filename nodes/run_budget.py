@@ -31,9 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.config import get_config
 
+from checkpointers.ledger import RUN_CHECKPOINTER_KEY
+from nodes.budget_caps import Budgets
 from nodes.controls import RunLimits, current_controls
+from nodes.identity import authenticated_user_id
 from nodes.run_stop import RunStopped
 
 __all__ = [
@@ -191,8 +195,20 @@ def check_before_model_call(role: str, config: RunnableConfig | None = None) -> 
 
 
 def _cap_breach(config: RunnableConfig) -> RunStopped | None:
-    """The user's, team's or project's cap that is reached, as the stop it causes."""
-    return None  # wired to nodes.budget_caps when it lands (same session)
+    """The user's, team's or project's cap that is reached, as the stop it causes.
+
+    The caps and the spend are read beside the run's checkpoints (`nodes.budget_caps`), so
+    a cap reached in one process stops runs in every other; the user is the authenticated
+    one (`nodes.identity`), never a client field.
+    """
+    saver = (config.get("configurable") or {}).get(RUN_CHECKPOINTER_KEY)
+    budgets = Budgets.for_checkpointer(saver if isinstance(saver, BaseCheckpointSaver) else None)
+    breach = budgets.breach_for(authenticated_user_id(config))
+    if breach is None:
+        return None
+    detail: dict[str, Any] = {"budget": f"{breach.period}_{breach.kind}", "scope": breach.scope}
+    detail.update(limit=breach.cap, used=breach.spent)
+    return RunStopped(breach.describe(), kind="budget", detail=detail)
 
 
 def record_model_call(

@@ -8,7 +8,7 @@ approval request itself, logs each task that completed to ``--steps-log`` as a J
 prints ``PAUSED`` then blocks when it reaches the pause point, waiting to be killed:
 ``--pause-in-effect`` pauses inside the side-effecting tool right after the outside system
 recorded the effect (the worst moment to die). At the end it prints ``RESULT <json>`` with the
-final conversation, the audit trail and the effect ledger.
+final conversation, the audit trail, the effect ledger and the usage totals (state and table).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from langgraph.types import Command  # noqa: E402
 import demo.orders  # noqa: E402
 from checkpointers.factory import open_checkpointer  # noqa: E402
 from checkpointers.ledger import default_ledger  # noqa: E402
+from nodes.usage import usage_log  # noqa: E402
 from graphs.registry import build_graph  # noqa: E402
 
 QUESTIONS = {
@@ -79,6 +80,8 @@ def report_result(final: Any, saver: Any, thread: str, **extra: Any) -> None:
             {"tool": e.tool, "status": e.status, "tool_call_id": e.tool_call_id}
             for e in default_ledger(saver).entries(thread)
         ],
+        "usage": final.values.get("usage"),
+        "usage_table": usage_log(saver).totals(thread_id=thread),
         **extra,
     }
     print("RESULT " + json.dumps(result, sort_keys=True), flush=True)

@@ -5,7 +5,9 @@ SIGKILL before every task after the first (each super-step boundary), while it w
 approval gate, and inside the refund tool right after the payment system recorded the refund.
 A new process resumes the thread. Each case asserts: the result equals an uninterrupted run,
 every completed step ran exactly once across the two processes, the refund happened exactly
-once, and the effect ledger holds it once, completed.
+once, the effect ledger holds it once, completed, and the spend (the usage totals in state
+and in the usage table) equals the uninterrupted run's: a model call re-run after the kill is
+not counted twice.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def test_killed_worker_resumes_with_the_same_result_and_one_refund(
     resumed = finish(_worker(graph, postgres_url, "crash", tmp_path))
 
     clean = clean_runs[graph]
+    assert resumed["usage_table"] == clean["result"]["usage_table"], "spend counted twice"
     assert resumed == clean["result"], "the resumed run differs from an uninterrupted one"
     completed = read_jsonl(tmp_path / "steps.jsonl")
     assert [s["name"] for s in completed] == clean["steps"], "a step was lost or repeated"
