@@ -230,7 +230,22 @@ def _audit(args: argparse.Namespace, out: TextIO) -> int:
                 f"  {e.started_at}  {e.status:<9} {e.tool} {json.dumps(e.args)} "
                 f"attempts={e.attempts} result={(e.result or '')[:80]}\n"
             )
+        _write_run_stops(graph, args.thread, out)
     return 0
+
+
+def _write_run_stops(graph: Any, thread: str, out: TextIO) -> None:
+    """Every run of the thread a control stopped (a budget, a terminal error), oldest first."""
+    seen: dict[str, dict[str, Any]] = {}
+    for snapshot in graph.get_state_history({"configurable": {"thread_id": thread}}):
+        stop = snapshot.values.get("run_stop")
+        if isinstance(stop, dict) and stop.get("at"):
+            seen[f"{stop.get('run_id')}|{stop['at']}"] = stop
+    stops = sorted(seen.values(), key=lambda stop: str(stop["at"]))
+    out.write(f"Runs stopped by a control ({len(stops)}):\n")
+    for stop in stops:
+        run = stop.get("run_id")
+        out.write(f"  {stop['at']}  {stop.get('kind')}  run {run}: {stop['reason']}\n")
 
 
 def _history(args: argparse.Namespace, out: TextIO) -> int:

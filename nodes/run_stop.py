@@ -10,8 +10,9 @@ the wrap-up `wrap_up` builds, the rest of the run is skipped, and the run ends w
   message (so the conversation stays valid for providers that require a result per call);
 - an AI message (``name="budget"`` for a budget, ``"stopped"`` otherwise) saying what was
   done and what stopped the run, naming the budget;
-- a ``run_stop`` record in state (kind, reason, detail, run id) and an entry in the
-  ``approvals`` audit trail, so operators see why.
+- a ``run_stop`` record in state (kind, reason, detail, run id, time), saved in the thread's
+  checkpoints (``agent-patterns audit`` lists every stop of a thread from its history) and
+  logged as a warning, so operators see why.
 
 Example:
     >>> from langchain_core.messages import AIMessage, HumanMessage
@@ -27,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -34,6 +36,8 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 __all__ = ["RUN_STOP_CHANNEL", "RunStopped", "StopKind", "unanswered_calls", "wrap_up"]
+
+logger = logging.getLogger(__name__)
 
 RUN_STOP_CHANNEL = "run_stop"
 """The state field that records why the current run stopped (`state.agent.AgentState`)."""
@@ -122,19 +126,12 @@ def wrap_up(
             content=f"{stopped_by} {stop.reason}. {done} Nothing further was run.", name=label
         )
     )
-    at = datetime.now(UTC).isoformat()
     record = {
         "kind": stop.kind,
         "reason": stop.reason,
         "detail": stop.detail,
         "run_id": run_id,
-        "at": at,
+        "at": datetime.now(UTC).isoformat(),
     }
-    audit = {
-        "event": "run_stopped",
-        "kind": stop.kind,
-        "reason": stop.reason,
-        "run_id": run_id,
-        "at": at,
-    }
-    return {"messages": [*kept, *closing], RUN_STOP_CHANNEL: record, "approvals": [audit]}
+    logger.warning("run %s stopped (%s): %s", run_id, stop.kind, stop.reason)
+    return {"messages": [*kept, *closing], RUN_STOP_CHANNEL: record}

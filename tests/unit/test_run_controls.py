@@ -17,6 +17,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
+from checkpointers import open_checkpointer
+from cli.__main__ import main as cli_main
 from graphs.critique import build_critique_graph
 from graphs.react import build_react_graph
 from models.scripted import ScriptedChatModel, tool_calls_reply
@@ -93,7 +95,25 @@ def test_a_token_budget_stops_the_run_with_a_message_naming_it() -> None:
     assert stop["kind"] == "budget" and stop["detail"]["budget"] == "max_tokens_per_run"
     assert stop["detail"]["used"] >= 150
     assert 1 <= len(model.calls) < 10  # it stopped early, before calling the model again
-    assert [a for a in result["approvals"] if a.get("event") == "run_stopped"]
+
+
+def test_the_audit_lists_every_run_a_control_stopped(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/audit.sqlite"
+    model = ScriptedChatModel(replies=[*_lookups(10), "done"], cycle=True)
+    with open_checkpointer(url) as saver:
+        graph = build_react_graph(model, [lookup], checkpointer=saver)
+        config = {"configurable": {"thread_id": "audited"}}
+        for question in ("Where is A-1?", "And A-2?"):
+            graph.invoke(
+                {"messages": [("user", question)]}, config, context={"max_tokens_per_run": 120}
+            )
+    capsys.readouterr()
+    assert cli_main(["audit", "audited", "--checkpointer", url]) == 0
+    shown = capsys.readouterr().out
+    assert "Runs stopped by a control (2):" in shown
+    assert shown.count("budget  run ") == 2 and "max_tokens_per_run=120" in shown
 
 
 def test_a_client_cannot_loosen_the_operators_token_ceiling() -> None:
