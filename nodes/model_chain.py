@@ -30,7 +30,7 @@ import concurrent.futures
 import contextvars
 import functools
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -45,7 +45,7 @@ from models.template import is_template_spec, template_model
 from nodes.breakers import breaker_board, breaker_key
 from nodes.control_events import emit_event
 from nodes.controls import Controls, current_controls
-from nodes.error_classes import ModelTimeoutError, classify, describe_failure
+from nodes.error_classes import CircuitOpenError, ModelTimeoutError, classify, describe_failure
 from nodes.retry import call_with_retry
 from nodes.run_budget import check_before_model_call
 from nodes.run_stop import RunStopped
@@ -125,17 +125,38 @@ def _timed(runnable: Runnable[Any, Any], prompt: list[BaseMessage], timeout_s: f
         raise ModelTimeoutError(f"the model call took longer than {timeout_s:g} s") from None
 
 
-def _entries(
-    runnable: Runnable[Any, Any], model: BaseChatModel | None, specs: Sequence[str]
-) -> list[tuple[str, BaseChatModel | None, Runnable[Any, Any] | None]]:
-    """(label, model, runnable or None to rebind) for the call's model and each fallback."""
-    entries: list[tuple[str, BaseChatModel | None, Runnable[Any, Any] | None]] = [
-        (model_label(model), model, runnable)
-    ]
-    for spec in specs:
-        fallback = model_from_spec(spec)
-        entries.append((spec if is_template_spec(spec) else model_label(fallback), fallback, None))
-    return entries
+_Entry = tuple[str | None, BaseChatModel | None, Runnable[Any, Any] | None]
+"""(fallback spec or None for the call's own model, the model, the runnable to call)."""
+
+
+def _resolved(entry: _Entry, rebind: Rebind | None) -> tuple[str, BaseChatModel | None, Any]:
+    """The entry's label, model and runnable; a fallback's model is built only when reached."""
+    spec, chat_model, bound = entry
+    if bound is None:
+        assert spec is not None and rebind is not None
+        chat_model = model_from_spec(spec)
+        bound = rebind(chat_model)
+    if spec is not None and is_template_spec(spec):
+        return spec, chat_model, bound
+    return model_label(chat_model), chat_model, bound
+
+
+def _call_entry(
+    bound: Runnable[Any, Any],
+    chat_model: BaseChatModel | None,
+    prompt: list[BaseMessage],
+    *,
+    role: str,
+    label: str,
+    controls: Controls,
+) -> Any:
+    """One entry's call: under its timeout, its retries on retriable errors."""
+    timeout = None if isinstance(chat_model, OfflineChatModel) else controls.model_timeout_s
+    return call_with_retry(
+        functools.partial(_timed, bound, prompt, timeout),
+        controls.retry_for(role),
+        on_retry=functools.partial(_on_retry, role, label),
+    )
 
 
 def call_model_chain(
@@ -171,21 +192,16 @@ def call_model_chain(
     controls = current_controls(config)
     specs = fallback_specs(role, controls, config) if rebind is not None and model else []
     board = breaker_board(config)
+    chain: list[_Entry] = [(None, model, runnable), *((spec, None, None) for spec in specs)]
     last_error: BaseException | None = None
-    entries = _entries(runnable, model, specs)
-    for index, (label, chat_model, bound) in enumerate(entries):
-        if bound is None:
-            assert rebind is not None and chat_model is not None
-            bound = rebind(chat_model)
-        key = breaker_key("model", label)
-        offline = isinstance(chat_model, OfflineChatModel)
-        timeout = None if offline else controls.model_timeout_s
+    for index, entry in enumerate(chain):
+        label = entry[0] or model_label(model)
+        following = chain[index + 1][0] if index + 1 < len(chain) else None
         try:
-            board.before_call(key)
-            reply = call_with_retry(
-                functools.partial(_timed, bound, prompt, timeout),
-                controls.retry_for(role),
-                on_retry=functools.partial(_on_retry, role, label),
+            label, chat_model, bound = _resolved(entry, rebind)
+            board.before_call(breaker_key("model", label))
+            reply = _call_entry(
+                bound, chat_model, prompt, role=role, label=label, controls=controls
             )
         except (GraphBubbleUp, RunStopped):
             raise
@@ -193,15 +209,14 @@ def call_model_chain(
             error_class = classify(exc)
             if error_class == "fixable":
                 raise
-            if error_class != "terminal" and "CircuitOpen" not in type(exc).__name__:
-                board.record_failure(key, describe_failure(exc))
+            if error_class != "terminal" and not isinstance(exc, CircuitOpenError):
+                board.record_failure(breaker_key("model", label), describe_failure(exc))
             if error_class == "terminal":
                 raise _terminal(role, label, exc) from exc
             last_error = exc
-            following = entries[index + 1][0] if index + 1 < len(entries) else None
             _on_switch(role, label, following, error_class, exc)
             continue
-        board.record_success(key)
+        board.record_success(breaker_key("model", label))
         return reply, bound
     assert last_error is not None
     _mark_handled(last_error)
