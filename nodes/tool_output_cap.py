@@ -28,6 +28,8 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 from langgraph.types import Command
 
+from nodes.control_events import emit_event
+
 __all__ = ["TRUNCATED_KEY", "cap_outputs", "cap_tool_message", "truncation_notice"]
 
 TRUNCATED_KEY = "truncated_from_chars"
@@ -92,6 +94,15 @@ def cap_tool_message(message: ToolMessage, max_chars: int | None) -> ToolMessage
     else:
         content = [*_cut_blocks(message.content, max_chars), {"type": "text", "text": notice}]
     extra = {**message.additional_kwargs, TRUNCATED_KEY: total}
+    emit_event(
+        "tool_output_cap",
+        {
+            "tool": message.name,
+            "tool_call_id": message.tool_call_id,
+            "shown": max_chars,
+            "total": total,
+        },
+    )
     return message.model_copy(update={"content": content, "additional_kwargs": extra})
 
 

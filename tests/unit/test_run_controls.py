@@ -22,7 +22,7 @@ from cli.__main__ import main as cli_main
 from graphs.critique import build_critique_graph
 from graphs.react import build_react_graph
 from models.scripted import ScriptedChatModel, tool_calls_reply
-from nodes.controls import BreakerSettings, Controls, RetrySettings, RunLimits
+from nodes.controls import BreakerSettings, Controls, RetrySettings, RunLimits, WindowSettings
 from nodes.run_stop import RunStopped, wrap_up
 from nodes.runtime import PatternRuntime
 
@@ -268,3 +268,33 @@ def test_a_budget_stop_answers_calls_left_by_an_interrupted_turn() -> None:
     update = wrap_up(RunStopped("a budget", kind="budget"), messages, run_id="r")
     _assert_valid([*messages, *update["messages"]])
     assert update["messages"][-1].name == "budget"
+
+
+@tool
+def export_orders(query: str) -> str:
+    """Export every order matching the query (read-only)."""
+    return "row;" * 2000
+
+
+export_orders.metadata = {"side_effects": False}
+
+
+def test_a_capped_tool_output_carries_its_notice_and_is_streamed() -> None:
+    model = ScriptedChatModel(replies=[tool_calls_reply(("export_orders", {"query": "all"})), "ok"])
+    controls = Controls(window=WindowSettings(max_tool_output_chars=500))
+    graph = _graph(model, controls, tools=(export_orders,))
+    config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    chunks = list(
+        graph.stream({"messages": [("user", "Export")]}, config, stream_mode=["custom", "values"])
+    )
+
+    [event] = [data for mode, data in chunks if mode == "custom"]
+    assert event["control"] == "tool_output_cap"
+    assert (event["tool"], event["shown"], event["total"]) == ("export_orders", 500, 8000)
+    [answer] = [m for m in _state(graph, uuid_of(config))["messages"] if isinstance(m, ToolMessage)]
+    assert len(answer.text) < 600 and "showing the first 500 of 8,000 characters" in answer.text
+    assert "showing the first 500" in model.calls[1].messages[-1].text  # the model saw it
+
+
+def uuid_of(config: dict[str, Any]) -> str:
+    return str(config["configurable"]["thread_id"])
