@@ -32,8 +32,8 @@ from langgraph.types import Command  # noqa: E402
 import demo.orders  # noqa: E402
 from checkpointers.factory import open_checkpointer  # noqa: E402
 from checkpointers.ledger import default_ledger  # noqa: E402
-from nodes.usage import usage_log  # noqa: E402
 from graphs.registry import build_graph  # noqa: E402
+from nodes.usage import usage_log  # noqa: E402
 
 QUESTIONS = {
     "react": "My order A-1001 arrived broken, please refund it.",

@@ -183,9 +183,12 @@ def _handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
         def _fail(self, fail: dict[str, Any]) -> None:
             """Answer as told: wait, then an HTTP error, or a body that is not JSON."""
             time.sleep(float(fail.get("sleep_s", 0)))
-            data = str(fail.get("body", "")).encode() or json.dumps(
-                {"error": {"message": f"scripted {fail.get('status')}", "type": "scripted"}}
-            ).encode()
+            data = (
+                str(fail.get("body", "")).encode()
+                or json.dumps(
+                    {"error": {"message": f"scripted {fail.get('status')}", "type": "scripted"}}
+                ).encode()
+            )
             try:
                 self.send_response(int(fail.get("status", 200)))
                 for name, value in (fail.get("headers") or {}).items():
