@@ -17,6 +17,9 @@ that depend on it raise `DependencyPaused` (saved as nothing, so they run after 
 independent steps go on and finish. The node then re-raises every step's interrupt together,
 and the run pauses; on resume only the paused step and its dependents run.
 
+The same runner serves the parallel pattern (`nodes.parallel_branches`): its branches are
+steps without dependencies, run under their own task name.
+
 Threads: under ``invoke`` a step waiting for its dependencies holds one of the run's worker
 threads (``max_concurrency`` in the run's config; Python's default is ``min(32, cpus + 4)``).
 Calling shallow steps first means a waiting step only ever waits for steps called before it, so
@@ -81,9 +84,11 @@ def call_order(steps: Sequence[PlanStep], finished: Mapping[str, Any]) -> list[P
     return sorted(pending.values(), key=lambda step: (depth_of(step.id), position[step.id]))
 
 
-def _as_task(func: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
-    """`langgraph.func.task` under the steps' one name (its overloads defeat mypy here)."""
-    return cast(Callable[[Callable[..., Any]], Any], task(name=STEP_TASK))(func)
+def _as_task(
+    func: Callable[[dict[str, Any]], Any], name: str = STEP_TASK
+) -> Callable[[dict[str, Any]], Any]:
+    """`langgraph.func.task` under one name for every job (its overloads defeat mypy here)."""
+    return cast(Callable[[Callable[..., Any]], Any], task(name=name))(func)
 
 
 def _collect(
@@ -113,6 +118,8 @@ def run_plan_steps(
     steps: Sequence[PlanStep],
     finished: Mapping[str, Mapping[str, Any]],
     run_step: Callable[[PlanStep, dict[str, Mapping[str, Any]]], StepRun],
+    *,
+    task_name: str = STEP_TASK,
 ) -> dict[str, StepRun]:
     """Run every unfinished step as a task; call from inside a graph node (sync).
 
@@ -122,6 +129,8 @@ def run_plan_steps(
         run_step: runs one step given its dependencies' results (``run["result"]`` of each);
             it must not raise for a failed step (return the failure as data) and must be
             deterministic enough to be skipped: its saved return value stands in for it.
+        task_name: the tasks' name in streamed events (`STEP_TASK`; the parallel pattern
+            runs its branches, steps without dependencies, under its own name).
 
     Returns:
         Each step's run, by id.
@@ -148,7 +157,7 @@ def run_plan_steps(
         step = PlanStep.model_validate(payload["step"])
         return {**run_step(step, dependency_results(step)), "step": step.id}
 
-    call = _as_task(execute_step)
+    call = _as_task(execute_step, task_name)
     for step in order:
         futures[step.id] = call({"step": step.model_dump(mode="json")})
     outcomes: list[StepRun | BaseException] = []
@@ -164,6 +173,8 @@ async def arun_plan_steps(
     steps: Sequence[PlanStep],
     finished: Mapping[str, Mapping[str, Any]],
     run_step: Callable[[PlanStep, dict[str, Mapping[str, Any]]], Awaitable[StepRun]],
+    *,
+    task_name: str = STEP_TASK,
 ) -> dict[str, StepRun]:
     """Async twin of `run_plan_steps`: waiting steps are coroutines, not threads."""
     order = call_order(steps, finished)
@@ -185,7 +196,7 @@ async def arun_plan_steps(
         step = PlanStep.model_validate(payload["step"])
         return {**await run_step(step, await dependency_results(step)), "step": step.id}
 
-    call = _as_task(execute_step)
+    call = _as_task(execute_step, task_name)
     for step in order:
         futures[step.id] = call({"step": step.model_dump(mode="json")})
     outcomes = await asyncio.gather(*futures.values(), return_exceptions=True)
