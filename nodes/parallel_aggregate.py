@@ -22,6 +22,12 @@ themselves (an instruction such as "answer with one word") or with a custom `nor
 highest score wins; **ties go to the branch declared first**. A judge that gives no valid
 `Score` (after the re-ask of the invalid-output policy) ends the run with status
 ``invalid_output`` and the reason; no output is picked blindly.
+
+**A failing synthesizer or judge.** A call that still fails after the controls' retries and
+fallbacks (`nodes.model_chain`) ends the run the same way (status ``invalid_output``), with
+the error and every branch's findings in the final message, so the branches' work is not
+lost. A control's stop (`nodes.run_stop.RunStopped`: a budget, a terminal error) is left to
+the graph's guard, which ends the run with its own message.
 """
 
 from __future__ import annotations
@@ -33,12 +39,14 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
-from nodes.ask import InvalidOutput, ask_structured, ask_text
+from nodes.ask import InvalidOutput, ask_structured, ask_text, describe_error
 from nodes.context import context_as
 from nodes.messages import latest_human_text
 from nodes.model_call import resolve_model
+from nodes.run_stop import RunStopped
 from state.context import AgentContext
 from state.parallel import (
     JUDGE_ROLE,
@@ -162,11 +170,20 @@ class Aggregator:
             )
             return self._end(text, status="below_quorum")
         request = latest_human_text(state["messages"])
-        if self.mode == "vote":
-            return self._vote(results, len(done))
-        if self.mode == "best_of":
-            return self._best_of(request, results, context.model)
-        return self._synthesis(request, results, context.model)
+        try:
+            if self.mode == "vote":
+                return self._vote(results, len(done))
+            if self.mode == "best_of":
+                return self._best_of(request, results, context.model)
+            return self._synthesis(request, results, context.model)
+        except (GraphBubbleUp, RunStopped):
+            raise  # interrupts, and the controls' clean stop (the graph's guard ends the run)
+        except Exception as exc:  # noqa: BLE001 - a model failing after retries and fallbacks
+            who = "judge" if self.mode == "best_of" else "synthesizer"
+            reason = f"the {who} failed: {describe_error(exc)}"
+            text = f"No answer: {reason}.\n{_findings(request, results)}"
+            record = {"role": who, "reason": reason}
+            return self._end(text, status="invalid_output", invalid_output=record)
 
     def _end(self, text: str, **update: Any) -> dict[str, Any]:
         return {**update, "messages": [AIMessage(text, name=self.name)]}
