@@ -187,7 +187,8 @@ def _outcome(state: LoopState, limit: int) -> dict[str, Any]:
     else:
         status = "limit"
         note = f"Did not pass in {len(rounds)} round(s) (limit {limit}); "
-        note += f"returning round {chosen['round']}'s result. Last check: {verdict.get('reason')}"
+        last = str(verdict.get("reason") or "no verdict").rstrip(".")
+        note += f"returning round {chosen['round']}'s result. Last check: {last}."
         if issues:
             note += " Still to fix: " + "; ".join(issues)
     return {
