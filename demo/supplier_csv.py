@@ -37,11 +37,12 @@ from pydantic import BaseModel, Field
 from models.offline import register_offline
 from models.scripted import ScriptedChatModel
 from state.agent_spec import AgentSpec
-from state.loop import BODY_ROLE, JUDGE_ROLE, LoopVerdict
+from state.loop import JUDGE_ROLE, LoopVerdict, body_role
 from tools.registry import agent_tool
 
 __all__ = [
     "BODY_INSTRUCTIONS",
+    "BODY_NAME",
     "SAMPLE_CSV",
     "SUPPLIER_REQUEST",
     "Problem",
@@ -81,6 +82,9 @@ BODY_INSTRUCTIONS = (
     "step per problem, naming the column, the rows and the exact fix. When you get a previous "
     "plan and remaining issues, return the complete revised plan fixing every issue."
 )
+
+BODY_NAME = "csv_profiler"
+"""The body's name; its offline stand-in plays ``loop.body.csv_profiler`` only."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.I)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -289,7 +293,7 @@ def review_plan(request: str, plan: str) -> LoopVerdict:
 def csv_repair_body() -> AgentSpec:
     """The body of the served loop: a tool agent profiling the sample and proposing a plan."""
     return AgentSpec(
-        "csv_profiler",
+        BODY_NAME,
         "Profiles a supplier CSV sample and proposes a cleaning plan.",
         instructions=BODY_INSTRUCTIONS,
         tools=[column_stats, invalid_rows],
@@ -352,5 +356,5 @@ def supplier_tools() -> list[BaseTool]:
 
 def register_stand_ins() -> None:
     """Register the body and the judge as the loop's offline stand-ins (by role)."""
-    register_offline(BODY_ROLE, demo_body)
+    register_offline(body_role(BODY_NAME), demo_body)
     register_offline(JUDGE_ROLE, demo_judge)

@@ -29,8 +29,9 @@ Each round is two checkpointed super-steps (``body``, ``check``), so a run kille
 resumed on the same thread does not run finished rounds again.
 
 Offline, on the demo model, the body (when built from a spec) plays the stand-in registered for
-`state.loop.BODY_ROLE` and the judge the one for `state.loop.JUDGE_ROLE`; the served graph
-registers the supplier-CSV scenario's (`demo.supplier_csv`).
+its role, ``loop.body.<its name>`` (`state.loop.body_role`), and the judge the one for
+`state.loop.JUDGE_ROLE`; the served graph registers the supplier-CSV scenario's
+(`demo.supplier_csv`).
 """
 
 from __future__ import annotations
@@ -258,7 +259,7 @@ def build_loop_graph(
 
     Args:
         body: the agent each round runs: a tool-agent spec (built as a ReAct loop; role
-            `state.loop.BODY_ROLE` offline) or ``AgentSpec(name, description, graph=...)``.
+            ``loop.body.<name>`` offline) or ``AgentSpec(name, description, graph=...)``.
         until: the stop predicate ``until(output, state) -> bool | LoopVerdict``; None asks
             the judge for a `LoopVerdict` instead.
         max_rounds: the graph's ceiling on rounds per request (1..10); a run's

@@ -10,10 +10,11 @@ records):
   resumes inside; any other exception is the round's ``error`` (the output is then empty);
 - the output is the text of the last AI message of its result.
 
-A body built from a tool-agent spec plays the role `state.loop.BODY_ROLE`: when the run's model
-is the offline demo model and a stand-in is registered for the role, the body is rebuilt for the
-round on the stand-in, given the round's `state.loop.BodyInputs`. A body given as a compiled
-graph always runs as given.
+A body built from a tool-agent spec plays the role `state.loop.body_role` of its name
+(``loop.body.<name>``): when the run's model is the offline demo model and a stand-in is
+registered for that role, the body is rebuilt for the round on the stand-in, given the round's
+`state.loop.BodyInputs`; without one it runs on the demo model itself. A body given as a
+compiled graph always runs as given.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from langgraph.pregel import Pregel
 from models.offline import offline_stand_in
 from nodes.model_call import model_for_spec
 from nodes.subagent import SubAgent, SubAgentResult
-from state.loop import BODY_ROLE, BodyInputs
+from state.loop import BodyInputs, body_role
 
 __all__ = ["LoopBody", "last_ai_text", "round_task"]
 
@@ -96,7 +97,7 @@ class LoopBody:
         if self.rebuild is None:
             return self.agent
         chosen = self.model or model_for_spec(getattr(parent_context, "model", ""))
-        stand_in = offline_stand_in(chosen, BODY_ROLE, **inputs)
+        stand_in = offline_stand_in(chosen, body_role(self.agent.name), **inputs)
         if stand_in is None:
             return self.agent
         return SubAgent(self.rebuild(stand_in), name=self.agent.name)

@@ -31,12 +31,22 @@ __all__ = [
     "LoopState",
     "LoopStatus",
     "LoopVerdict",
+    "body_role",
 ]
 
 BODY_ROLE = "loop.body"
-"""The role of a body built from a tool-agent spec; its inputs are `BodyInputs`. Offline, the
-body is rebuilt for the round on the stand-in registered for it (a body given as a compiled
-graph always runs as given)."""
+"""The prefix of a body's role: a body built from a tool-agent spec plays `body_role`
+(``loop.body.<its name>``), with `BodyInputs`. Offline, the body is rebuilt for the round on the
+stand-in registered for its role, if any (a body given as a compiled graph runs as given)."""
+
+
+def body_role(name: str) -> str:
+    """The role a loop's body named `name` plays: ``loop.body.<name>``.
+
+    Per body, so a scenario's stand-in plays only its own body, never another loop's.
+    """
+    return f"{BODY_ROLE}.{name}"
+
 
 JUDGE_ROLE = "loop.judge"
 """The role that returns a `LoopVerdict` on a round's output; its inputs are `JudgeInputs`."""

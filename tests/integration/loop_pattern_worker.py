@@ -34,10 +34,16 @@ from typing import Any  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage  # noqa: E402
 
 from checkpointers.factory import open_checkpointer  # noqa: E402
-from demo.supplier_csv import SUPPLIER_REQUEST, csv_repair_body, demo_body, demo_judge  # noqa: E402
+from demo.supplier_csv import (  # noqa: E402
+    BODY_NAME,
+    SUPPLIER_REQUEST,
+    csv_repair_body,
+    demo_body,
+    demo_judge,
+)
 from graphs.loop import build_loop_graph  # noqa: E402
 from models import HeuristicDemoModel, ScriptedChatModel, register_offline  # noqa: E402
-from state.loop import BODY_ROLE, JUDGE_ROLE  # noqa: E402
+from state.loop import JUDGE_ROLE, body_role  # noqa: E402
 from tests.integration.graph_worker import drive, log_entry, log_tasks, pause  # noqa: E402
 
 
@@ -86,7 +92,7 @@ def main() -> int:
     parser.add_argument("--pause-before-task", type=int, default=0)
     parser.add_argument("--pause-in-body", type=int, default=0)
     args = parser.parse_args()
-    register_offline(BODY_ROLE, logging_body(args.steps_log, args.pause_in_body))
+    register_offline(body_role(BODY_NAME), logging_body(args.steps_log, args.pause_in_body))
     register_offline(JUDGE_ROLE, logging_judge(args.steps_log))
 
     with open_checkpointer(args.url) as saver:

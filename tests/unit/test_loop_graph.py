@@ -324,6 +324,16 @@ def test_the_supplier_scenario_runs_offline_and_passes_in_round_two() -> None:
     assert tools_called == []  # the body's tool calls stay inside the body, not the thread
 
 
+def test_the_scenarios_stand_in_plays_only_its_own_body() -> None:
+    other = AgentSpec("summariser", "summarises", "You summarise.", model=HeuristicDemoModel())
+    supplier = AgentSpec("csv_profiler", "profiles", "You profile.", model=HeuristicDemoModel())
+    done = build_loop_graph(other, until=lambda output, state: True)
+    played = build_loop_graph(supplier, until=lambda output, state: True)
+
+    assert "No CSV sample found" not in run(done)["messages"][-1].text  # the demo model itself
+    assert "No CSV sample found" in run(played)["messages"][-1].text  # the stand-in
+
+
 def test_the_sample_has_the_problems_the_judge_checks() -> None:
     keys = [p.key for p in find_problems(extract_csv(SUPPLIER_REQUEST))]
     assert keys == ["padding", "country", "email", "price", "duplicates", "dates"]
