@@ -10,7 +10,7 @@ dropped with a failed attempt, like its usage.
 
 Example:
     >>> with collect_events() as kept:
-    ...     emit_event("fallback", {"from_model": "a", "to_model": "b"}, keep=True)
+    ...     sent = emit_event("fallback", {"from_model": "a", "to_model": "b"}, keep=True)
     >>> kept[0]["control"], kept[0]["to_model"]
     ('fallback', 'b')
 """

@@ -30,6 +30,8 @@ import concurrent.futures
 import contextvars
 import functools
 import os
+import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -72,16 +74,31 @@ def _model_for(spec: str, endpoint: str) -> BaseChatModel:
     return template_model(spec) if is_template_spec(spec) else create_chat_model(spec or None)
 
 
+_instance_tokens: dict[int, str] = {}
+
+
+def _instance_token(model: BaseChatModel) -> str:
+    """A token unique to one live model object (an ``id`` may be reused once it is gone)."""
+    key = id(model)
+    token = _instance_tokens.get(key)
+    if token is None:
+        token = uuid.uuid4().hex[:12]
+        _instance_tokens[key] = token
+        weakref.finalize(model, _instance_tokens.pop, key, None)
+    return token
+
+
 def model_label(model: BaseChatModel | None) -> str:
-    """A model's endpoint label: ``openai:gpt-4o-mini@host:port``, ``offline:demo#<id>``.
+    """A model's endpoint label: ``openai:gpt-4o-mini@host:port``, ``offline:demo#<token>``.
 
     In-process models have no shared endpoint, so each instance is its own (its breaker
-    too); a provider's model is named by provider, model and base URL host.
+    too, keyed by a token unique to the live object); a provider's model is named by
+    provider, model and base URL host.
     """
     if model is None:
         return "unknown"
     if isinstance(model, OfflineChatModel):
-        return f"offline:{model._llm_type}#{id(model):x}"
+        return f"offline:{model._llm_type}#{_instance_token(model)}"
     try:
         params = dict(model._get_ls_params())
     except Exception:  # noqa: BLE001 - a model without LangSmith params still has a type

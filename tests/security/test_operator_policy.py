@@ -140,3 +140,48 @@ async def test_f02_a_stricter_operator_holds_for_runs_that_name_nothing(
         refunds = server.refunds()
     assert "above 50.00" in str(state["values"]["policy"]), state["values"]["policy"]
     assert other and looser == 403 and refunds == []
+
+
+@pytest.mark.server
+@pytest.mark.postgres
+async def test_f02_a_run_may_tighten_its_budget_and_is_stopped_by_it(dev_server: DevServer) -> None:
+    message: Any = {"messages": [{"role": "user", "content": "Where is my order A-1001?"}]}
+    async with dev_server.client("alice") as alice:
+        done: Any = await alice.runs.wait(
+            None, "react", input=message, context={"model": "demo", "max_tokens_per_run": 60}
+        )
+        nonsense = await status(
+            alice.runs.wait(None, "react", input=message, context={"max_tokens_per_run": "lots"})
+        )
+    last = done["messages"][-1]
+    assert last["type"] == "ai" and last["name"] == "budget", last
+    assert "max_tokens_per_run=60" in last["content"]
+    assert done["run_stop"]["kind"] == "budget"
+    assert nonsense == 422
+
+
+@pytest.mark.server
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_f02_the_operators_run_budget_and_fallback_chain_hold(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A budget or a fallback model looser than the operator's is refused; none named: his."""
+    env = {"AGENT_PATTERNS_MAX_TOKENS_PER_RUN": "60", "AGENT_PATTERNS_FALLBACK_MODELS": "demo"}
+    message: Any = {"messages": [{"role": "user", "content": "Where is my order A-1001?"}]}
+    with running_dev_server(postgres_url, tmp_path, env=env) as server:
+        async with server.client("alice") as alice:
+            looser = await status(
+                alice.runs.wait(None, "react", input=message, context={"max_tokens_per_run": 10**6})
+            )
+            other_model = await status(
+                alice.runs.wait(
+                    None, "react", input=message, context={"fallback_models": ["openai:gpt-4o"]}
+                )
+            )
+            done: Any = await alice.runs.wait(
+                None, "react", input=message, context={"model": "demo"}
+            )
+    assert looser == 403 and other_model == 403
+    last = done["messages"][-1]
+    assert last["name"] == "budget" and "max_tokens_per_run=60" in last["content"], last
