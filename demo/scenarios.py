@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from demo.contract_review import CONTRACT_REQUEST
 from demo.fleet import FLEET_REQUEST
+from demo.supplier_csv import SUPPLIER_REQUEST
 
 __all__ = ["SCENARIOS", "Scenario"]
 
@@ -63,6 +65,16 @@ SCENARIOS: dict[str, Scenario] = {
     "reflexion": Scenario(
         "slugify",
         "a coder writes code, the sandbox runs the tests, a reflector learns from failures",
+    ),
+    "pipeline": Scenario(
+        CONTRACT_REQUEST,
+        "obligations are extracted, risks assessed (waiting for your review), then a review "
+        "packet is drafted for the procurement manager",
+    ),
+    "loop": Scenario(
+        SUPPLIER_REQUEST,
+        "the body profiles a supplier CSV and proposes a cleaning plan; a judge lists what it "
+        "misses; round 2 passes",
     ),
 }
 """The seed scenario of every served graph, by graph id."""

@@ -16,7 +16,9 @@ from langgraph.graph.state import CompiledStateGraph
 from graphs import (
     critique,
     hitl,
+    loop,
     memory_agent,
+    pipeline,
     plan_execute,
     react,
     reflexion,
@@ -37,6 +39,8 @@ _MODULES: dict[str, tuple[ModuleType, str]] = {
     "router": (router, "build_router_graph"),
     "supervisor": (supervisor, "build_supervisor_graph"),
     "swarm": (swarm, "build_swarm_graph"),
+    "pipeline": (pipeline, "build_pipeline_graph"),
+    "loop": (loop, "build_loop_graph"),
 }
 
 GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]] = {
