@@ -11,10 +11,11 @@ pool from 50 to 10; from 00:03 the pool is exhausted, requests queue and time ou
 show pool-exhaustion errors, the metrics a saturated pool and a latency spike with normal
 traffic, the deployments the change.
 
-Offline, on the demo model, the specialists play the pattern's default branch stand-in (they
-call their tool and report it, `nodes.parallel_stand_in`) and the commander plays
-`demo_commander`, registered for `state.parallel.SYNTHESIZER_ROLE` by `register_stand_ins`
-(the served graph's wiring calls it). The commander reads the specialists' results from its
+Offline, on the demo model, the specialists play `nodes.parallel_stand_in.tool_caller_model`
+(call their tool, report it), each registered for its own branch role
+(`state.parallel.branch_role`), and the commander plays `demo_commander`, registered for
+`state.parallel.SYNTHESIZER_ROLE`; `register_stand_ins` registers all four (the served
+graph's wiring calls it). The commander reads the specialists' results from its
 declared inputs (`state.parallel.SynthesizerInputs`), never from the prompt's text.
 """
 
@@ -29,8 +30,9 @@ from pydantic import BaseModel, Field
 
 from models.offline import register_offline
 from models.scripted import ScriptedChatModel
+from nodes.parallel_stand_in import tool_caller_model
 from state.agent_spec import AgentSpec
-from state.parallel import SYNTHESIZER_ROLE, BranchResult
+from state.parallel import SYNTHESIZER_ROLE, BranchResult, branch_role
 from tools.registry import agent_tool
 
 __all__ = [
@@ -134,6 +136,10 @@ def list_recent_deployments(hours: int = 6) -> dict[str, Any]:
     return {"hours": hours, "deployments": DEPLOYMENTS}
 
 
+SPECIALISTS = ("logs", "metrics", "deployments")
+"""The specialists' names (their branch roles are ``parallel.branch.<name>``)."""
+
+
 def incident_branches() -> list[AgentSpec]:
     """The three specialists, each with its own read-only tool."""
     specialists: list[tuple[str, str, BaseTool]] = [
@@ -197,5 +203,7 @@ def demo_commander(*, results: Mapping[str, BranchResult], **_: Any) -> BaseChat
 
 
 def register_stand_ins() -> None:
-    """Register the incident commander as the parallel synthesizer's offline stand-in."""
+    """Register the specialists' and the commander's offline stand-ins."""
+    for name in SPECIALISTS:
+        register_offline(branch_role(name), tool_caller_model)
     register_offline(SYNTHESIZER_ROLE, demo_commander)

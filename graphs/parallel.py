@@ -30,9 +30,10 @@ A synthesizer or judge that gives no valid answer ends the run cleanly with the 
 (status ``invalid_output``). Budgets, fallbacks and the other controls apply to every model
 call of every branch through the shared model-call path, as in every pattern.
 
-Offline, on the demo model, a branch built from a spec plays the stand-in registered for
-``parallel.branch`` and the synthesizer and judge theirs (`state.parallel` declares their
-inputs); the served graph (incident triage, `demo.incident`) registers all three.
+Offline, on the demo model, a branch built from a spec plays the stand-in registered for its
+role (``parallel.branch.<name>``, if any; else the demo model itself), and the synthesizer and
+judge theirs (`state.parallel` declares their inputs); the served graph (incident triage,
+`demo.incident`) registers its three specialists and the commander.
 """
 
 from __future__ import annotations
@@ -51,19 +52,17 @@ from langgraph.store.base import BaseStore
 
 from graphs._agents import agent_graph
 from graphs._compile import compile_pattern
-from models.offline import register_offline
 from nodes.context import context_as
 from nodes.messages import latest_human_text
 from nodes.parallel_aggregate import SYNTHESIS_PROMPT, Aggregator, normalize_answer
 from nodes.parallel_branches import BRANCH_TASK, Branch, BranchRunner
-from nodes.parallel_stand_in import tool_caller_model
 from nodes.retry import MODEL_RETRY
 from nodes.runtime import PatternRuntime
 from nodes.subagent import SubAgent
 from state.agent import AgentInput, AgentOutput
 from state.agent_spec import AgentSpec, check_agent_names
 from state.context import AgentContext
-from state.parallel import AGGREGATIONS, BRANCH_ROLE, Aggregation, ParallelState
+from state.parallel import AGGREGATIONS, Aggregation, ParallelState
 
 __all__ = [
     "BRANCH_TASK",
@@ -206,8 +205,6 @@ def build_parallel_graph(
     # one worker thread per branch under invoke, plus the node's own (a run's config may lower it)
     return compiled.with_config(max_concurrency=len(specs) + 2)
 
-
-register_offline(BRANCH_ROLE, tool_caller_model)
 
 from demo.incident import (  # noqa: E402  (the served graph's wiring only)
     COMMANDER_PROMPT,

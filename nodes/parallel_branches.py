@@ -20,8 +20,9 @@ the background; whatever it returns is ignored), so give sync branches tools wit
 timeouts (`PatternRuntime.tool_timeout_s`) as well.
 
 When the run plays on the offline demo model, a branch built from a spec (not a compiled
-graph, no model of its own) is rebuilt on the stand-in registered for
-`state.parallel.BRANCH_ROLE`, given `state.parallel.BranchInputs`.
+graph, no model of its own) is rebuilt on the stand-in registered for its role
+(`state.parallel.branch_role`: ``parallel.branch.<name>``), given
+`state.parallel.BranchInputs`; without one it runs on the demo model itself.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from nodes.model_call import model_for_spec
 from nodes.plan_steps import arun_plan_steps, run_plan_steps
 from nodes.subagent import SubAgent, SubAgentResult
 from state.agent_spec import AgentSpec
-from state.parallel import BRANCH_ROLE, BranchInputs, BranchResult
+from state.parallel import BranchInputs, BranchResult, branch_role
 from state.plan import PlanStep
 
 __all__ = ["BRANCH_TASK", "Branch", "BranchRunner", "branch_outcome", "call_with_timeout"]
@@ -82,7 +83,7 @@ class Branch:
             return self.agent
         chosen = self.model or model_for_spec(getattr(parent_context, "model", "") or "")
         inputs = BranchInputs(branch=self.name, request=request, tools=self.spec.tools)
-        stand_in = offline_stand_in(chosen, BRANCH_ROLE, **inputs)
+        stand_in = offline_stand_in(chosen, branch_role(self.name), **inputs)
         if stand_in is None:
             return self.agent
         return SubAgent(self.rebuild(stand_in), name=self.name)

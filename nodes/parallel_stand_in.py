@@ -1,8 +1,9 @@
-"""The default offline stand-in of a parallel branch: call every tool, report what they said.
+"""An offline stand-in for a parallel branch: call every tool, report what they said.
 
 On the demo model (keyword heuristics, not an LLM) a branch built from a spec plays the
-stand-in registered for `state.parallel.BRANCH_ROLE`. This one is registered by
-`graphs.parallel`: given the branch's declared inputs (`state.parallel.BranchInputs`), it calls
+stand-in registered for its role (`state.parallel.branch_role`). A scenario registers this one
+for its investigating branches (`demo.incident` does for its three specialists): given the
+branch's declared inputs (`state.parallel.BranchInputs`), it calls
 each of the branch's tools once with no arguments (read-only investigation tools with
 defaults, like the incident specialists' in `demo.incident`), then answers with what they
 returned. A branch without tools answers that it has nothing to investigate with.

@@ -5,7 +5,7 @@ time; its result is recorded under its name (`BranchResult`). Then one aggregati
 a synthesizer writes the answer from every output (``synthesis``), the branches vote
 (``vote``), or a judge scores each output and the best one wins (``best_of``).
 
-The roles (`BRANCH_ROLE`, `SYNTHESIZER_ROLE`, `JUDGE_ROLE`) and the keyword inputs each
+The roles (`branch_role`, `SYNTHESIZER_ROLE`, `JUDGE_ROLE`) and the keyword inputs each
 receives are declared here, so the graph and the offline stand-ins that play them on the
 demo model (`models.offline.register_offline`) agree on them without reading prompts.
 """
@@ -33,6 +33,7 @@ __all__ = [
     "ParallelState",
     "Score",
     "SynthesizerInputs",
+    "branch_role",
 ]
 
 Aggregation = Literal["synthesis", "vote", "best_of"]
@@ -41,8 +42,18 @@ AGGREGATIONS: tuple[Aggregation, ...] = ("synthesis", "vote", "best_of")
 BranchStatus = Literal["done", "failed", "timed_out"]
 
 BRANCH_ROLE = "parallel.branch"
-"""The model role of a branch built from a spec without a model of its own; its inputs are
-`BranchInputs`."""
+"""The prefix of a branch's role: a branch built from a spec without a model of its own plays
+`branch_role` (``parallel.branch.<its name>``), with `BranchInputs`. Offline, it is rebuilt
+on the stand-in registered for its role, if any (else it runs on the demo model itself)."""
+
+
+def branch_role(name: str) -> str:
+    """The role a parallel branch named `name` plays: ``parallel.branch.<name>``.
+
+    Per branch, so a scenario's stand-ins play only its own branches, never another graph's.
+    """
+    return f"{BRANCH_ROLE}.{name}"
+
 
 SYNTHESIZER_ROLE = "parallel.synthesizer"
 """The role that writes the answer from every branch output (``synthesis``); its inputs are

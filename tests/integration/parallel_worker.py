@@ -4,9 +4,9 @@ Usage: python -m tests.integration.parallel_worker --url URL --thread ID --steps
 [--pause-before-task N | --pause-in-branch NAME --after NAME,...]
 
 The three specialists and the commander run on the demo model, so they play their offline
-stand-ins: the commander `demo.incident.demo_commander`, the specialists the pattern's branch
-stand-in (`nodes.parallel_stand_in.tool_caller_model`), which this worker registers with
-logging: each specialist model call is logged (``model_call``), and so is each branch that
+stand-ins: the commander `demo.incident.demo_commander`, the specialists
+`nodes.parallel_stand_in.tool_caller_model`, which this worker registers (per branch role)
+with logging: each specialist model call is logged (``model_call``), and so is each branch that
 finished (its final model call, reporting its tool's result: ``finished_branch``). Both are
 stateless, so a resumed process decides exactly as an uninterrupted one. The worker prints
 ``PAUSED`` and blocks at the pause point, and at the end prints ``RESULT <json>``.
@@ -34,12 +34,17 @@ from typing import Any  # noqa: E402
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage  # noqa: E402
 
 from checkpointers.factory import open_checkpointer  # noqa: E402
-from demo.incident import COMMANDER_PROMPT, INCIDENT_REQUEST, incident_branches  # noqa: E402
+from demo.incident import (  # noqa: E402
+    COMMANDER_PROMPT,
+    INCIDENT_REQUEST,
+    SPECIALISTS,
+    incident_branches,  # noqa: E402
+)
 from graphs.parallel import build_parallel_graph  # noqa: E402
 from models import HeuristicDemoModel, ScriptedChatModel, register_offline  # noqa: E402
 from nodes.parallel_branches import BRANCH_TASK  # noqa: E402
 from nodes.parallel_stand_in import tool_caller_model  # noqa: E402
-from state.parallel import BRANCH_ROLE  # noqa: E402
+from state.parallel import branch_role  # noqa: E402
 from tests.integration.graph_worker import drive, log_entry, log_tasks, pause  # noqa: E402
 
 RETURN = "__return__"
@@ -111,7 +116,8 @@ def main() -> int:
         if args.pause_in_branch:
             after = set(filter(None, args.after.split(",")))
             on_call = pause_in_branch(args.pause_in_branch, after, saver, config)
-        register_offline(BRANCH_ROLE, logging_branch(args.steps_log, on_call))
+        for name in SPECIALISTS:
+            register_offline(branch_role(name), logging_branch(args.steps_log, on_call))
         graph = build_parallel_graph(
             incident_branches(),
             model=HeuristicDemoModel(),  # plays the stand-ins (the commander: demo.incident)

@@ -436,3 +436,22 @@ def test_the_commander_holds_without_the_deployments_evidence() -> None:
     text = out["messages"][-1].text
     assert "Confidence: medium (2 of 3" in text and "Missing evidence: deployments" in text
     assert "do not change production blind" in text
+
+
+def test_branch_stand_ins_are_per_branch_role() -> None:
+    """The incident's stand-ins play its own specialists only; another spec branch on the
+    demo model runs on the demo model itself."""
+    other = AgentSpec("logs_elsewhere", "reads other logs", tools=incident_branches()[0].tools)
+    config = thread()
+    compiled = build_parallel_graph(
+        [incident_branches()[0], other], aggregate="vote", quorum=1, checkpointer=InMemorySaver()
+    )
+
+    compiled.invoke(
+        {"messages": [HumanMessage(INCIDENT_REQUEST)]}, config, context={"model": "demo"}
+    )
+
+    results = compiled.get_state(config).values["branch_results"]
+    assert results["logs"]["output"].startswith("logs findings:\n- search_app_logs:")
+    assert results["logs_elsewhere"]["status"] == "done"
+    assert not results["logs_elsewhere"]["output"].startswith("logs_elsewhere findings:")
