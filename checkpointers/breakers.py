@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -41,7 +40,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.memory import InMemorySaver
+
+from checkpointers.saver_storage import saver_storage
 
 __all__ = [
     "Admission",
@@ -247,17 +247,7 @@ def default_breaker_store(checkpointer: BaseCheckpointSaver | None) -> BreakerSt
     """
     if checkpointer is None:
         return _process_store
-    from checkpointers.ledger import _unwrapped
-
-    saver = _unwrapped(checkpointer)
-    kind = type(saver).__name__
-    conn = getattr(saver, "conn", None)
-    if kind in ("PostgresSaver", "AsyncPostgresSaver") and conn is not None:
-        url = getattr(conn, "conninfo", None) or conn.info.dsn  # a pool, or a connection
-        return _postgres_store(url)
-    if isinstance(saver, InMemorySaver) or kind in ("SqliteSaver", "AsyncSqliteSaver"):
-        return _process_store
-    env_url = os.environ.get("DATABASE_URL", "")
-    if env_url.startswith(("postgresql://", "postgres://")):
-        return _postgres_store(env_url)
-    return _process_store
+    storage = saver_storage(checkpointer)
+    if storage.kind == "postgres":
+        return _postgres_store(storage.target)
+    return _process_store  # memory, and SQLite (see the module docs)

@@ -32,7 +32,6 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -41,7 +40,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.memory import InMemorySaver
+
+from checkpointers.saver_storage import database_url, saver_storage
 
 if TYPE_CHECKING:
     from checkpointers.usage import UsageLog
@@ -387,8 +387,8 @@ def _shared(key: str, make: Callable[[], CapStore]) -> CapStore:
 
 
 def _database_url_store() -> CapStore | None:
-    env_url = os.environ.get("DATABASE_URL", "")
-    if not env_url.startswith(("postgresql://", "postgres://")):
+    env_url = database_url()
+    if env_url is None:
         return None
     from checkpointers.budget_caps_postgres import PostgresCapStore
 
@@ -405,29 +405,16 @@ def default_cap_store(checkpointer: BaseCheckpointSaver | None) -> CapStore:
     """
     if checkpointer is None:
         return _database_url_store() or _process_store
-    from checkpointers.factory import sqlite_file
-    from checkpointers.ledger import _unwrapped
-    from checkpointers.usage import _sqlite_path
-
-    checkpointer = _unwrapped(checkpointer)
-    kind = type(checkpointer).__name__
-    conn = getattr(checkpointer, "conn", None)
-    if kind in ("PostgresSaver", "AsyncPostgresSaver") and conn is not None:
+    storage = saver_storage(checkpointer)
+    if storage.kind == "postgres":
         from checkpointers.budget_caps_postgres import PostgresCapStore
 
-        url = getattr(conn, "conninfo", None) or conn.info.dsn  # a pool, or a connection
-        return _shared(url, lambda: PostgresCapStore(url))
-    path = sqlite_file(checkpointer) or _sqlite_path(checkpointer)
-    if path is not None:
+        return _shared(storage.target, lambda: PostgresCapStore(storage.target))
+    if storage.kind == "sqlite":
         from checkpointers.budget_caps_sqlite import SqliteCapStore
 
-        absolute = os.path.abspath(os.path.expanduser(path))
-        return _shared(f"sqlite:{absolute}", lambda: SqliteCapStore(absolute))
-    if not isinstance(checkpointer, InMemorySaver):
-        found = _database_url_store()
-        if found is not None:
-            return found
-    return _memory_store(checkpointer)
+        return _shared(f"sqlite:{storage.target}", lambda: SqliteCapStore(storage.target))
+    return _memory_store(storage.saver)
 
 
 def _memory_store(saver: BaseCheckpointSaver) -> InMemoryCapStore:

@@ -26,9 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
-import os
-import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterable
@@ -37,10 +34,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.config import get_config
 
 from checkpointers.ledger import RUN_CHECKPOINTER_KEY
+from checkpointers.saver_storage import database_url, saver_storage
 
 __all__ = [
     "InMemoryUsageLog",
@@ -220,8 +217,8 @@ def _shared(key: str, make: Callable[[], UsageLog]) -> UsageLog:
 
 
 def _database_url_log() -> UsageLog | None:
-    env_url = os.environ.get("DATABASE_URL", "")
-    if not env_url.startswith(("postgresql://", "postgres://")):
+    env_url = database_url()
+    if env_url is None:
         return None
     from checkpointers.usage_postgres import PostgresUsageLog
 
@@ -234,64 +231,20 @@ def default_usage_log(checkpointer: BaseCheckpointSaver | None) -> UsageLog:
     Postgres savers: a table in the same database; a SQLite saver: a table in its file; no
     checkpointer: a `RunUsageLog` (the run's saver's table on each call); a saver of unknown
     storage: ``DATABASE_URL``'s Postgres if set; the in-memory saver: memory (graphs on the
-    same saver share it).
+    same saver share it). See `checkpointers.saver_storage`.
     """
     if checkpointer is None:
         return RunUsageLog()
-    from checkpointers.factory import sqlite_file
-    from checkpointers.ledger import _unwrapped
-
-    checkpointer = _unwrapped(checkpointer)
-    kind = type(checkpointer).__name__
-    conn = getattr(checkpointer, "conn", None)
-    if kind in ("PostgresSaver", "AsyncPostgresSaver") and conn is not None:
+    storage = saver_storage(checkpointer)
+    if storage.kind == "postgres":
         from checkpointers.usage_postgres import PostgresUsageLog
 
-        url = getattr(conn, "conninfo", None) or conn.info.dsn  # a pool, or a connection
-        return _shared(url, lambda: PostgresUsageLog(url))
-    path = sqlite_file(checkpointer) or _sqlite_path(checkpointer)
-    if path is not None:
+        return _shared(storage.target, lambda: PostgresUsageLog(storage.target))
+    if storage.kind == "sqlite":
         from checkpointers.usage_sqlite import SqliteUsageLog
 
-        absolute = os.path.abspath(os.path.expanduser(path))
-        return _shared(f"sqlite:{absolute}", lambda: SqliteUsageLog(absolute))
-    if not isinstance(checkpointer, InMemorySaver):
-        found = _database_url_log()
-        if found is not None:
-            return found
-    return _memory_log(checkpointer)
-
-
-_sqlite_paths: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-
-def _sqlite_path(saver: BaseCheckpointSaver) -> str | None:
-    """The file of a SQLite saver `checkpointers.factory.sqlite_file` does not know.
-
-    LangGraph may run on a shallow clone of the graph's saver (to add a msgpack allowlist);
-    the clone shares the saver's connection, whose main database file is read here.
-    """
-    conn = getattr(saver, "conn", None)
-    if conn is None or type(saver).__name__ not in ("SqliteSaver", "AsyncSqliteSaver"):
-        return None
-    with _shared_lock:
-        if saver not in _sqlite_paths:  # once per clone (connections take no weak refs)
-            _sqlite_paths[saver] = _database_file(saver, conn)
-        return _sqlite_paths[saver] or None
-
-
-def _database_file(saver: BaseCheckpointSaver, conn: Any) -> str:
-    """The main database file of a sqlite3 or aiosqlite connection ("" in memory)."""
-    if isinstance(conn, sqlite3.Connection):
-        with getattr(saver, "lock", threading.Lock()):
-            rows = conn.execute("PRAGMA database_list").fetchall()
-        return next((str(r[2]) for r in rows if r[1] == "main"), "")
-    connector = getattr(conn, "_connector", None)  # aiosqlite: a closure over the path
-    if not callable(connector):
-        return ""
-    database = inspect.getclosurevars(connector).nonlocals.get("database")
-    path = str(database) if isinstance(database, str | os.PathLike) else ""
-    return "" if path == ":memory:" else path
+        return _shared(f"sqlite:{storage.target}", lambda: SqliteUsageLog(storage.target))
+    return _memory_log(storage.saver)
 
 
 def _memory_log(saver: BaseCheckpointSaver) -> InMemoryUsageLog:
