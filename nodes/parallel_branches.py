@@ -5,8 +5,11 @@ Every branch is a sub-agent (`nodes.subagent.SubAgent`) given the request as its
 The branches run through the plan runner (`nodes.plan_steps`) as steps without
 dependencies, under the task name `BRANCH_TASK`, so:
 
-- they all start at once: under ``ainvoke`` they are coroutines; under ``invoke`` each holds
-  one of the run's worker threads (the graph raises ``max_concurrency`` to fit its branches);
+- they all start at once: under ``invoke`` each holds one of the run's worker threads (the
+  graph raises ``max_concurrency`` to fit its branches); under ``ainvoke`` they are
+  coroutines, and since LangGraph runs the sync nodes of an async run (a ReAct branch's model
+  and tool nodes) on the event loop's default thread pool, that pool is grown to fit them
+  (`ensure_loop_threads`; a process-wide effect on that loop, documented there);
 - a finished branch's result is saved as its task's write the moment it finishes: a run
   resumed after a crash or an approval does not run it again;
 - an interrupt inside a branch (an approval) pauses the run while the other branches finish
@@ -29,8 +32,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +52,14 @@ from state.agent_spec import AgentSpec
 from state.parallel import BranchInputs, BranchResult, branch_role
 from state.plan import PlanStep
 
-__all__ = ["BRANCH_TASK", "Branch", "BranchRunner", "branch_outcome", "call_with_timeout"]
+__all__ = [
+    "BRANCH_TASK",
+    "Branch",
+    "BranchRunner",
+    "branch_outcome",
+    "call_with_timeout",
+    "ensure_loop_threads",
+]
 
 BRANCH_TASK = "run_branch"
 """Name of every branch's task (in streamed ``tasks`` and ``updates`` events)."""
@@ -144,6 +157,38 @@ def call_with_timeout(func: Callable[[], Any], timeout_s: float | None) -> tuple
     return True, box["value"]
 
 
+_LOOP_THREADS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = (
+    weakref.WeakKeyDictionary()
+)
+"""The default thread pool size this module gave each running loop."""
+
+
+def _python_default_threads() -> int:
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+def ensure_loop_threads(branches: int) -> None:
+    """Give the running event loop's default thread pool room for `branches` more sync nodes.
+
+    LangGraph runs a sync node of an async run (a ReAct branch's model and tool nodes) on the
+    loop's default thread pool, Python's ``min(32, cpus + 4)`` threads: 6 on 2 cores, so 20
+    ReAct branches would run in waves of 6. The pool is replaced by one of ``branches`` plus
+    that default size, only ever grown, at most once per size per loop; the old pool finishes
+    what it runs and its threads exit.
+    """
+    loop = asyncio.get_running_loop()
+    target = branches + _python_default_threads()
+    if _LOOP_THREADS.get(loop, _python_default_threads()) >= target:
+        return
+    previous = getattr(loop, "_default_executor", None)  # None until the loop first used one
+    loop.set_default_executor(
+        ThreadPoolExecutor(max_workers=target, thread_name_prefix="asyncio-branches")
+    )
+    _LOOP_THREADS[loop] = target
+    if isinstance(previous, ThreadPoolExecutor):
+        previous.shutdown(wait=False)
+
+
 class BranchRunner:
     """Runs every branch on the request, at the same time, inside a graph node."""
 
@@ -182,7 +227,12 @@ class BranchRunner:
         return {name: runs[name] for name in self.branches}
 
     async def arun(self, request: str, parent_context: Any) -> dict[str, BranchRun]:
-        """Async twin of `run`: a timed-out branch is cancelled."""
+        """Async twin of `run`: a timed-out branch is cancelled.
+
+        The loop's default thread pool is grown to fit the branches first
+        (`ensure_loop_threads`), so branches with sync nodes run at once too.
+        """
+        ensure_loop_threads(len(self.branches))
 
         async def run_branch(step: PlanStep, _: Mapping[str, Any]) -> BranchRun:
             branch = self.branches[step.id]

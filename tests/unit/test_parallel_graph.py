@@ -455,3 +455,25 @@ def test_branch_stand_ins_are_per_branch_role() -> None:
     assert results["logs"]["output"].startswith("logs findings:\n- search_app_logs:")
     assert results["logs_elsewhere"]["status"] == "done"
     assert not results["logs_elsewhere"]["output"].startswith("logs_elsewhere findings:")
+
+
+async def test_twenty_react_branches_run_at_the_same_time_async() -> None:
+    """Sync model nodes of an async run use the loop's default pool: it must fit all K."""
+    barrier = threading.Barrier(K, timeout=10)
+
+    def meet(messages: list[Any]) -> str:
+        barrier.wait()
+        return "met"
+
+    specs = [
+        AgentSpec(f"b{i}", "waits for all", model=ScriptedChatModel(replies=[meet]))
+        for i in range(K)
+    ]
+    compiled = build_parallel_graph(specs, aggregate="vote", checkpointer=InMemorySaver())
+    config = thread()
+
+    await compiled.ainvoke(REQUEST, config)
+
+    results = (await compiled.aget_state(config)).values["branch_results"]
+    assert [r["status"] for r in results.values()] == ["done"] * K
+    assert not barrier.broken
