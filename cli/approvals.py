@@ -34,6 +34,7 @@ from cli.pending import (
 )
 from cli.render import STREAM_MODES, StepPrinter
 from cli.threads import open_existing_checkpointer, thread_config, thread_graph_id
+from graphs._pending import unique_interrupts
 from graphs.registry import build_graph
 from nodes.approval_gate import EXPIRE_MARKER
 from state.approval import InvalidDecisionError, parse_decision
@@ -136,7 +137,8 @@ def _decide(args: argparse.Namespace, out: TextIO) -> int:
         config: RunnableConfig = {"configurable": {"thread_id": args.thread}}
         state = _resume(graph, config, {target.interrupt_id: decision}, out)
         if state.interrupts:
-            out.write(f"Thread {args.thread} waits again ({len(state.interrupts)} pending).\n")
+            waiting = len(unique_interrupts(state))
+            out.write(f"Thread {args.thread} waits again ({waiting} pending).\n")
         else:
             last = state.values["messages"][-1]
             out.write(f"Thread {args.thread} finished. Last message:\n{last.text}\n")

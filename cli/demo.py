@@ -26,6 +26,7 @@ from cli.errors import CliError
 from cli.render import STREAM_MODES, StepPrinter, describe_interrupt
 from cli.threads import open_existing_checkpointer, thread_config, thread_graph_id
 from demo.scenarios import SCENARIOS
+from graphs._pending import unique_interrupts
 from graphs.registry import GRAPH_BUILDERS, build_graph
 
 __all__ = ["add_demo_arguments", "run_demo"]
@@ -151,7 +152,7 @@ class _DemoRun:
     def first_payload(self) -> tuple[Any, bool]:
         """What to send first, and whether to go on (False: nothing to do on this thread)."""
         question = _question(self.args, self.graph_id)
-        pending = self.graph.get_state(self.config).interrupts if self.args.thread else ()
+        pending = unique_interrupts(self.graph.get_state(self.config)) if self.args.thread else ()
         if pending and not question:
             self.out.write(f"Thread {self.thread_id} is waiting at the approval gate.\n")
             return None, True  # decided below, like any other stop at the gate
@@ -214,7 +215,7 @@ class _DemoRun:
             if not state.interrupts:
                 self.finish(state.values)
                 return 0
-            answers = self.decisions(state.interrupts, announce=payload is None)
+            answers = self.decisions(unique_interrupts(state), announce=payload is None)
             if answers is None:
                 return 0
             payload = Command(resume=answers)

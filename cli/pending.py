@@ -16,6 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from checkpointers.waiting_threads import waiting_thread_ids
+from graphs._pending import unique_interrupts
 from graphs.errors import UnknownThreadError
 from graphs.registry import build_graph
 
@@ -80,7 +81,7 @@ def _graph_id(saver: BaseCheckpointSaver, thread_id: str) -> str | None:
 
 def _requests(thread_id: str, graph_id: str, graph: Any) -> list[PendingApproval]:
     found: list[PendingApproval] = []
-    for item in graph.get_state(_config(thread_id)).interrupts:
+    for item in unique_interrupts(graph.get_state(_config(thread_id))):
         requests = item.value if isinstance(item.value, list) else [item.value]
         for request in requests:
             if not isinstance(request, dict) or "action_request" not in request:

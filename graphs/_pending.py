@@ -19,6 +19,7 @@ from graphs.errors import PendingRequest
 from state.approval import ApprovalRecord
 
 __all__ = [
+    "unique_interrupts",
     "CANCEL_PENDING_KEY",
     "SUPERSEDED_REASON",
     "cancellation",
@@ -68,9 +69,22 @@ def _messages(snapshot: StateSnapshot) -> list[BaseMessage]:
     return [m for m in values.get("messages") or [] if isinstance(m, BaseMessage)]
 
 
+def unique_interrupts(snapshot: StateSnapshot) -> list[Interrupt]:
+    """The thread's interrupts, each once.
+
+    An interrupt raised deep inside nested graphs (an approval in a ReAct agent in a parallel
+    branch of a pipeline stage) is reported by more than one of the tasks it passed through;
+    the interrupt id is the same, and so is the answer it needs.
+    """
+    seen: dict[str, Interrupt] = {}
+    for item in snapshot.interrupts:
+        seen.setdefault(item.id, item)
+    return list(seen.values())
+
+
 def pending_requests(snapshot: StateSnapshot) -> list[PendingRequest]:
     """Everything the thread in `snapshot` waits on: interrupts, then unanswered calls."""
-    found = [request for item in snapshot.interrupts for request in _requests_of(item)]
+    found = [request for item in unique_interrupts(snapshot) for request in _requests_of(item)]
     covered = {request.tool_call_id for request in found if request.tool_call_id}
     for call in unanswered_calls(_messages(snapshot)):
         if call.get("id") not in covered:
