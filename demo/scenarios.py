@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from demo.contract_review import CONTRACT_REQUEST
 from demo.fleet import FLEET_REQUEST
+from demo.incident import INCIDENT_REQUEST
 from demo.supplier_csv import SUPPLIER_REQUEST
 
 __all__ = ["SCENARIOS", "Scenario"]
@@ -70,6 +71,11 @@ SCENARIOS: dict[str, Scenario] = {
         CONTRACT_REQUEST,
         "obligations are extracted, risks assessed (waiting for your review), then a review "
         "packet is drafted for the procurement manager",
+    ),
+    "parallel": Scenario(
+        INCIDENT_REQUEST,
+        "logs, metrics and deployments specialists investigate at the same time; an incident "
+        "commander gives a root cause, its confidence and the safest next action",
     ),
     "loop": Scenario(
         SUPPLIER_REQUEST,

@@ -18,6 +18,7 @@ from graphs import (
     hitl,
     loop,
     memory_agent,
+    parallel,
     pipeline,
     plan_execute,
     react,
@@ -40,6 +41,7 @@ _MODULES: dict[str, tuple[ModuleType, str]] = {
     "supervisor": (supervisor, "build_supervisor_graph"),
     "swarm": (swarm, "build_swarm_graph"),
     "pipeline": (pipeline, "build_pipeline_graph"),
+    "parallel": (parallel, "build_parallel_graph"),
     "loop": (loop, "build_loop_graph"),
 }
 
