@@ -15,12 +15,10 @@ and async, on an in-memory saver:
 Reported: wall time / (K x DELAY_S) for each (ideal 1/K for the two fan-outs, 1.0 for the
 sequential run), and parallel / send (the pattern's overhead over the bare mechanism).
 
-What the numbers show under ``ainvoke``: the runner starts every branch at once (the native
-branches track ``send``), but a ReAct branch's model node is sync (the shared model-call path,
-`nodes.ask.invoke_model`, has no async twin), and LangGraph runs a sync node of an async run
-on the event loop's default thread pool (``min(32, cpus + 4)`` threads: 6 on 2 cores), so
-ReAct branches run in waves of that size. An async model-call path would lift it for every
-pattern.
+A ReAct branch's model node is sync (the shared model-call path has no async twin); under
+``ainvoke`` LangGraph runs it on the event loop's default thread pool, which the parallel node
+grows to fit its branches (`nodes.parallel_branches.ensure_loop_threads`), so ``parallel``
+and ``parallel_native`` both track ``send``.
 """
 
 from __future__ import annotations
