@@ -295,7 +295,7 @@ class ServiceArgs(BaseModel):
     service: str
 
 
-def _approval_case() -> tuple[Any, list[str], list[str]]:
+def _approval_case(timeout: float | None = None) -> tuple[Any, list[str], list[str]]:
     restarted: list[str] = []
 
     @agent_tool(args_schema=ServiceArgs, side_effects=True)
@@ -316,13 +316,17 @@ def _approval_case() -> tuple[Any, list[str], list[str]]:
     compiled = build_parallel_graph(
         [operator, *fixed("Logs look fine.", calls=reader_calls)],
         synthesizer=ScriptedChatModel(replies=["Checkout restarted; logs fine."]),
+        branch_timeout_s=timeout,
         checkpointer=InMemorySaver(),
     )
     return compiled, restarted, reader_calls
 
 
-def test_an_approval_inside_a_branch_pauses_the_run_and_resumes_inside_it() -> None:
-    compiled, restarted, reader_calls = _approval_case()
+@pytest.mark.parametrize("timeout", [None, 5.0], ids=["no-timeout", "in-a-timed-thread"])
+def test_an_approval_inside_a_branch_pauses_the_run_and_resumes_inside_it(
+    timeout: float | None,
+) -> None:
+    compiled, restarted, reader_calls = _approval_case(timeout)
     config = thread()
 
     compiled.invoke(REQUEST, config)
