@@ -22,7 +22,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from scripts.bench.measure import Finding  # noqa: E402
 
-BENCHMARKS = ["overhead", "controls", "storage", "throughput", "memory_search", "fanout"]
+BENCHMARKS = [
+    "overhead",
+    "controls",
+    "storage",
+    "throughput",
+    "memory_search",
+    "fanout",
+    "parallel",
+]
 """Module names under scripts/bench/, in the order they run."""
 
 
