@@ -162,10 +162,16 @@ def matches(
 
 
 class InMemoryUsageLog:
-    """Usage rows in this process's memory (the in-memory saver's table)."""
+    """Usage rows in this process's memory (the in-memory saver's table).
+
+    Rows are also indexed by user and by run, so the checks made before every model call (a
+    user's cap, a run's spend) read only their own rows, like the Postgres table's indexes.
+    """
 
     def __init__(self) -> None:
         self._rows: dict[str, UsageRecord] = {}
+        self._by_user: dict[str | None, list[str]] = {}
+        self._by_run: dict[str | None, list[str]] = {}
         self._lock = threading.Lock()
 
     def record(self, row: UsageRecord) -> bool:
@@ -176,7 +182,16 @@ class InMemoryUsageLog:
                 self._rows[row.call_id] = replace(known, attempts=known.attempts + 1)
                 return False
             self._rows[row.call_id] = row
+            self._by_user.setdefault(row.user_id, []).append(row.call_id)
+            self._by_run.setdefault(row.run_id, []).append(row.call_id)
             return True
+
+    def _candidates(self, user_id: str | None, run_id: str | None) -> Iterable[UsageRecord]:
+        if run_id is not None:
+            return (self._rows[key] for key in self._by_run.get(run_id, ()))
+        if user_id is not None:
+            return (self._rows[key] for key in self._by_user.get(user_id, ()))
+        return self._rows.values()
 
     def rows(
         self,
@@ -191,7 +206,7 @@ class InMemoryUsageLog:
         with self._lock:
             found = [
                 r
-                for r in self._rows.values()
+                for r in self._candidates(user_id, run_id)
                 if matches(r, thread_id, run_id, user_id, since, until)
             ]
         return sorted(found, key=lambda r: r.recorded_at)
