@@ -118,6 +118,9 @@ MEANINGFUL = {
     "critique": r"Passed review in round \d",
     "plan_execute": r"update_runbook \(.*\): done",
     "reflexion": r"attempt 3: All \d+ tests passed",
+    "pipeline": r"\[finish\]   Contract review packet(?s:.*)Questions for counsel",
+    "parallel": r"Confidence: high \(3 of 3 specialists(?s:.*)Roll back checkout",
+    "loop": r"Passed in round 2 of at most 3",
 }
 
 
