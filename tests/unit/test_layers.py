@@ -21,7 +21,8 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "graphs": FOUNDATIONS | {"models", "nodes", "graphs", "demo"},
     "server": {"state", "checkpointers", "memory"},
     "demo": FOUNDATIONS | {"models", "nodes", "demo"},
-    "cli": FOUNDATIONS | {"models", "nodes", "graphs", "demo"},
+    "workers": FOUNDATIONS | {"models", "nodes", "graphs", "workers"},
+    "cli": FOUNDATIONS | {"models", "nodes", "graphs", "demo", "workers"},
 }
 PROJECT_PACKAGES = set(ALLOWED_IMPORTS)
 

@@ -1,0 +1,1 @@
+"""Workers that advance threads on Celery with RabbitMQ (``agent-patterns worker``)."""
