@@ -37,7 +37,7 @@ from pydantic import BaseModel, Field
 from models.offline import register_offline
 from models.scripted import ScriptedChatModel
 from state.agent_spec import AgentSpec
-from state.loop import JUDGE_ROLE, LoopVerdict, body_role
+from state.loop import LoopVerdict, body_role, judge_role
 from tools.registry import agent_tool
 
 __all__ = [
@@ -357,4 +357,4 @@ def supplier_tools() -> list[BaseTool]:
 def register_stand_ins() -> None:
     """Register the body and the judge as the loop's offline stand-ins (by role)."""
     register_offline(body_role(BODY_NAME), demo_body)
-    register_offline(JUDGE_ROLE, demo_judge)
+    register_offline(judge_role(BODY_NAME), demo_judge)

@@ -29,9 +29,10 @@ Each round is two checkpointed super-steps (``body``, ``check``), so a run kille
 resumed on the same thread does not run finished rounds again.
 
 Offline, on the demo model, the body (when built from a spec) plays the stand-in registered for
-its role, ``loop.body.<its name>`` (`state.loop.body_role`), and the judge the one for
-`state.loop.JUDGE_ROLE`; the served graph registers the supplier-CSV scenario's
-(`demo.supplier_csv`).
+its role, ``loop.body.<its name>`` (`state.loop.body_role`), and the judge the one registered
+for ``loop.judge.<the body's name>`` (`state.loop.judge_role`): per loop, so one scenario's
+stand-ins never play another loop's roles. The served graph registers the supplier-CSV
+scenario's (`demo.supplier_csv`).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from nodes.runtime import PatternRuntime
 from nodes.subagent import SubAgent
 from state.agent import AgentInput, AgentOutput
 from state.agent_spec import AgentSpec
-from state.loop import JudgeInputs, LoopContext, LoopState, LoopVerdict
+from state.loop import JUDGE_ROLE, JudgeInputs, LoopContext, LoopState, LoopVerdict, judge_role
 
 __all__ = [
     "DEFAULT_RECURSION_LIMIT",
@@ -122,7 +123,11 @@ def make_body(body: LoopBody) -> RunnableLambda[LoopState, dict[str, Any]]:
 
 
 def make_check(
-    until: StopPredicate | None, judge: BaseChatModel | None, model: BaseChatModel | None
+    until: StopPredicate | None,
+    judge: BaseChatModel | None,
+    model: BaseChatModel | None,
+    *,
+    role: str = JUDGE_ROLE,
 ) -> AgentNode:
     """Build the node that checks the latest round: the predicate, else the judge."""
 
@@ -138,7 +143,7 @@ def make_check(
             inputs = JudgeInputs(
                 request=state.get("request", ""), output=latest["output"], round=latest["round"]
             )
-            answer = ask_judge(judge, model, context, inputs)
+            answer = ask_judge(judge, model, context, inputs, role=role)
             if isinstance(answer, InvalidOutput):
                 return {"judge_error": answer.reason}
             verdict = answer
@@ -266,7 +271,7 @@ def build_loop_graph(
             ``context.max_rounds`` can only lower it.
         model: the body's model when its spec has none, and the judge's when no judge is
             given; None resolves ``context.model`` per run.
-        judge: the judge (role `state.loop.JUDGE_ROLE`); None uses ``context.judge_model``,
+        judge: the judge (role ``loop.judge.<body name>``); None uses ``context.judge_model``,
             else `model`. Unused with `until`.
         runtime: checkpointer, store, effect ledger and tool timeout (`PatternRuntime`); the
             body shares the ledger and checkpoints into the run's thread.
@@ -291,7 +296,11 @@ def build_loop_graph(
     )
     builder.add_node("begin", begin)
     builder.add_node("body", make_body(_loop_body(body, model, shared)))
-    builder.add_node("check", make_check(until, judge, model), retry_policy=MODEL_RETRY)
+    builder.add_node(
+        "check",
+        make_check(until, judge, model, role=judge_role(body.name)),
+        retry_policy=MODEL_RETRY,
+    )
     builder.add_node("finish", make_finish(max_rounds, name=name))
     builder.add_edge(START, "begin")
     builder.add_edge("begin", "body")

@@ -50,11 +50,12 @@ def _judge_model(
     model: BaseChatModel | None,
     context: LoopContext,
     inputs: JudgeInputs,
+    role: str,
 ) -> BaseChatModel:
     """The judge: as given, else ``context.judge_model``, else the loop's model."""
     if judge is not None or context.judge_model:
-        return resolve_model(judge, context.judge_model, role=JUDGE_ROLE, inputs=inputs)
-    return resolve_model(model, context.model, role=JUDGE_ROLE, inputs=inputs)
+        return resolve_model(judge, context.judge_model, role=role, inputs=inputs)
+    return resolve_model(model, context.model, role=role, inputs=inputs)
 
 
 def ask_judge(
@@ -62,6 +63,8 @@ def ask_judge(
     model: BaseChatModel | None,
     context: LoopContext,
     inputs: JudgeInputs,
+    *,
+    role: str = JUDGE_ROLE,
 ) -> LoopVerdict | InvalidOutput[LoopVerdict]:
     """Ask the judge for a `LoopVerdict` on a round's output (one re-ask if invalid).
 
@@ -70,6 +73,8 @@ def ask_judge(
         model: the loop's model; None resolves ``context.model``.
         context: the run's settings (the judge's prompt and model spec).
         inputs: the request, the output and the round (also the stand-in's inputs).
+        role: the judge's role (`state.loop.judge_role` of the loop's body), which picks its
+            offline stand-in on the demo model.
     """
     prompt: list[AnyMessage] = [
         SystemMessage(context.judge_prompt),
@@ -79,7 +84,7 @@ def ask_judge(
         ),
     ]
     return ask_structured(
-        _judge_model(judge, model, context, inputs),
+        _judge_model(judge, model, context, inputs, role),
         prompt,
         LoopVerdict,
         role="judge",

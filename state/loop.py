@@ -24,6 +24,7 @@ from state.context import AgentContext
 __all__ = [
     "BODY_ROLE",
     "JUDGE_ROLE",
+    "judge_role",
     "JUDGE_SYSTEM_PROMPT",
     "BodyInputs",
     "JudgeInputs",
@@ -49,7 +50,16 @@ def body_role(name: str) -> str:
 
 
 JUDGE_ROLE = "loop.judge"
-"""The role that returns a `LoopVerdict` on a round's output; its inputs are `JudgeInputs`."""
+"""The prefix of the judges' roles (`judge_role`); their inputs are `JudgeInputs`."""
+
+
+def judge_role(name: str) -> str:
+    """The role of the judge of the loop whose body is named `name`: ``loop.judge.<name>``.
+
+    Per loop, like the body's role, so a scenario's judge stand-in judges only its own loop.
+    """
+    return f"{JUDGE_ROLE}.{name}"
+
 
 JUDGE_SYSTEM_PROMPT = (
     "You are a strict reviewer. Check the answer against the request. Set passes=true only "

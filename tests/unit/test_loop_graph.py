@@ -19,8 +19,9 @@ from demo.supplier_csv import SUPPLIER_REQUEST, csv_repair_body, extract_csv, fi
 from graphs.loop import build_loop_graph, graph
 from models import HeuristicDemoModel, ScriptedChatModel
 from models.scripted import tool_calls_reply
+from nodes.model_call import resolve_model
 from state.agent_spec import AgentSpec
-from state.loop import LoopVerdict
+from state.loop import LoopVerdict, judge_role
 from tests.snapshots import assert_matches_snapshot
 from tools.registry import agent_tool
 
@@ -332,6 +333,18 @@ def test_the_scenarios_stand_in_plays_only_its_own_body() -> None:
 
     assert "No CSV sample found" not in run(done)["messages"][-1].text  # the demo model itself
     assert "No CSV sample found" in run(played)["messages"][-1].text  # the stand-in
+
+
+def test_the_scenarios_judge_stand_in_judges_only_its_own_loop() -> None:
+    import demo.supplier_csv  # noqa: F401 - registers the scenario's stand-ins
+
+    demo_model = HeuristicDemoModel()
+    other = resolve_model(demo_model, "", role=judge_role("summariser"), inputs={})
+    inputs = {"request": "a plan", "output": "a plan", "round": 1}
+    own = resolve_model(demo_model, "", role=judge_role("csv_profiler"), inputs=inputs)
+
+    assert other is demo_model  # no stand-in for another loop's judge
+    assert own is not demo_model
 
 
 def test_the_sample_has_the_problems_the_judge_checks() -> None:
