@@ -34,6 +34,7 @@ from cli.pending import (
 )
 from cli.render import STREAM_MODES, StepPrinter
 from cli.threads import open_existing_checkpointer, thread_config, thread_graph_id
+from cli.workers import enqueue_decision, workers_enabled
 from graphs._pending import unique_interrupts
 from graphs.registry import build_graph
 from nodes.approval_gate import EXPIRE_MARKER
@@ -133,6 +134,9 @@ def _decide(args: argparse.Namespace, out: TextIO) -> int:
                 out.write(f"  {p.interrupt_id[:8]}  {p.action} {json.dumps(p.args)}\n")
             return 1
         target = mine[0]
+        if workers_enabled():  # AGENT_PATTERNS_WORKERS=1: a worker resumes the thread
+            resume = {target.interrupt_id: decision}
+            return enqueue_decision(args.thread, target.graph_id, resume, args.checkpointer, out)
         graph = build_graph(target.graph_id, checkpointer=saver)
         config: RunnableConfig = {"configurable": {"thread_id": args.thread}}
         state = _resume(graph, config, {target.interrupt_id: decision}, out)
