@@ -11,6 +11,7 @@
 ``approvals decide`` enqueues the resume on the workers (instead of resuming in its own
 process) when ``AGENT_PATTERNS_WORKERS=1`` (`workers_enabled`, `enqueue_decision`).
 Everything reads ``DATABASE_URL`` (Postgres) and ``AGENT_PATTERNS_BROKER_URL`` (RabbitMQ).
+Celery (the ``[workers]`` extra) is imported only by the commands that use it.
 """
 
 from __future__ import annotations
@@ -25,10 +26,8 @@ from checkpointers.factory import parse_checkpointer_url
 from checkpointers.run_status import RunEvent, RunRecord, RunStatusTable
 from cli.errors import CliError
 from graphs.registry import GRAPH_BUILDERS
-from workers.api import follow, resume_run, submit_run
-from workers.app import DEFAULT_QUEUE, celery_app
 from workers.overrides import WORKER_MODEL_ENV
-from workers.resources import database_url
+from workers.settings import DEFAULT_QUEUE, database_url
 
 __all__ = [
     "WORKERS_ENV",
@@ -71,6 +70,8 @@ def _worker(args: argparse.Namespace, out: TextIO) -> int:
         "--without-gossip",
         "--without-mingle",
     ]
+    from workers.app import celery_app  # Celery: the [workers] extra
+
     celery_app.worker_main(argv=argv)
     return 0
 
@@ -106,6 +107,8 @@ def write_outcome(record: RunRecord, out: TextIO) -> int:
 
 
 def _follow_and_report(url: str, thread: str, run_id: str, timeout_s: float, out: TextIO) -> int:
+    from workers.api import follow
+
     try:
         for event in follow(thread, run_id, timeout_s=timeout_s, url=url):
             out.write(_describe(event) + "\n")
@@ -124,6 +127,8 @@ def _follow_and_report(url: str, thread: str, run_id: str, timeout_s: float, out
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from workers.api import submit_run  # Celery: the [workers] extra
+
     url = _database(args.database)
     context = {"model": args.model} if args.model else None
     run_id = submit_run(
@@ -187,6 +192,8 @@ def enqueue_decision(
             f"{WORKERS_ENV}=1: the resume runs on the workers, whose threads live in Postgres; "
             'pass --checkpointer "$DATABASE_URL"'
         )
+    from workers.api import resume_run  # Celery: the [workers] extra
+
     run_id = resume_run(thread_id, resume, graph_id=graph_id, url=parsed.target)
     out.write(
         f"Resume of thread {thread_id} queued for the workers as run {run_id}; follow it with "

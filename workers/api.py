@@ -24,7 +24,7 @@ from celery import Celery
 
 from checkpointers.run_status import RunEvent, RunRecord, RunStatusTable
 from workers.app import DEFAULT_QUEUE, celery_app
-from workers.resources import database_url
+from workers.settings import database_url
 from workers.tasks import TASK_NAME
 
 __all__ = ["follow", "resume_run", "run_input", "submit_run", "wait_for"]

@@ -15,9 +15,15 @@ Runs go to the queue `DEFAULT_QUEUE` unless submitted to another one (a pool's l
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery
+
+from workers.settings import (
+    BROKER_URL_ENV,
+    DATABASE_URL_ENV,
+    DEFAULT_BROKER_URL,
+    DEFAULT_QUEUE,
+    broker_url,
+)
 
 __all__ = [
     "BROKER_URL_ENV",
@@ -28,16 +34,6 @@ __all__ = [
     "celery_app",
     "make_celery_app",
 ]
-
-BROKER_URL_ENV = "AGENT_PATTERNS_BROKER_URL"
-DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
-DATABASE_URL_ENV = "DATABASE_URL"
-DEFAULT_QUEUE = "agent_patterns"
-
-
-def broker_url() -> str:
-    """``AGENT_PATTERNS_BROKER_URL``, else the local RabbitMQ with the guest account."""
-    return os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL
 
 
 def make_celery_app(url: str | None = None) -> Celery:

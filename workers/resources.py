@@ -8,7 +8,6 @@ registry is compiled once per process on that saver.
 
 from __future__ import annotations
 
-import os
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -18,23 +17,9 @@ from checkpointers.factory import open_checkpointer
 from checkpointers.run_status import RunStatusTable
 from checkpointers.run_status_postgres import PostgresRunStatusTable
 from graphs.registry import build_graph
+from workers.settings import database_url
 
 __all__ = ["WorkerResources", "close_resources", "database_url", "process_resources"]
-
-
-def database_url() -> str:
-    """``DATABASE_URL``: the Postgres database of the checkpoints and the run-status table.
-
-    Raises:
-        ValueError: it is not set, or not a ``postgresql://`` URL.
-    """
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise ValueError(
-            "workers need Postgres: set DATABASE_URL=postgresql://user@host:5432/db "
-            f"(got {url or 'nothing'!r})"
-        )
-    return url
 
 
 @dataclass
