@@ -7,8 +7,11 @@ workers armed with the same pause point: whichever reaches it first claims it, p
 ``PAUSED`` and blocks; the test SIGKILLs that worker's whole process group (the Celery parent
 and its pool process) at once. The kill points: inside the react thread's second model call,
 inside the hitl thread's refund tool right after the payment system recorded the refund, and
-while the react thread's approval gate stops to wait for a person. The test approves every
-approval the threads ask for through `resume_run`, as a reviewer would.
+while the react thread's approval gate stops to wait for a person; and once more inside the
+model call with the paused run's task published a second time before the kill (a broker's
+duplicate delivery): the other worker must find the thread locked while the first one lives,
+and the copy that runs last must do nothing. The test approves every approval the threads ask
+for through `resume_run`, as a reviewer would.
 
 Each case asserts: both threads end as in an uninterrupted run on the workers (conversation,
 audit trail, effect ledger, spend), every side effect happened exactly once (the effects log
@@ -18,6 +21,10 @@ running in two workers at once (the step log, ordered across processes, never sh
 starting while another process has one open on that thread; a killed process's open step
 closes at its kill marker, written just before the SIGKILL while the process is blocked at
 its pause point, and nothing it logs may follow that marker).
+
+A known gap is kept as a strict xfail: a run delivered again after a later run moved its
+thread on (its worker died after recording it done, before acknowledging it) applies its
+input a second time; it passes (and must lose its mark) once `workers.advance` recognises it.
 """
 
 from __future__ import annotations
@@ -53,11 +60,13 @@ THREADS = {
     "crash-hitl": ("hitl", "Refund order A-1002 please, it is late."),
 }
 """Thread id -> (graph, request). Fixed ids: a refund's id derives from its thread's id."""
-KILL_POINTS = {
-    "in-model-call": "model:crash-react:2",
-    "in-refund-after-payment": "effect:crash-hitl",
-    "at-gate": "gate:crash-react",
+CASES = {
+    "in-model-call": ("model:crash-react:2", False),
+    "in-model-call-with-a-second-delivery-locked-out": ("model:crash-react:2", True),
+    "in-refund-after-payment": ("effect:crash-hitl", False),
+    "at-gate": ("gate:crash-react", False),
 }
+"""Case -> (pause point, whether the paused run's task is delivered a second time meanwhile)."""
 RUN_TIMEOUT_S = 60.0
 ACCEPT = {"type": "accept", "reviewer": "worker-test"}
 
@@ -161,12 +170,12 @@ class Cluster:
 
 
 @contextmanager
-def running_cluster(url: str, tmp: Path, pause: str) -> Iterator[Cluster]:
-    """Two workers armed with `pause`, on `url` and a vhost of their own."""
+def running_cluster(url: str, tmp: Path, pause: str, workers: int = 2) -> Iterator[Cluster]:
+    """`workers` workers armed with `pause`, on `url` and a vhost of their own."""
     with rabbit_vhost() as broker:
         cluster = Cluster(url=url, broker=broker, tmp=tmp)
         try:
-            for _ in range(2):
+            for _ in range(workers):
                 cluster.start_worker(pause)
             yield cluster
         finally:
@@ -174,28 +183,54 @@ def running_cluster(url: str, tmp: Path, pause: str) -> Iterator[Cluster]:
 
 
 class Killer(threading.Thread):
-    """Waits for a worker to claim the pause point, then SIGKILLs that worker's group."""
+    """Waits for a worker to claim the pause point, then SIGKILLs that worker's group.
 
-    def __init__(self, cluster: Cluster) -> None:
+    With `deliver_twice`, before the kill it publishes the paused run's task again (as a
+    broker delivering a message twice would) and waits until the other worker reports the
+    thread locked (``busy``): the second delivery may not run while the first is alive.
+    """
+
+    def __init__(self, cluster: Cluster, *, deliver_twice: bool = False) -> None:
         super().__init__(daemon=True)
         self.cluster = cluster
+        self.deliver_twice = deliver_twice
         self.killed: dict[str, int] | None = None
+        self.error: BaseException | None = None
         self.done = threading.Event()
 
     def run(self) -> None:
         deadline = time.monotonic() + RUN_TIMEOUT_S
-        while not self.done.is_set() and time.monotonic() < deadline:
-            claim = self._read_claim()
-            if claim is not None:
-                self._kill(claim)
-                return
-            time.sleep(0.05)
+        try:
+            while not self.done.is_set() and time.monotonic() < deadline:
+                claim = self._read_claim()
+                if claim is not None:
+                    if self.deliver_twice:
+                        self._deliver_again("crash-react")
+                    self._kill(claim)
+                    return
+                time.sleep(0.05)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            self.error = exc
 
     def _read_claim(self) -> dict[str, int] | None:
         try:
             return dict(json.loads(self.cluster.claim.read_text()))
         except (FileNotFoundError, json.JSONDecodeError):
             return None  # not claimed yet, or claimed but not written yet
+
+    def _deliver_again(self, thread: str) -> None:
+        """Publish the thread's running run once more; return when it found the thread locked."""
+        from checkpointers.run_status import RunStatusTable
+
+        runs = RunStatusTable(self.cluster.url)
+        try:
+            record = runs.latest(thread)
+            assert record is not None and record.status == "running", record
+            publish_first_run_again(self.cluster, thread, record.run_id)
+            events = runs.follow(thread, record.run_id, timeout_s=RUN_TIMEOUT_S)
+            assert any(event.kind == "busy" for event in events), "never found the thread locked"
+        finally:
+            runs.close()
 
     def _kill(self, claim: dict[str, int]) -> None:
         # The marker goes first: the paused process is blocked from here until it dies, and the
@@ -208,6 +243,38 @@ class Killer(threading.Thread):
         self.killed = claim
 
 
+def publish_first_run_again(cluster: Cluster, thread: str, run_id: str) -> None:
+    """Publish the task of `thread`'s first run (`run_id`) once more, as the client did."""
+    from workers.api import run_input
+    from workers.app import make_celery_app
+    from workers.tasks import TASK_NAME
+
+    graph_id, request = THREADS[thread]
+    args = [graph_id, thread, {"input": run_input(request)}, {}, [cluster.queue]]
+    app = make_celery_app(cluster.broker)
+    try:
+        app.send_task(TASK_NAME, args=args, task_id=run_id, queue=cluster.queue)
+    finally:
+        app.close()
+
+
+def wait_delivered(url: str, run_id: str, deliveries: int) -> None:
+    """Wait until the run was started `deliveries` times and is done."""
+    from checkpointers.run_status import RunStatusTable
+
+    runs = RunStatusTable(url)
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            record = runs.get(run_id)
+            if record is not None and record.attempts >= deliveries and record.done:
+                return
+            time.sleep(0.1)
+    finally:
+        runs.close()
+    pytest.fail(f"run {run_id} was not delivered {deliveries} times")
+
+
 def _pending_interrupts(url: str, thread: str, graph_id: str) -> list[str]:
     from checkpointers.factory import open_checkpointer
     from graphs.registry import build_graph
@@ -218,12 +285,20 @@ def _pending_interrupts(url: str, thread: str, graph_id: str) -> list[str]:
         return [i.id for i in state.interrupts]
 
 
-def drive_thread(cluster: Cluster, app: Any, thread: str) -> None:
-    """Submit the thread's request, approve each approval it waits for, until it finishes."""
+def drive_thread(cluster: Cluster, app: Any, thread: str, first_deliveries: int = 1) -> None:
+    """Submit the thread's request, approve each approval it waits for, until it finishes.
+
+    Args:
+        cluster: the workers.
+        app: the Celery app on their broker.
+        thread: one of `THREADS`.
+        first_deliveries: how many deliveries of the first run to wait for before resuming.
+    """
     from workers.api import resume_run, submit_run, wait_for
 
     graph_id, request = THREADS[thread]
     run_id = submit_run(graph_id, thread, request, queue=cluster.queue, url=cluster.url, app=app)
+    wait_delivered(cluster.url, run_id, first_deliveries)
     for _ in range(5):
         record = wait_for(thread, run_id, timeout_s=RUN_TIMEOUT_S, url=cluster.url)
         assert record.status != "failed", f"{thread} failed: {record.error}\n{cluster.logs()}"
@@ -236,8 +311,13 @@ def drive_thread(cluster: Cluster, app: Any, thread: str) -> None:
     pytest.fail(f"{thread} did not finish after 5 runs")
 
 
-def drive_all(cluster: Cluster) -> None:
-    """Drive every thread at once (one client thread each), re-raising the first failure."""
+def drive_all(cluster: Cluster, first_deliveries: dict[str, int] | None = None) -> None:
+    """Drive every thread at once (one client thread each), re-raising the first failure.
+
+    Args:
+        cluster: the workers.
+        first_deliveries: per thread, the deliveries of its first run to wait for (default 1).
+    """
     from workers.app import make_celery_app
 
     app = make_celery_app(cluster.broker)
@@ -245,7 +325,7 @@ def drive_all(cluster: Cluster) -> None:
 
     def drive(thread: str) -> None:
         try:
-            drive_thread(cluster, app, thread)
+            drive_thread(cluster, app, thread, (first_deliveries or {}).get(thread, 1))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
             errors.append(exc)
 
@@ -344,19 +424,23 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("kill_point", sorted(KILL_POINTS))
+@pytest.mark.parametrize("case", list(CASES))
 def test_killed_worker_s_thread_is_finished_by_the_other_exactly_once(
-    kill_point: str, postgres_url: str, tmp_path: Path, clean_run: dict[str, Any]
+    case: str, postgres_url: str, tmp_path: Path, clean_run: dict[str, Any]
 ) -> None:
-    with running_cluster(postgres_url, tmp_path, KILL_POINTS[kill_point]) as cluster:
-        killer = Killer(cluster)
+    pause, deliver_twice = CASES[case]
+    with running_cluster(postgres_url, tmp_path, pause) as cluster:
+        killer = Killer(cluster, deliver_twice=deliver_twice)
         killer.start()
         try:
-            drive_all(cluster)
+            # A second delivery may run after the first one was taken over: resume after both.
+            drive_all(cluster, {"crash-react": 3} if deliver_twice else None)
         finally:
             killer.done.set()
             killer.join(timeout=60)
-        assert killer.killed is not None, f"no worker reached {kill_point}\n{cluster.logs()}"
+        if killer.error is not None:
+            raise killer.error
+        assert killer.killed is not None, f"no worker reached {pause}\n{cluster.logs()}"
         survivors = [p for p in cluster.workers if p.poll() is None]
         assert len(survivors) == 1, "the other worker died too"
         results = {thread: thread_result(postgres_url, thread) for thread in THREADS}
@@ -369,10 +453,11 @@ def test_killed_worker_s_thread_is_finished_by_the_other_exactly_once(
     steps = read_jsonl(cluster.steps_log)
     assert completed_steps(steps) == clean_run["steps"], "a step was lost or repeated"
     assert_never_two_workers_at_once(steps)
-    _assert_the_survivor_took_over(postgres_url, killer.killed["pid"])
+    deliveries = 3 if deliver_twice else 2
+    _assert_the_survivor_took_over(postgres_url, killer.killed["pid"], deliveries)
 
 
-def _assert_the_survivor_took_over(url: str, killed_pid: int) -> None:
+def _assert_the_survivor_took_over(url: str, killed_pid: int, deliveries: int) -> None:
     """Every run is done; the killed run was delivered again and finished elsewhere."""
     from checkpointers.run_status import RunStatusTable
 
@@ -384,5 +469,37 @@ def _assert_the_survivor_took_over(url: str, killed_pid: int) -> None:
     assert all(r.status in ("waiting", "finished") for r in history), history
     retried = [r for r in history if r.attempts > 1]
     assert len(retried) == 1, f"expected one redelivered run: {history}"
-    assert retried[0].attempts == 2 and retried[0].worker_pid != killed_pid
+    assert retried[0].attempts == deliveries and retried[0].worker_pid != killed_pid
     assert all(r.attempts == 1 for r in history if r is not retried[0])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="workers.advance.first_input compares the run id with the latest checkpoint's only: "
+    "a run delivered again after a later run moved the thread on applies its input again",
+)
+def test_a_late_second_delivery_of_a_done_run_changes_nothing(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A broker may deliver a run again after the thread moved on (acks_late: its worker died
+    after recording the run done but before acknowledging it); that delivery must do nothing."""
+    from checkpointers.run_status import RunStatusTable
+    from workers.app import make_celery_app
+
+    thread = "crash-react"
+    with running_cluster(postgres_url, tmp_path, pause="", workers=1) as cluster:
+        app = make_celery_app(cluster.broker)
+        try:
+            drive_thread(cluster, app, thread)
+        finally:
+            app.close()
+        before = thread_result(postgres_url, thread)
+        runs = RunStatusTable(postgres_url)
+        try:
+            first = runs.history(thread)[0]
+        finally:
+            runs.close()
+        publish_first_run_again(cluster, thread, first.run_id)
+        wait_delivered(postgres_url, first.run_id, 2)
+        after = thread_result(postgres_url, thread)
+    assert after == before, "the late delivery changed the thread"
