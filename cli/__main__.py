@@ -17,6 +17,8 @@ from cli.breakers import add_breaker_commands  # noqa: E402
 from cli.budgets import add_budget_commands  # noqa: E402
 from cli.demo import add_demo_arguments, run_demo  # noqa: E402
 from cli.errors import explain  # noqa: E402
+from cli.events import add_event_commands  # noqa: E402
+from cli.workers import add_worker_commands  # noqa: E402
 
 __all__ = ["build_parser", "main"]
 
@@ -30,6 +32,8 @@ def build_parser(**options: object) -> argparse.ArgumentParser:
     add_approval_commands(commands)
     add_breaker_commands(commands)
     add_budget_commands(commands)
+    add_worker_commands(commands)
+    add_event_commands(commands)
     return parser
 
 
