@@ -1,0 +1,533 @@
+"""The event plumbing of the fraud agent: RabbitMQ in, one durable decision per event out.
+
+Topology (every name takes an optional prefix, which the tests use to stay apart):
+
+- exchange ``transactions`` (direct, durable) → queue ``transactions`` (routing key
+  ``transaction``, durable, dead-letter exchange ``transactions.dead`` for anything the
+  broker itself rejects);
+- exchange ``fraud.decisions`` (fanout, durable) → queue ``fraud.decisions.log`` (durable, so
+  decisions wait for whoever reads them);
+- exchange ``transactions.dead`` (fanout, durable) → queue ``transactions.dead``.
+
+**At-least-once delivery, exactly-once decisions.** The consumer (`EventConsumer`) takes one
+message at a time (prefetch 1, manual acknowledgement) and acknowledges it only after:
+
+1. the event was decided on its own thread (the event id is the thread id) by the fraud
+   graph, with ``durability="sync"``, so the decision is in the Postgres checkpoint; the run
+   goes on until the thread finished or waits at an interrupt (a block awaiting approval);
+2. the decision is in the audit log (table ``fraud_decision_audit``, one row per event id);
+3. the decision is published to ``fraud.decisions`` with publisher confirms, and the audit
+   row marked published.
+
+A per-event Postgres advisory lock (the workers' thread lock key, `workers.locks`, taken as a
+waiting session lock on the consumer's own connection and released by Postgres when a killed
+consumer's connection drops) keeps two consumers, or a consumer and a Celery worker resuming
+the thread, from running one event's thread at once.
+
+A redelivered message (the consumer died before acknowledging) or a duplicate event (same
+id) finds its state and never gets a second decision: a thread that already has a settled
+decision is not run again; an attempt that stopped half-way continues from its
+checkpoint (input ``None``); a decision in the audit log but not yet published is published;
+one published already is acknowledged as a duplicate. The one window left: a consumer killed
+after the broker confirmed the decision but before the audit row was marked published makes
+the next delivery publish it again; every decision message carries the event id as its
+``message_id`` so readers de-duplicate on it.
+
+**Dead letters: a republish with an attempts header** (portable, and the reason travels
+with the message). A malformed event (not UTF-8 JSON, or not a `TransactionEvent`) is
+dead-lettered at once: it will never get better. An event whose run fails is republished to
+``transactions`` with ``x-attempts`` (and ``x-last-error``) and the original acknowledged;
+when ``x-attempts`` reaches ``max_attempts`` (default 3) it goes to ``transactions.dead``
+with ``x-reason``, ``x-attempts`` and ``x-event-id`` instead. Infrastructure failures
+(Postgres, the broker) are not the event's fault: the consumer stops without acknowledging,
+and the broker redelivers the message to whichever consumer is alive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from kombu import Connection, Consumer, Exchange, Message, Producer, Queue
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.pregel import Pregel
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from pydantic import ValidationError
+
+from checkpointers.factory import open_checkpointer
+from graphs.fraud_events import SERVED_OPTIONS, build_fraud_events_graph
+from nodes.ask import describe_error
+from state.fraud_events import TransactionEvent
+from workers.locks import THREAD_LOCK_NAMESPACE
+
+__all__ = [
+    "BROKER_URL_ENV",
+    "DEFAULT_BROKER_URL",
+    "DecisionAudit",
+    "EventConsumer",
+    "EventFailed",
+    "EventTopology",
+    "Outcome",
+    "broker_url",
+    "fraud_consumer",
+    "parse_event_body",
+    "publish_events",
+    "read_queue",
+]
+
+BROKER_URL_ENV = "AGENT_PATTERNS_BROKER_URL"
+DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
+ROUTING_KEY = "transaction"
+_SETUP_LOCK_KEY = 0x6672_6175_6461_7564  # "fraudaud": serialises the audit table's creation
+
+
+def broker_url(url: str | None = None) -> str:
+    """`url`, else ``AGENT_PATTERNS_BROKER_URL``, else the local RabbitMQ."""
+    return url or os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL
+
+
+@dataclass(frozen=True)
+class EventTopology:
+    """The exchanges and queues of the event stream, and the dead-letter rule.
+
+    Attributes:
+        prefix: prepended to every exchange and queue name (empty in production).
+        max_attempts: deliveries of a failing event before it is dead-lettered.
+    """
+
+    prefix: str = ""
+    max_attempts: int = 3
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_attempts <= 20:
+            raise ValueError(f"max_attempts must be between 1 and 20, got {self.max_attempts}")
+
+    @property
+    def transactions(self) -> Exchange:
+        """Where transaction events are published."""
+        return Exchange(f"{self.prefix}transactions", "direct", durable=True)
+
+    @property
+    def decisions(self) -> Exchange:
+        """Where decisions are published (fanout: every bound queue gets each one)."""
+        return Exchange(f"{self.prefix}fraud.decisions", "fanout", durable=True)
+
+    @property
+    def dead(self) -> Exchange:
+        """Where dead events go."""
+        return Exchange(f"{self.prefix}transactions.dead", "fanout", durable=True)
+
+    @property
+    def transactions_queue(self) -> Queue:
+        """The queue consumers read events from."""
+        return Queue(
+            f"{self.prefix}transactions",
+            self.transactions,
+            routing_key=ROUTING_KEY,
+            durable=True,
+            queue_arguments={"x-dead-letter-exchange": self.dead.name},
+        )
+
+    @property
+    def decisions_queue(self) -> Queue:
+        """The durable log of published decisions."""
+        return Queue(f"{self.prefix}fraud.decisions.log", self.decisions, durable=True)
+
+    @property
+    def dead_queue(self) -> Queue:
+        """The dead-letter queue (each message with ``x-reason`` and ``x-attempts``)."""
+        return Queue(f"{self.prefix}transactions.dead", self.dead, durable=True)
+
+    def queues(self) -> list[Queue]:
+        """Every queue of the topology."""
+        return [self.transactions_queue, self.decisions_queue, self.dead_queue]
+
+    def declare(self, channel: Any) -> None:
+        """Declare every exchange, queue and binding (idempotent)."""
+        for queue in self.queues():
+            queue.bind(channel).declare()
+
+    def delete(self, channel: Any) -> None:
+        """Delete every queue and exchange (tests clean up with it)."""
+        for queue in self.queues():
+            queue.bind(channel).delete()
+        for exchange in (self.transactions, self.decisions, self.dead):
+            exchange.bind(channel).delete()
+
+
+def parse_event_body(body: bytes | str) -> TransactionEvent | str:
+    """The event in a message body, or why it is malformed (one line)."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        return TransactionEvent.model_validate_json(text)
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text ({exc.reason})"
+    except ValidationError as exc:
+        return describe_error(exc)
+
+
+def _body_bytes(item: bytes | str | Mapping[str, Any]) -> bytes:
+    if isinstance(item, bytes):
+        return item
+    if isinstance(item, str):
+        return item.encode("utf-8")
+    return json.dumps(item).encode("utf-8")
+
+
+def publish_events(
+    items: Iterable[bytes | str | Mapping[str, Any]],
+    *,
+    topology: EventTopology | None = None,
+    url: str | None = None,
+) -> int:
+    """Publish events (dicts as JSON; bytes and text as they are) with publisher confirms.
+
+    Returns:
+        How many were published (each confirmed by the broker).
+    """
+    topo = topology or EventTopology()
+    count = 0
+    with Connection(broker_url(url), transport_options={"confirm_publish": True}) as conn:
+        channel = conn.channel()
+        topo.declare(channel)
+        producer = Producer(channel, exchange=topo.transactions, routing_key=ROUTING_KEY)
+        for item in items:
+            body = _body_bytes(item)
+            producer.publish(
+                body,
+                content_type="application/json",
+                content_encoding="binary",
+                delivery_mode=2,
+            )
+            count += 1
+    return count
+
+
+def read_queue(
+    queue_name: str, *, url: str | None = None, limit: int = 10_000
+) -> list[tuple[dict[str, Any], bytes]]:
+    """Take every message waiting in a queue: ``(headers, body)`` pairs, acknowledged."""
+    taken: list[tuple[dict[str, Any], bytes]] = []
+    with Connection(broker_url(url)) as conn:
+        queue = Queue(queue_name, no_declare=True).bind(conn.channel())
+        while len(taken) < limit:
+            message = queue.get(no_ack=False, accept=["json", "application/data"])
+            if message is None:
+                break
+            body = message.body
+            raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+            taken.append((dict(message.headers or {}), raw))
+            message.ack()
+    return taken
+
+
+class DecisionAudit:
+    """The audit log of decisions: table ``fraud_decision_audit``, one row per event id.
+
+    Args:
+        url: the Postgres URL (the checkpoints' database).
+    """
+
+    DDL = """
+        CREATE TABLE IF NOT EXISTS fraud_decision_audit (
+            event_id text PRIMARY KEY,
+            action text NOT NULL,
+            outcome text NOT NULL,
+            decision jsonb NOT NULL,
+            consumer text NOT NULL,
+            decided_at timestamptz NOT NULL DEFAULT now(),
+            published_at timestamptz
+        )
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+        with self._conn.transaction():  # consumers starting together: one creates the table
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SETUP_LOCK_KEY,))
+            self._conn.execute(self.DDL)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def get(self, event_id: str) -> dict[str, Any] | None:
+        """The event's audit row, or None."""
+        sql = "SELECT * FROM fraud_decision_audit WHERE event_id = %s"
+        return self._conn.execute(sql, (event_id,)).fetchone()
+
+    def record(self, decision: Mapping[str, Any], consumer: str) -> dict[str, Any]:
+        """Insert the decision (a second insert for the same event keeps the first)."""
+        self._conn.execute(
+            "INSERT INTO fraud_decision_audit (event_id, action, outcome, decision, consumer) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING",
+            (
+                decision["event_id"],
+                decision["action"],
+                decision["outcome"],
+                Jsonb(dict(decision)),
+                consumer,
+            ),
+        )
+        row = self.get(decision["event_id"])
+        assert row is not None
+        return row
+
+    def mark_published(self, event_id: str) -> None:
+        """Record that the decision was confirmed by the broker."""
+        sql = "UPDATE fraud_decision_audit SET published_at = now() WHERE event_id = %s"
+        self._conn.execute(sql, (event_id,))
+
+    def rows(self, limit: int = 100_000) -> list[dict[str, Any]]:
+        """The latest decisions, newest first."""
+        sql = "SELECT * FROM fraud_decision_audit ORDER BY decided_at DESC, event_id LIMIT %s"
+        return self._conn.execute(sql, (limit,)).fetchall()
+
+    @contextmanager
+    def event_lock(self, event_id: str) -> Iterator[None]:
+        """Hold the event's thread lock (waits while another session holds it).
+
+        The key is the workers' thread lock (`workers.locks`), so a Celery worker resuming
+        the thread (an approved block) and a consumer never run it at once.
+        """
+        key = (THREAD_LOCK_NAMESPACE, event_id)
+        self._conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", key)
+        try:
+            yield
+        finally:
+            self._conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
+
+
+class EventFailed(RuntimeError):
+    """The event's run failed (the event is retried, then dead-lettered)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message.
+
+    Attributes:
+        kind: ``decided``, ``duplicate``, ``retried`` or ``dead``.
+        event_id: the event's id (None for a body that is not an event).
+        detail: the decision's action and outcome, or the reason.
+        attempts: this delivery's attempt number.
+    """
+
+    kind: str
+    event_id: str | None
+    detail: str
+    attempts: int = 1
+
+    def as_json(self) -> str:
+        """One JSON line for logs."""
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+def _settled(snapshot: Any) -> bool:
+    """The thread's run has finished, or waits for a person."""
+    return not snapshot.next or bool(snapshot.interrupts)
+
+
+@dataclass
+class EventConsumer:
+    """Consumes transaction events and decides each exactly once (see the module docs).
+
+    Attributes:
+        graph: the fraud graph, compiled with the Postgres checkpointer.
+        database_url: Postgres for the audit log and the per-event locks.
+        topology: the exchanges and queues.
+        url: the broker URL (None: `broker_url`).
+        context: the runs' context (``FraudEventsContext`` fields).
+        name: this consumer's name in the audit log.
+    """
+
+    graph: Pregel[Any, Any, Any, Any]
+    database_url: str
+    topology: EventTopology = field(default_factory=EventTopology)
+    url: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    _producer: Producer | None = field(default=None, init=False, repr=False)
+    _audit: DecisionAudit | None = field(default=None, init=False, repr=False)
+
+    def close(self) -> None:
+        """Close the audit log's connection."""
+        if self._audit is not None:
+            self._audit.close()
+            self._audit = None
+
+    @property
+    def audit(self) -> DecisionAudit:
+        """The audit log (opened on first use)."""
+        if self._audit is None:
+            self._audit = DecisionAudit(self.database_url)
+        return self._audit
+
+    def _run_thread(self, event: TransactionEvent, text: str) -> dict[str, Any]:
+        """Run the event's thread until it is settled; its durable decision."""
+        config: RunnableConfig = {"configurable": {"thread_id": event.event_id}}
+        snapshot = self.graph.get_state(config)
+        if not (snapshot.values.get("decision") and _settled(snapshot)):
+            resuming = bool(snapshot.next) and not snapshot.interrupts
+            run_input = None if resuming else {"messages": [HumanMessage(text)]}
+            try:
+                self.graph.invoke(run_input, config, context=self.context, durability="sync")
+            except Exception as exc:
+                raise EventFailed(describe_error(exc)) from exc
+            snapshot = self.graph.get_state(config)
+        decision = snapshot.values.get("decision")
+        if not decision:
+            messages = snapshot.values.get("messages") or []
+            said = messages[-1].text if messages else "the run ended without a decision"
+            raise EventFailed(f"no decision: {said[:300]}")
+        return {**decision, "user_id": event.user_id, "amount": event.amount}
+
+    def _publish(self, exchange: Exchange, body: bytes | dict[str, Any], **options: Any) -> None:
+        assert self._producer is not None, "publishing needs the consumer's connection"
+        raw = isinstance(body, bytes)
+        self._producer.publish(
+            body,
+            exchange=exchange,
+            routing_key=ROUTING_KEY,
+            delivery_mode=2,
+            serializer=None if raw else "json",
+            content_type="application/json" if raw else None,
+            content_encoding="binary" if raw else None,
+            **options,
+        )
+
+    def _decide_once(self, event: TransactionEvent, text: str) -> Outcome:
+        """Under the event's lock: decide (unless decided), audit, publish, or a duplicate."""
+        row = self.audit.get(event.event_id)
+        if row is not None and row["published_at"] is not None:
+            detail = f"already decided: {row['action']} ({row['outcome']})"
+            return Outcome("duplicate", event.event_id, detail)
+        if row is None:
+            row = self.audit.record(self._run_thread(event, text), self.name)
+        decision = dict(row["decision"])
+        self._publish(self.topology.decisions, decision, message_id=event.event_id)
+        self.audit.mark_published(event.event_id)
+        return Outcome("decided", event.event_id, f"{decision['action']} ({decision['outcome']})")
+
+    def _dead(self, body: bytes, event_id: str | None, reason: str, attempts: int) -> Outcome:
+        headers = {"x-reason": reason[:1000], "x-attempts": attempts, "x-event-id": event_id}
+        self._publish(self.topology.dead, body, headers=headers)
+        return Outcome("dead", event_id, reason, attempts)
+
+    def handle(self, body: bytes, headers: Mapping[str, Any] | None = None) -> Outcome:
+        """Process one message body; the caller acknowledges it afterwards.
+
+        Raises:
+            psycopg.Error, kombu/amqp errors: infrastructure failures (do not acknowledge).
+        """
+        attempts = int((headers or {}).get("x-attempts", 0)) + 1
+        event = parse_event_body(body)
+        if isinstance(event, str):
+            return self._dead(body, None, f"malformed event: {event}", attempts)
+        try:
+            with self.audit.event_lock(event.event_id):
+                return self._decide_once(event, body.decode("utf-8"))
+        except EventFailed as exc:
+            reason = str(exc)
+        if attempts >= self.topology.max_attempts:
+            return self._dead(body, event.event_id, f"failed {attempts} times: {reason}", attempts)
+        headers_out = {"x-attempts": attempts, "x-last-error": reason[:1000]}
+        self._publish(self.topology.transactions, body, headers=headers_out)
+        return Outcome("retried", event.event_id, reason, attempts)
+
+    def run(
+        self,
+        *,
+        idle_exit_s: float | None = None,
+        limit: int | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> Counter[str]:
+        """Consume until stopped, `limit` messages were handled, or idle for `idle_exit_s`.
+
+        Returns:
+            How many messages ended each way (``decided``, ``duplicate``, ``retried``,
+            ``dead``).
+        """
+        counts: Counter[str] = Counter()
+        url = broker_url(self.url)
+        with (
+            Connection(url) as conn,
+            Connection(url, transport_options={"confirm_publish": True}) as out,
+        ):
+            channel = conn.channel()
+            self.topology.declare(channel)
+            self._producer = Producer(out.channel())
+
+            def on_message(message: Message) -> None:
+                body = message.body
+                raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+                outcome = self.handle(raw, message.headers)
+                message.ack()
+                counts[outcome.kind] += 1
+                if on_outcome is not None:
+                    on_outcome(outcome)
+
+            queue = self.topology.transactions_queue
+            with Consumer(channel, queues=[queue], on_message=on_message, prefetch_count=1):
+                self._drain(conn, counts, idle_exit_s, limit)
+        return counts
+
+    @staticmethod
+    def _drain(
+        conn: Connection, counts: Counter[str], idle_exit_s: float | None, limit: int | None
+    ) -> None:
+        last = time.monotonic()
+        while limit is None or sum(counts.values()) < limit:
+            try:
+                conn.drain_events(timeout=1.0)
+                last = time.monotonic()
+            except TimeoutError:
+                if idle_exit_s is not None and time.monotonic() - last >= idle_exit_s:
+                    return
+
+
+@contextmanager
+def fraud_consumer(
+    database_url: str,
+    *,
+    topology: EventTopology | None = None,
+    url: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    name: str | None = None,
+) -> Iterator[EventConsumer]:
+    """A consumer running the served fraud graph on a Postgres checkpointer; closed on exit.
+
+    Args:
+        database_url: Postgres (``postgresql://...``): checkpoints, ledger, audit log, locks.
+        topology: the exchanges and queues (default names, 3 attempts).
+        url: the broker URL (None: `broker_url`).
+        context: the runs' context (e.g. ``{"model": "demo"}``).
+        name: the consumer's name in the audit log (default host:pid).
+    """
+    if not database_url.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"the event consumer needs Postgres (DATABASE_URL), got {database_url!r}")
+    with open_checkpointer(database_url) as saver:
+        graph = build_fraud_events_graph(**SERVED_OPTIONS, checkpointer=saver)
+        consumer = EventConsumer(
+            graph,
+            database_url,
+            topology=topology or EventTopology(),
+            url=url,
+            context=dict(context or {}),
+        )
+        if name:
+            consumer.name = name
+        try:
+            yield consumer
+        finally:
+            consumer.close()
