@@ -60,6 +60,8 @@ def first_input(graph: Any, config: RunnableConfig, payload: Mapping[str, Any]) 
     if latest is not None and latest.metadata.get(RUN_ID_KEY) == run_id:
         state = graph.get_state(config)
         return ... if (state.interrupts or not state.next) else None
+    if _applied_before(graph, config, run_id):
+        return ...  # a late redelivery: a later run has moved the thread on since
     if "resume" in payload:
         state = graph.get_state(config)
         if not state.interrupts:
@@ -67,6 +69,18 @@ def first_input(graph: Any, config: RunnableConfig, payload: Mapping[str, Any]) 
             raise NothingToResumeError(f"thread {thread} waits for no approval to resume")
         return Command(resume=dict(payload["resume"]))
     return payload["input"]
+
+
+def _applied_before(graph: Any, config: RunnableConfig, run_id: str) -> bool:
+    """Whether any checkpoint of the thread carries `run_id` (the run was applied already).
+
+    With late acknowledgement a worker can record a run and die before acknowledging it; the
+    client resumes the thread in the meantime, and the broker then hands the old run to
+    another worker. Its input must not be applied a second time.
+    """
+    thread = {"configurable": {"thread_id": config["configurable"]["thread_id"]}}
+    found = graph.checkpointer.list(thread, filter={RUN_ID_KEY: run_id}, limit=1)
+    return next(iter(found), None) is not None
 
 
 def outcome_of(graph: Any, config: RunnableConfig) -> Outcome:

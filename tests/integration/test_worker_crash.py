@@ -22,9 +22,9 @@ starting while another process has one open on that thread; a killed process's o
 closes at its kill marker, written just before the SIGKILL while the process is blocked at
 its pause point, and nothing it logs may follow that marker).
 
-A known gap is kept as a strict xfail: a run delivered again after a later run moved its
-thread on (its worker died after recording it done, before acknowledging it) applies its
-input a second time; it passes (and must lose its mark) once `workers.advance` recognises it.
+A run delivered again after a later run moved its thread on (its worker died after recording
+it done, before acknowledging it) does nothing: any checkpoint of the thread carrying its run id
+means it was applied (`workers.advance`).
 """
 
 from __future__ import annotations
@@ -473,11 +473,6 @@ def _assert_the_survivor_took_over(url: str, killed_pid: int, deliveries: int) -
     assert all(r.attempts == 1 for r in history if r is not retried[0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workers.advance.first_input compares the run id with the latest checkpoint's only: "
-    "a run delivered again after a later run moved the thread on applies its input again",
-)
 def test_a_late_second_delivery_of_a_done_run_changes_nothing(
     postgres_url: str, tmp_path: Path
 ) -> None:
