@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from demo.contract_review import CONTRACT_REQUEST
 from demo.fleet import FLEET_REQUEST
+from demo.fraud import FRAUD_REQUEST
 from demo.incident import INCIDENT_REQUEST
 from demo.supplier_csv import SUPPLIER_REQUEST
 
@@ -76,6 +77,11 @@ SCENARIOS: dict[str, Scenario] = {
         INCIDENT_REQUEST,
         "logs, metrics and deployments specialists investigate at the same time; an incident "
         "commander gives a root cause, its confidence and the safest next action",
+    ),
+    "fraud_events": Scenario(
+        FRAUD_REQUEST,
+        "the event is enriched, the decider blocks on strong evidence, and block_card waits "
+        "at the approval gate",
     ),
     "loop": Scenario(
         SUPPLIER_REQUEST,

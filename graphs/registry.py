@@ -15,6 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from graphs import (
     critique,
+    fraud_events,
     hitl,
     loop,
     memory_agent,
@@ -43,6 +44,7 @@ _MODULES: dict[str, tuple[ModuleType, str]] = {
     "pipeline": (pipeline, "build_pipeline_graph"),
     "parallel": (parallel, "build_parallel_graph"),
     "loop": (loop, "build_loop_graph"),
+    "fraud_events": (fraud_events, "build_fraud_events_graph"),
 }
 
 GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]] = {

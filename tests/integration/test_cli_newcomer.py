@@ -121,6 +121,7 @@ MEANINGFUL = {
     "pipeline": r"\[finish\]   Contract review packet(?s:.*)Questions for counsel",
     "parallel": r"Confidence: high \(3 of 3 specialists(?s:.*)Roll back checkout",
     "loop": r"Passed in round 2 of at most 3",
+    "fraud_events": r"Event evt-demo-1: BLOCK(?s:.*)Card block: done",
 }
 
 
