@@ -43,7 +43,7 @@ from demo.supplier_csv import (  # noqa: E402
 )
 from graphs.loop import build_loop_graph  # noqa: E402
 from models import HeuristicDemoModel, ScriptedChatModel, register_offline  # noqa: E402
-from state.loop import JUDGE_ROLE, body_role  # noqa: E402
+from state.loop import body_role, judge_role  # noqa: E402
 from tests.integration.graph_worker import drive, log_entry, log_tasks, pause  # noqa: E402
 
 
@@ -93,7 +93,7 @@ def main() -> int:
     parser.add_argument("--pause-in-body", type=int, default=0)
     args = parser.parse_args()
     register_offline(body_role(BODY_NAME), logging_body(args.steps_log, args.pause_in_body))
-    register_offline(JUDGE_ROLE, logging_judge(args.steps_log))
+    register_offline(judge_role(BODY_NAME), logging_judge(args.steps_log))
 
     with open_checkpointer(args.url) as saver:
         config: Any = {"configurable": {"thread_id": args.thread}}
