@@ -23,7 +23,7 @@ from tests.integration.workers_harness import (
     unique_queue,
 )
 from workers.advance import RUN_ID_KEY, advance
-from workers.api import follow, run_input, submit_run, wait_for
+from workers.api import follow, resume_run, run_input, submit_run, wait_for
 from workers.locks import thread_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.workers]
@@ -115,6 +115,29 @@ def test_a_run_waits_at_the_gate_and_a_decision_is_resumed_by_a_worker_once(
     with open_checkpointer(postgres_url) as saver:
         entries = default_ledger(saver).entries("t-refund")
     assert [(e.tool, e.status) for e in entries] == [("issue_refund", "completed")]
+
+
+def test_a_fraud_event_is_decided_by_a_worker_and_its_block_resumed_by_one(
+    postgres_url: str, queue: str, workers: Workers, tmp_path: Path
+) -> None:
+    """The event-driven agent's graph on the workers: the event (its JSON as the request, its
+    id as the thread) waits at the gate with a block; the approved resume blocks the card once."""
+    from demo.fraud import FRAUD_EVENT, FRAUD_REQUEST
+
+    thread = str(FRAUD_EVENT["event_id"])
+    worker = workers.start(postgres_url, [queue], tmp_path / "w")
+    first = submit_run("fraud_events", thread, FRAUD_REQUEST, queue=queue, url=postgres_url)
+    waiting = wait_for(thread, first, timeout_s=WAIT_S, url=postgres_url)
+    assert waiting.status == "waiting" and "block_card" in (waiting.outcome or "")
+
+    interrupt = (waiting.outcome or "").rsplit("interrupt ", 1)[1].rstrip(")")
+    decision = {interrupt: {"type": "accept", "reviewer": "rita"}}
+    resumed = resume_run(thread, decision, url=postgres_url)
+    done = wait_for(thread, resumed, timeout_s=WAIT_S, url=postgres_url)
+    assert done.status == "finished", done.error
+    assert "Card block: done" in (done.outcome or "")
+    lines = [json.loads(x) for x in worker.effects_log.read_text().splitlines() if x.strip()]
+    assert [line["kind"] for line in lines].count("card_block") == 1, lines
 
 
 def test_a_run_never_enters_a_thread_another_holds(
