@@ -30,6 +30,7 @@ BENCHMARKS = [
     "memory_search",
     "fanout",
     "parallel",
+    "workers",
 ]
 """Module names under scripts/bench/, in the order they run."""
 
