@@ -50,20 +50,22 @@ def unique_queue(prefix: str = "ap_test") -> str:
 
 
 def delete_queues(*names: str) -> None:
-    """Delete the named queues (and their messages) from the broker; missing ones are fine."""
+    """Delete the named queues (and their messages) from the broker, and the exchanges of the
+    same name Celery declares for them; missing ones are fine."""
     from kombu import Connection
 
     from workers.app import broker_url
 
     with Connection(broker_url()) as conn:
         for name in names:
-            channel = conn.channel()
-            try:
-                channel.queue_delete(name)
-            except Exception:  # noqa: BLE001 - already gone: nothing to clean
-                pass
-            finally:
-                channel.close()
+            for delete in ("queue_delete", "exchange_delete"):
+                channel = conn.channel()
+                try:
+                    getattr(channel, delete)(name)
+                except Exception:  # noqa: BLE001 - already gone: nothing to clean
+                    pass
+                finally:
+                    channel.close()
 
 
 @dataclass
