@@ -27,7 +27,6 @@ os.environ.pop("OPENAI_API_KEY", None)
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -45,14 +44,8 @@ from models import HeuristicDemoModel, ScriptedChatModel, register_offline  # no
 from nodes.parallel_branches import BRANCH_TASK  # noqa: E402
 from nodes.parallel_stand_in import tool_caller_model  # noqa: E402
 from state.parallel import branch_role  # noqa: E402
-from tests.integration.graph_worker import drive, log_entry, log_tasks, pause  # noqa: E402
-
-RETURN = "__return__"
-"""Channel of a LangGraph task's saved result (``langgraph._internal._constants.RETURN``)."""
-
-
-def no_pause(branch: str) -> None:
-    """Pause nowhere."""
+from tests.integration.graph_worker import drive, log_entry, log_tasks  # noqa: E402
+from tests.integration.task_pause import RETURN, no_pause, pause_in_task  # noqa: E402
 
 
 def logging_branch(
@@ -76,29 +69,6 @@ def logging_branch(
     return for_branch
 
 
-def saved_branches(saver: Any, config: Any) -> set[str]:
-    """Branches whose task results are saved in the thread's latest checkpoint."""
-    saved = saver.get_tuple(config)
-    writes = saved.pending_writes if saved else []
-    return {value["step"] for _, channel, value in writes if channel == RETURN}
-
-
-def pause_in_branch(branch: str, after: set[str], saver: Any, config: Any) -> Callable[[str], None]:
-    """Pause at `branch`'s first model call once the `after` branches are saved (30 s max)."""
-
-    def on_call(called: str) -> None:
-        if called != branch:
-            return
-        deadline = time.monotonic() + 30
-        while not after <= saved_branches(saver, config):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{sorted(after)} were not saved while {branch} ran")
-            time.sleep(0.05)
-        pause()
-
-    return on_call
-
-
 def main() -> int:
     """Run (or resume) the thread and print its result."""
     parser = argparse.ArgumentParser()
@@ -115,7 +85,7 @@ def main() -> int:
         on_call = no_pause
         if args.pause_in_branch:
             after = set(filter(None, args.after.split(",")))
-            on_call = pause_in_branch(args.pause_in_branch, after, saver, config)
+            on_call = pause_in_task(args.pause_in_branch, after, saver, config)
         for name in SPECIALISTS:
             register_offline(branch_role(name), logging_branch(args.steps_log, on_call))
         graph = build_parallel_graph(

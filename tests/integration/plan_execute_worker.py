@@ -29,7 +29,6 @@ os.environ.pop("OPENAI_API_KEY", None)
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -47,16 +46,9 @@ from tests.integration.graph_worker import (  # noqa: E402
     drive,
     log_entry,
     log_tasks,
-    pause,
     pause_after_recording,
 )
-
-RETURN = "__return__"
-"""Channel of a LangGraph task's saved result (``langgraph._internal._constants.RETURN``)."""
-
-
-def no_pause(step: str) -> None:
-    """Pause nowhere."""
+from tests.integration.task_pause import RETURN, no_pause, pause_in_task  # noqa: E402
 
 
 def logging_executor(
@@ -78,29 +70,6 @@ def logging_executor(
         return ScriptedChatModel(replies=[logged], cycle=True)
 
     return for_step
-
-
-def saved_steps(saver: Any, config: Any) -> set[str]:
-    """Plan steps whose task results are saved in the thread's latest checkpoint."""
-    saved = saver.get_tuple(config)
-    writes = saved.pending_writes if saved else []
-    return {value["step"] for _, channel, value in writes if channel == RETURN}
-
-
-def pause_in_step(step: str, after: set[str], saver: Any, config: Any) -> Callable[[str], None]:
-    """Pause at `step`'s first model call once the `after` steps are saved (30 s at most)."""
-
-    def on_call(called: str) -> None:
-        if called != step:
-            return
-        deadline = time.monotonic() + 30
-        while not after <= saved_steps(saver, config):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{sorted(after)} were not saved while {step} ran")
-            time.sleep(0.05)
-        pause()
-
-    return on_call
 
 
 ANSWER = "The fleet runs 20 instances, the jobs queue drains and the runbook says so."
@@ -125,7 +94,7 @@ def main() -> int:
         on_call = no_pause
         if args.pause_in_step:
             after = set(filter(None, args.after.split(",")))
-            on_call = pause_in_step(args.pause_in_step, after, saver, config)
+            on_call = pause_in_task(args.pause_in_step, after, saver, config)
         register_offline(EXECUTOR_ROLE, logging_executor(args.steps_log, on_call))
         graph = build_plan_execute_graph(
             fleet_tools(),
