@@ -27,13 +27,15 @@ field                  environment variable                    shipped default
 ``max_cost_usd_per_run`` ``AGENT_PATTERNS_MAX_COST_USD_PER_RUN`` none (no limit)
 ``max_seconds_per_run``  ``AGENT_PATTERNS_MAX_SECONDS_PER_RUN``  none (no limit)
 ``fallback_models``      ``AGENT_PATTERNS_FALLBACK_MODELS``      none (comma-separated specs)
+``min_block_signals``    ``AGENT_PATTERNS_MIN_BLOCK_SIGNALS``    ``2`` (fraud_events)
 ====================== ======================================= ================
 
 Strictness: ``approval_policy`` orders ``always`` > ``side-effects`` > ``never``;
 ``approve_plan`` true is stricter than false; for every number a lower value is stricter (and
 any value is stricter than none, the per-run budgets' default). ``fallback_models``: when the
 operator names a chain, a run may name only models from it (fewer, or in another order), never
-another model.
+another model. ``min_block_signals`` (the strong signals the fraud agent needs before it may
+block a card) is the one number where a higher value is stricter.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ POLICY_ENV = {
     "max_cost_usd_per_run": "AGENT_PATTERNS_MAX_COST_USD_PER_RUN",
     "max_seconds_per_run": "AGENT_PATTERNS_MAX_SECONDS_PER_RUN",
     "fallback_models": "AGENT_PATTERNS_FALLBACK_MODELS",
+    "min_block_signals": "AGENT_PATTERNS_MIN_BLOCK_SIGNALS",
 }
 """The environment variable that sets each field of `OperatorPolicy`."""
 
@@ -115,6 +118,7 @@ class OperatorPolicy:
     max_cost_usd_per_run: float | None = None
     max_seconds_per_run: float | None = None
     fallback_models: tuple[str, ...] = ()
+    min_block_signals: int = 2
 
     def __post_init__(self) -> None:
         for name in POLICY_ENV:
@@ -196,6 +200,8 @@ def _strictness(name: str, value: Any) -> float:
         return APPROVAL_POLICY_STRICTNESS[value]
     if name == "approve_plan":
         return 1.0 if value else 0.0
+    if name == "min_block_signals":
+        return float(value)  # more evidence required before a block: stricter
     return -float(value)
 
 
@@ -227,7 +233,15 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 _INTEGERS = frozenset(
-    {"max_steps", "max_replans", "max_handoffs", "max_rounds", "max_attempts", "max_tokens_per_run"}
+    {
+        "max_steps",
+        "max_replans",
+        "max_handoffs",
+        "max_rounds",
+        "max_attempts",
+        "max_tokens_per_run",
+        "min_block_signals",
+    }
 )
 
 

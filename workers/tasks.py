@@ -29,7 +29,7 @@ from celery.signals import worker_process_shutdown
 from workers.advance import advance
 from workers.app import celery_app
 from workers.locks import thread_lock
-from workers.overrides import run_context
+from workers.overrides import context_fields, run_context
 from workers.resources import close_resources, process_resources
 
 __all__ = ["LOCK_RETRY_S", "TASK_NAME", "advance_thread", "worker_name"]
@@ -86,12 +86,13 @@ def advance_thread(
             queue=queue,
         )
         try:
+            graph = resources.graph(graph_id)
             outcome = advance(
-                resources.graph(graph_id),
+                graph,
                 thread_id,
                 run_id,
                 payload,
-                context=run_context(context),
+                context=run_context(context, fields=context_fields(graph)),
                 on_step=lambda name: runs.announce(thread_id, run_id, "step", name=name),
             )
         except Exception as exc:  # the run failed: record why; the task itself is done

@@ -62,3 +62,13 @@ def test_a_run_may_only_pick_fallback_models_from_the_operators_chain() -> None:
     assert OperatorPolicy().violations({"fallback_models": ["openai:gpt-4o"]}) == []
     with pytest.raises(PolicyError):
         OperatorPolicy().violations({"fallback_models": ["gpt-4o"]})
+
+
+def test_the_fraud_agent_may_demand_more_evidence_before_a_block_never_less() -> None:
+    policy = OperatorPolicy()
+    assert policy.violations({"min_block_signals": 3}) == []
+    [looser] = policy.violations({"min_block_signals": 1})
+    assert looser.field == "min_block_signals"
+    stricter = OperatorPolicy.from_env({"AGENT_PATTERNS_MIN_BLOCK_SIGNALS": "3"})
+    assert stricter.tightened_defaults() == {"min_block_signals": 3}
+    assert [v.field for v in stricter.violations({"min_block_signals": 2})] == ["min_block_signals"]
