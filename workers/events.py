@@ -1,13 +1,7 @@
 """The event plumbing of the fraud agent: RabbitMQ in, one durable decision per event out.
 
-Topology (every name takes an optional prefix, which the tests use to stay apart):
-
-- exchange ``transactions`` (direct, durable) → queue ``transactions`` (routing key
-  ``transaction``, durable, dead-letter exchange ``transactions.dead`` for anything the
-  broker itself rejects);
-- exchange ``fraud.decisions`` (fanout, durable) → queue ``fraud.decisions.log`` (durable, so
-  decisions wait for whoever reads them);
-- exchange ``transactions.dead`` (fanout, durable) → queue ``transactions.dead``.
+The exchanges and queues, publishing and reading are `workers.event_stream`; the audit log
+of decisions is `workers.decision_audit`.
 
 **At-least-once delivery, exactly-once decisions.** The consumer (`EventConsumer`) takes one
 message at a time (prefetch 1, manual acknowledgement) and acknowledges it only after:
@@ -50,29 +44,31 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
-from kombu import Connection, Consumer, Exchange, Message, Producer, Queue
+from kombu import Connection, Consumer, Exchange, Message, Producer
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
-from pydantic import ValidationError
 
 from checkpointers.factory import open_checkpointer
 from graphs.fraud_events import SERVED_OPTIONS, build_fraud_events_graph
 from nodes.ask import describe_error
 from state.fraud_events import TransactionEvent
-from workers.locks import THREAD_LOCK_NAMESPACE
+from workers.decision_audit import DecisionAudit
+from workers.event_stream import (
+    ROUTING_KEY,
+    EventTopology,
+    broker_url,
+    parse_event_body,
+    publish_events,
+    read_queue,
+)
 
 __all__ = [
-    "BROKER_URL_ENV",
-    "DEFAULT_BROKER_URL",
     "DecisionAudit",
     "EventConsumer",
     "EventFailed",
@@ -84,228 +80,6 @@ __all__ = [
     "publish_events",
     "read_queue",
 ]
-
-BROKER_URL_ENV = "AGENT_PATTERNS_BROKER_URL"
-DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
-ROUTING_KEY = "transaction"
-_SETUP_LOCK_KEY = 0x6672_6175_6461_7564  # "fraudaud": serialises the audit table's creation
-
-
-def broker_url(url: str | None = None) -> str:
-    """`url`, else ``AGENT_PATTERNS_BROKER_URL``, else the local RabbitMQ."""
-    return url or os.environ.get(BROKER_URL_ENV) or DEFAULT_BROKER_URL
-
-
-@dataclass(frozen=True)
-class EventTopology:
-    """The exchanges and queues of the event stream, and the dead-letter rule.
-
-    Attributes:
-        prefix: prepended to every exchange and queue name (empty in production).
-        max_attempts: deliveries of a failing event before it is dead-lettered.
-    """
-
-    prefix: str = ""
-    max_attempts: int = 3
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_attempts <= 20:
-            raise ValueError(f"max_attempts must be between 1 and 20, got {self.max_attempts}")
-
-    @property
-    def transactions(self) -> Exchange:
-        """Where transaction events are published."""
-        return Exchange(f"{self.prefix}transactions", "direct", durable=True)
-
-    @property
-    def decisions(self) -> Exchange:
-        """Where decisions are published (fanout: every bound queue gets each one)."""
-        return Exchange(f"{self.prefix}fraud.decisions", "fanout", durable=True)
-
-    @property
-    def dead(self) -> Exchange:
-        """Where dead events go."""
-        return Exchange(f"{self.prefix}transactions.dead", "fanout", durable=True)
-
-    @property
-    def transactions_queue(self) -> Queue:
-        """The queue consumers read events from."""
-        return Queue(
-            f"{self.prefix}transactions",
-            self.transactions,
-            routing_key=ROUTING_KEY,
-            durable=True,
-            queue_arguments={"x-dead-letter-exchange": self.dead.name},
-        )
-
-    @property
-    def decisions_queue(self) -> Queue:
-        """The durable log of published decisions."""
-        return Queue(f"{self.prefix}fraud.decisions.log", self.decisions, durable=True)
-
-    @property
-    def dead_queue(self) -> Queue:
-        """The dead-letter queue (each message with ``x-reason`` and ``x-attempts``)."""
-        return Queue(f"{self.prefix}transactions.dead", self.dead, durable=True)
-
-    def queues(self) -> list[Queue]:
-        """Every queue of the topology."""
-        return [self.transactions_queue, self.decisions_queue, self.dead_queue]
-
-    def declare(self, channel: Any) -> None:
-        """Declare every exchange, queue and binding (idempotent)."""
-        for queue in self.queues():
-            queue.bind(channel).declare()
-
-    def delete(self, channel: Any) -> None:
-        """Delete every queue and exchange (tests clean up with it)."""
-        for queue in self.queues():
-            queue.bind(channel).delete()
-        for exchange in (self.transactions, self.decisions, self.dead):
-            exchange.bind(channel).delete()
-
-
-def parse_event_body(body: bytes | str) -> TransactionEvent | str:
-    """The event in a message body, or why it is malformed (one line)."""
-    try:
-        text = body.decode("utf-8") if isinstance(body, bytes) else body
-        return TransactionEvent.model_validate_json(text)
-    except UnicodeDecodeError as exc:
-        return f"not UTF-8 text ({exc.reason})"
-    except ValidationError as exc:
-        return describe_error(exc)
-
-
-def _body_bytes(item: bytes | str | Mapping[str, Any]) -> bytes:
-    if isinstance(item, bytes):
-        return item
-    if isinstance(item, str):
-        return item.encode("utf-8")
-    return json.dumps(item).encode("utf-8")
-
-
-def publish_events(
-    items: Iterable[bytes | str | Mapping[str, Any]],
-    *,
-    topology: EventTopology | None = None,
-    url: str | None = None,
-) -> int:
-    """Publish events (dicts as JSON; bytes and text as they are) with publisher confirms.
-
-    Returns:
-        How many were published (each confirmed by the broker).
-    """
-    topo = topology or EventTopology()
-    count = 0
-    with Connection(broker_url(url), transport_options={"confirm_publish": True}) as conn:
-        channel = conn.channel()
-        topo.declare(channel)
-        producer = Producer(channel, exchange=topo.transactions, routing_key=ROUTING_KEY)
-        for item in items:
-            body = _body_bytes(item)
-            producer.publish(
-                body,
-                content_type="application/json",
-                content_encoding="binary",
-                delivery_mode=2,
-            )
-            count += 1
-    return count
-
-
-def read_queue(
-    queue_name: str, *, url: str | None = None, limit: int = 10_000
-) -> list[tuple[dict[str, Any], bytes]]:
-    """Take every message waiting in a queue: ``(headers, body)`` pairs, acknowledged."""
-    taken: list[tuple[dict[str, Any], bytes]] = []
-    with Connection(broker_url(url)) as conn:
-        queue = Queue(queue_name, no_declare=True).bind(conn.channel())
-        while len(taken) < limit:
-            message = queue.get(no_ack=False, accept=["json", "application/data"])
-            if message is None:
-                break
-            body = message.body
-            raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-            taken.append((dict(message.headers or {}), raw))
-            message.ack()
-    return taken
-
-
-class DecisionAudit:
-    """The audit log of decisions: table ``fraud_decision_audit``, one row per event id.
-
-    Args:
-        url: the Postgres URL (the checkpoints' database).
-    """
-
-    DDL = """
-        CREATE TABLE IF NOT EXISTS fraud_decision_audit (
-            event_id text PRIMARY KEY,
-            action text NOT NULL,
-            outcome text NOT NULL,
-            decision jsonb NOT NULL,
-            consumer text NOT NULL,
-            decided_at timestamptz NOT NULL DEFAULT now(),
-            published_at timestamptz
-        )
-    """
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
-        with self._conn.transaction():  # consumers starting together: one creates the table
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SETUP_LOCK_KEY,))
-            self._conn.execute(self.DDL)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._conn.close()
-
-    def get(self, event_id: str) -> dict[str, Any] | None:
-        """The event's audit row, or None."""
-        sql = "SELECT * FROM fraud_decision_audit WHERE event_id = %s"
-        return self._conn.execute(sql, (event_id,)).fetchone()
-
-    def record(self, decision: Mapping[str, Any], consumer: str) -> dict[str, Any]:
-        """Insert the decision (a second insert for the same event keeps the first)."""
-        self._conn.execute(
-            "INSERT INTO fraud_decision_audit (event_id, action, outcome, decision, consumer) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING",
-            (
-                decision["event_id"],
-                decision["action"],
-                decision["outcome"],
-                Jsonb(dict(decision)),
-                consumer,
-            ),
-        )
-        row = self.get(decision["event_id"])
-        assert row is not None
-        return row
-
-    def mark_published(self, event_id: str) -> None:
-        """Record that the decision was confirmed by the broker."""
-        sql = "UPDATE fraud_decision_audit SET published_at = now() WHERE event_id = %s"
-        self._conn.execute(sql, (event_id,))
-
-    def rows(self, limit: int = 100_000) -> list[dict[str, Any]]:
-        """The latest decisions, newest first."""
-        sql = "SELECT * FROM fraud_decision_audit ORDER BY decided_at DESC, event_id LIMIT %s"
-        return self._conn.execute(sql, (limit,)).fetchall()
-
-    @contextmanager
-    def event_lock(self, event_id: str) -> Iterator[None]:
-        """Hold the event's thread lock (waits while another session holds it).
-
-        The key is the workers' thread lock (`workers.locks`), so a Celery worker resuming
-        the thread (an approved block) and a consumer never run it at once.
-        """
-        key = (THREAD_LOCK_NAMESPACE, event_id)
-        self._conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", key)
-        try:
-            yield
-        finally:
-            self._conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
 
 
 class EventFailed(RuntimeError):
