@@ -3,6 +3,7 @@ facilitator's citations checked against the transcript, misbehaving models, the 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -288,3 +289,25 @@ def test_the_product_debate_runs_offline_and_cites_only_its_transcript() -> None
     assert cited | set(checked["recommendation_claims"]) <= transcript_ids
     assert out["flags"] == []
     assert out["messages"][-1].text.startswith("Recommendation: Launch a read-only offline mode")
+
+
+def test_a_parallel_rounds_perspectives_run_at_the_same_time() -> None:
+    """Each perspective's model waits at a barrier for the other: one at a time would fail."""
+    barrier = threading.Barrier(3, timeout=10)
+
+    def meeting(text: str) -> Any:
+        def reply(messages: Any) -> Any:
+            barrier.wait()
+            return evidence(text)
+
+        return reply
+
+    specs = [
+        AgentSpec(name, name, model=ScriptedChatModel(replies=[meeting(name)]))
+        for name in ("a", "b", "c")
+    ]
+    facilitator = ScriptedChatModel(replies=[summary([("x", ["a-r1-1"])], ["c-r1-1"])])
+    out = build_debate_graph(specs, facilitator=facilitator, rounds=1).invoke(REQUEST)
+
+    assert [r["status"] for r in out["contributions"]] == ["done", "done", "done"]
+    assert [c["text"] for c in out["transcript"]] == ["a", "b", "c"]
