@@ -13,6 +13,8 @@ from demo.contract_review import CONTRACT_REQUEST
 from demo.fleet import FLEET_REQUEST
 from demo.fraud import FRAUD_REQUEST
 from demo.incident import INCIDENT_REQUEST
+from demo.product_debate import DEBATE_REQUEST
+from demo.refund_orchestrator import EXAMPLE_REQUESTS
 from demo.supplier_csv import SUPPLIER_REQUEST
 
 __all__ = ["SCENARIOS", "Scenario"]
@@ -82,6 +84,16 @@ SCENARIOS: dict[str, Scenario] = {
         FRAUD_REQUEST,
         "the event is enriched, the decider blocks on strong evidence, and block_card waits "
         "at the approval gate",
+    ),
+    "orchestrator": Scenario(
+        EXAMPLE_REQUESTS["manual_review"],
+        "purchase and policy checks run in parallel; code routes the refund to manual review, "
+        "where a model-drafted packet waits at the approval gate",
+    ),
+    "debate": Scenario(
+        DEBATE_REQUEST,
+        "research, engineering, finance and support argue two rounds, challenging each other's "
+        "claims by id; a neutral facilitator recommends, citing only claims of the transcript",
     ),
     "loop": Scenario(
         SUPPLIER_REQUEST,

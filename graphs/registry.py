@@ -15,10 +15,12 @@ from langgraph.graph.state import CompiledStateGraph
 
 from graphs import (
     critique,
+    debate,
     fraud_events,
     hitl,
     loop,
     memory_agent,
+    orchestrator,
     parallel,
     pipeline,
     plan_execute,
@@ -45,6 +47,8 @@ _MODULES: dict[str, tuple[ModuleType, str]] = {
     "parallel": (parallel, "build_parallel_graph"),
     "loop": (loop, "build_loop_graph"),
     "fraud_events": (fraud_events, "build_fraud_events_graph"),
+    "debate": (debate, "build_debate_graph"),
+    "orchestrator": (orchestrator, "build_orchestrator_graph"),
 }
 
 GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]] = {

@@ -122,6 +122,8 @@ MEANINGFUL = {
     "parallel": r"Confidence: high \(3 of 3 specialists(?s:.*)Roll back checkout",
     "loop": r"Passed in round 2 of at most 3",
     "fraud_events": r"Event evt-demo-1: BLOCK(?s:.*)Card block: done",
+    "debate": r"Recommendation: Launch a read-only offline mode",
+    "orchestrator": r"Processing note: refund RF-[0-9A-F]{8} of 420\.00 USD issued",
 }
 
 

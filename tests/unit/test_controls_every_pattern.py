@@ -26,9 +26,10 @@ from nodes.controls import Controls, RetrySettings
 from nodes.runtime import PatternRuntime
 
 GRAPH_IDS = sorted(GRAPH_BUILDERS)
-PATTERN_REVIEWS = {"hitl", "pipeline"}
+PATTERN_REVIEWS = {"hitl", "pipeline", "orchestrator"}
 """Patterns whose scenario pauses for a person by its own rule (hitl's refund policy, the
-pipeline's review of the assessed risks), not by the approval policy."""
+pipeline's review of the assessed risks, the orchestrator's manual-review path), not by the
+approval policy."""
 
 
 class Overloaded(Exception):
