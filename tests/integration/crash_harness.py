@@ -12,6 +12,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +64,42 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class CrashRun:
+    """A worker killed at its pause point, and the run a new worker resumed to its end.
+
+    Attributes:
+        killed_pid: the killed worker's pid.
+        result: the resumed worker's ``RESULT``.
+        log: both workers' ``steps.jsonl`` lines, in order.
+    """
+
+    killed_pid: int
+    result: dict[str, Any]
+    log: list[dict[str, Any]]
+
+    def by_killed(self, key: str) -> list[Any]:
+        """The values of `key` the killed worker logged, in order."""
+        return [e[key] for e in self.log if key in e and e["pid"] == self.killed_pid]
+
+    def by_resumed(self, key: str) -> list[Any]:
+        """The values of `key` logged after the kill, by the resuming worker."""
+        return [e[key] for e in self.log if key in e and e["pid"] != self.killed_pid]
+
+
+def kill_then_resume(
+    start: Callable[..., subprocess.Popen[str]], tmp: Path, *pause: str
+) -> CrashRun:
+    """Start a worker with `pause`, SIGKILL it there, finish the run with a new worker.
+
+    Args:
+        start: starts a worker with extra arguments (the pause point's, or none).
+        tmp: the case's directory (its ``steps.jsonl`` is read).
+        *pause: the arguments that make the first worker pause.
+    """
+    first = start(*pause)
+    kill_when_paused(first)
+    result = finish(start())
+    return CrashRun(first.pid, result, read_jsonl(tmp / "steps.jsonl"))

@@ -10,12 +10,18 @@ across the two processes, and no contribution the first process finished was mad
 from __future__ import annotations
 
 import subprocess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.crash_harness import finish, kill_when_paused, read_jsonl, start_worker
+from tests.integration.crash_harness import (
+    finish,
+    kill_then_resume,
+    read_jsonl,
+    start_worker,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -60,16 +66,16 @@ def _pause_args(kill_point: str) -> list[str]:
 def test_killed_debate_resumes_without_redoing_finished_contributions(
     kill_point: str, postgres_url: str, tmp_path: Path, clean_run: dict[str, Any]
 ) -> None:
-    first = _worker(postgres_url, tmp_path, *_pause_args(kill_point))
-    kill_when_paused(first)
-
-    resumed = finish(_worker(postgres_url, tmp_path))
+    run = kill_then_resume(
+        partial(_worker, postgres_url, tmp_path), tmp_path, *_pause_args(kill_point)
+    )
+    resumed = run.result
 
     assert resumed == clean_run, "the resumed run differs from an uninterrupted one"
-    log = read_jsonl(tmp_path / "steps.jsonl")
+    log = run.log
     assert sorted(_made(log)) == CONTRIBUTIONS, "a contribution was lost or made twice"
-    made_first = set(_made(log, first.pid))
-    made_second = [e["contribution"] for e in log if "contribution" in e and e["pid"] != first.pid]
+    made_first = set(_made(log, run.killed_pid))
+    made_second = run.by_resumed("contribution")
     assert not made_first & set(made_second), "a finished contribution was made again"
     if kill_point.startswith("in-"):  # killed mid-round: the others of the round were saved
         perspective, number = kill_point.removeprefix("in-").rsplit("-r", 1)

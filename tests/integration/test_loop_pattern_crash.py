@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.crash_harness import finish, kill_when_paused, read_jsonl, start_worker
+from tests.integration.crash_harness import (
+    finish,
+    kill_then_resume,
+    read_jsonl,
+    start_worker,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -57,16 +63,16 @@ def _pause_args(kill_point: str) -> list[str]:
 def test_killed_loop_resumes_without_rerunning_finished_rounds(
     kill_point: str, postgres_url: str, tmp_path: Path, clean_run: dict[str, Any]
 ) -> None:
-    first = _worker(postgres_url, tmp_path, *_pause_args(kill_point))
-    kill_when_paused(first)
-
-    resumed = finish(_worker(postgres_url, tmp_path))
+    run = kill_then_resume(
+        partial(_worker, postgres_url, tmp_path), tmp_path, *_pause_args(kill_point)
+    )
+    resumed = run.result
 
     assert resumed == clean_run, "the resumed run differs from an uninterrupted one"
-    log = read_jsonl(tmp_path / "steps.jsonl")
+    log = run.log
     assert sorted(_finished_rounds(log)) == [1, 2], "a round was lost or repeated"
-    finished_first = set(_finished_rounds(log, first.pid))
-    worked_on_again = {e["body_call"] for e in log if "body_call" in e and e["pid"] != first.pid}
+    finished_first = set(_finished_rounds(log, run.killed_pid))
+    worked_on_again = set(run.by_resumed("body_call"))
     assert not finished_first & worked_on_again, "a finished round ran again after the crash"
     judged = Counter(e["judge_call"] for e in log if "judge_call" in e)
     assert set(judged) == {1, 2}
@@ -74,11 +80,11 @@ def test_killed_loop_resumes_without_rerunning_finished_rounds(
 
 def test_a_kill_in_round_two_keeps_round_one(postgres_url: str, tmp_path: Path) -> None:
     """Killed inside round 2's body: round 1 (body and verdict) is not redone."""
-    first = _worker(postgres_url, tmp_path, *_pause_args("in-body-2"))
-    kill_when_paused(first)
-    finish(_worker(postgres_url, tmp_path))
-    log = read_jsonl(tmp_path / "steps.jsonl")
-    assert _finished_rounds(log, first.pid) == [1]
-    second = [e for e in log if e["pid"] != first.pid]
+    run = kill_then_resume(
+        partial(_worker, postgres_url, tmp_path), tmp_path, *_pause_args("in-body-2")
+    )
+    log = run.log
+    assert _finished_rounds(log, run.killed_pid) == [1]
+    second = [e for e in log if e["pid"] != run.killed_pid]
     assert {e["body_call"] for e in second if "body_call" in e} == {2}
     assert [e["judge_call"] for e in second if "judge_call" in e] == [2]

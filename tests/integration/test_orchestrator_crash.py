@@ -10,12 +10,18 @@ and the refund was paid exactly once across the two processes.
 from __future__ import annotations
 
 import subprocess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.crash_harness import finish, kill_when_paused, read_jsonl, start_worker
+from tests.integration.crash_harness import (
+    finish,
+    kill_then_resume,
+    read_jsonl,
+    start_worker,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -63,10 +69,10 @@ def test_killed_orchestrator_resumes_and_refunds_once(
     tmp_path: Path,
     clean_runs: dict[str, dict[str, Any]],
 ) -> None:
-    first = _worker(postgres_url, tmp_path, path, *_pause_args(kill_point))
-    kill_when_paused(first)
-
-    resumed = finish(_worker(postgres_url, tmp_path, path))
+    run = kill_then_resume(
+        partial(_worker, postgres_url, tmp_path, path), tmp_path, *_pause_args(kill_point)
+    )
+    resumed = run.result
 
     assert resumed == clean_runs[path], "the resumed run differs from an uninterrupted one"
     refunds = [e for e in read_jsonl(tmp_path / "effects.jsonl") if e["kind"] == "refund"]

@@ -10,12 +10,18 @@ processes, and no branch the first process finished was worked on again.
 from __future__ import annotations
 
 import subprocess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.crash_harness import finish, kill_when_paused, read_jsonl, start_worker
+from tests.integration.crash_harness import (
+    finish,
+    kill_then_resume,
+    read_jsonl,
+    start_worker,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -56,18 +62,18 @@ def _pause_args(kill_point: str) -> list[str]:
 def test_killed_fan_out_resumes_without_rerunning_finished_branches(
     kill_point: str, postgres_url: str, tmp_path: Path, clean_run: dict[str, Any]
 ) -> None:
-    first = _worker(postgres_url, tmp_path, *_pause_args(kill_point))
-    kill_when_paused(first)
-
-    resumed = finish(_worker(postgres_url, tmp_path))
+    run = kill_then_resume(
+        partial(_worker, postgres_url, tmp_path), tmp_path, *_pause_args(kill_point)
+    )
+    resumed = run.result
 
     assert resumed == clean_run, "the resumed run differs from an uninterrupted one"
-    log = read_jsonl(tmp_path / "steps.jsonl")
+    log = run.log
     assert sorted(_finished(log)) == BRANCHES, "a branch was lost or repeated"
-    finished_first = set(_finished(log, first.pid))
+    finished_first = set(_finished(log, run.killed_pid))
     if kill_point.startswith("in-branch-"):  # killed mid-branch, the `after` ones finished
         branch = kill_point.removeprefix("in-branch-")
         assert set(IN_BRANCH[branch].split(",")) <= finished_first
         assert branch not in finished_first
-    worked_on_again = {e["model_call"] for e in log if "model_call" in e and e["pid"] != first.pid}
+    worked_on_again = set(run.by_resumed("model_call"))
     assert not finished_first & worked_on_again, "a finished branch ran again after the crash"

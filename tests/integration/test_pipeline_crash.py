@@ -11,13 +11,19 @@ again by the second.
 from __future__ import annotations
 
 import subprocess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from demo.contract_review import STAGE_NAMES
-from tests.integration.crash_harness import finish, kill_when_paused, read_jsonl, start_worker
+from tests.integration.crash_harness import (
+    finish,
+    kill_then_resume,
+    read_jsonl,
+    start_worker,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -60,26 +66,29 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_killed_pipeline_resumes_without_rerunning_finished_stages(
     kill_point: str, postgres_url: str, tmp_path: Path, clean_run: dict[str, Any]
 ) -> None:
-    first = _worker(postgres_url, tmp_path, *_pause_args(kill_point))
-    kill_when_paused(first)
-
-    resumed = finish(_worker(postgres_url, tmp_path))
+    run = kill_then_resume(
+        partial(_worker, postgres_url, tmp_path), tmp_path, *_pause_args(kill_point)
+    )
+    resumed = run.result
 
     assert resumed == clean_run, "the resumed run differs from an uninterrupted one"
-    log = read_jsonl(tmp_path / "steps.jsonl")
+    log = run.log
     assert sorted(_finished(log)) == sorted(STAGE_NAMES), "a stage was lost or repeated"
-    finished_first = set(_finished(log, first.pid))
-    worked_again = {e["model_call"] for e in log if "model_call" in e and e["pid"] != first.pid}
+    finished_first = set(_finished(log, run.killed_pid))
+    worked_again = set(run.by_resumed("model_call"))
     assert not finished_first & worked_again, "a finished stage ran again after the crash"
 
 
 def test_a_kill_in_the_last_stage_keeps_the_earlier_ones(postgres_url: str, tmp_path: Path) -> None:
     """Killed while the packet is drafted: extraction and risks (and their approval) are kept."""
-    first = _worker(postgres_url, tmp_path, *_pause_args("in-stage-draft_review_packet"))
-    kill_when_paused(first)
-    result = finish(_worker(postgres_url, tmp_path))
-    log = read_jsonl(tmp_path / "steps.jsonl")
-    assert _finished(log, first.pid) == ["extract_obligations", "assess_risks"]
-    second = {e["model_call"] for e in log if "model_call" in e and e["pid"] != first.pid}
+    run = kill_then_resume(
+        partial(_worker, postgres_url, tmp_path),
+        tmp_path,
+        *_pause_args("in-stage-draft_review_packet"),
+    )
+    result = run.result
+    log = run.log
+    assert _finished(log, run.killed_pid) == ["extract_obligations", "assess_risks"]
+    second = set(run.by_resumed("model_call"))
     assert second == {"draft_review_packet"}
     assert result["approvals"] == [["review_stage_output", "accept"]]

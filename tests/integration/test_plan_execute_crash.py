@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from demo.fleet import FLEET_PLAN
-from tests.integration.crash_harness import finish, kill_when_paused, read_jsonl, start_worker
+from tests.integration.crash_harness import (
+    finish,
+    kill_then_resume,
+    read_jsonl,
+    start_worker,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -71,16 +77,16 @@ def _pause_args(kill_point: str) -> list[str]:
 def test_killed_plan_resumes_without_rerunning_finished_steps(
     kill_point: str, postgres_url: str, tmp_path: Path, clean_run: dict[str, Any]
 ) -> None:
-    first = _worker(postgres_url, tmp_path, *_pause_args(kill_point))
-    kill_when_paused(first)
-
-    resumed = finish(_worker(postgres_url, tmp_path))
+    run = kill_then_resume(
+        partial(_worker, postgres_url, tmp_path), tmp_path, *_pause_args(kill_point)
+    )
+    resumed = run.result
 
     assert resumed == clean_run, "the resumed run differs from an uninterrupted one"
-    log = read_jsonl(tmp_path / "steps.jsonl")
+    log = run.log
     assert sorted(_completed_steps(log)) == STEPS, "a plan step was lost or repeated"
-    finished_first = set(_completed_steps(log, first.pid))
-    worked_on_again = {e["model_call"] for e in log if "model_call" in e and e["pid"] != first.pid}
+    finished_first = set(_completed_steps(log, run.killed_pid))
+    worked_on_again = set(run.by_resumed("model_call"))
     assert not finished_first & worked_on_again, "a finished step ran again after the crash"
     effects = Counter(e["kind"] for e in read_jsonl(tmp_path / "effects.jsonl"))
     assert effects == {"fleet_resize": 1, "runbook_update": 1}
@@ -88,12 +94,12 @@ def test_killed_plan_resumes_without_rerunning_finished_steps(
 
 def test_a_kill_mid_execution_keeps_the_finished_steps(postgres_url: str, tmp_path: Path) -> None:
     """Killed while the runbook read runs: the two finished reads are not redone."""
-    first = _worker(postgres_url, tmp_path, *_pause_args("in-step-runbook"))
-    kill_when_paused(first)
-    finish(_worker(postgres_url, tmp_path))
-    log = read_jsonl(tmp_path / "steps.jsonl")
-    assert sorted(_completed_steps(log, first.pid)) == ["fleet", "queue_before"]
-    second = Counter(e["model_call"] for e in log if "model_call" in e and e["pid"] != first.pid)
+    run = kill_then_resume(
+        partial(_worker, postgres_url, tmp_path), tmp_path, *_pause_args("in-step-runbook")
+    )
+    log = run.log
+    assert sorted(_completed_steps(log, run.killed_pid)) == ["fleet", "queue_before"]
+    second = Counter(run.by_resumed("model_call"))
     assert set(second) == {"runbook", "resize", "queue_after", "update_runbook"}
 
 
@@ -101,10 +107,10 @@ def test_a_kill_in_a_later_execution_keeps_every_earlier_step(
     postgres_url: str, tmp_path: Path
 ) -> None:
     """Killed in the runbook update: the reads, the resize and the verification are kept."""
-    first = _worker(postgres_url, tmp_path, *_pause_args("in-step-update_runbook"))
-    kill_when_paused(first)
-    finish(_worker(postgres_url, tmp_path))
-    log = read_jsonl(tmp_path / "steps.jsonl")
-    assert set(_completed_steps(log, first.pid)) == set(STEPS) - {"update_runbook"}
-    second = Counter(e["model_call"] for e in log if "model_call" in e and e["pid"] != first.pid)
+    run = kill_then_resume(
+        partial(_worker, postgres_url, tmp_path), tmp_path, *_pause_args("in-step-update_runbook")
+    )
+    log = run.log
+    assert set(_completed_steps(log, run.killed_pid)) == set(STEPS) - {"update_runbook"}
+    second = Counter(run.by_resumed("model_call"))
     assert set(second) == {"update_runbook"}
