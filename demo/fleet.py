@@ -26,6 +26,7 @@ from demo.effects import read_effects, record_effect
 from models.offline import register_offline
 from models.scripted import ScriptedChatModel
 from state.plan import PLANNER_ROLE, REPLANNER_ROLE, Replan
+from tools.compensation import Compensation
 from tools.registry import agent_tool
 
 __all__ = [
@@ -84,12 +85,31 @@ def _fleet_size() -> int:
     return int(resizes[-1]["count"]) if resizes else BASE_FLEET
 
 
-@agent_tool(args_schema=ResizeFleetArgs, side_effects=True, idempotent=True)
-def resize_fleet(count: int) -> dict[str, Any]:
-    """Resize the worker fleet to `count` instances. Changes production capacity."""
+def _resize(count: int) -> dict[str, Any]:
     before = _fleet_size()
     recorded = record_effect("fleet_resize", {"count": count, "before": before})
     return {"before": recorded["before"], "count": recorded["count"], "status": "resized"}
+
+
+@agent_tool(args_schema=ResizeFleetArgs, side_effects=True, idempotent=True)
+def restore_fleet_size(count: int) -> dict[str, Any]:
+    """Put the worker fleet back to `count` instances (undoes a resize). Changes capacity."""
+    return _resize(count)
+
+
+@agent_tool(
+    args_schema=ResizeFleetArgs,
+    side_effects=True,
+    idempotent=True,
+    compensation=Compensation(
+        restore_fleet_size,
+        lambda args, result: {"count": result["before"]},
+        "put the fleet back to its size before the resize",
+    ),
+)
+def resize_fleet(count: int) -> dict[str, Any]:
+    """Resize the worker fleet to `count` instances. Changes production capacity."""
+    return _resize(count)
 
 
 @agent_tool(args_schema=NoArgs, side_effects=False)
@@ -111,16 +131,41 @@ def check_queue_depth(queue: str) -> dict[str, Any]:
 @agent_tool(args_schema=SectionArgs, side_effects=False)
 def read_runbook(section: str) -> dict[str, Any]:
     """Read a runbook section (the latest update, or the original text)."""
+    return {"section": section, "text": _section_text(section)}
+
+
+def _section_text(section: str) -> str:
     updates = [e for e in read_effects("runbook_update") if e["section"] == section]
-    text = updates[-1]["text"] if updates else f"Original {section} section: fleet of 10."
-    return {"section": section, "text": text}
+    return str(updates[-1]["text"]) if updates else f"Original {section} section: fleet of 10."
+
+
+def _write_section(section: str, text: str) -> dict[str, Any]:
+    previous = _section_text(section)
+    recorded = record_effect(
+        "runbook_update", {"section": section, "text": text, "previous": previous}
+    )
+    return {"section": recorded["section"], "previous": recorded["previous"], "status": "updated"}
 
 
 @agent_tool(args_schema=RunbookArgs, side_effects=True, idempotent=True)
+def restore_runbook(section: str, text: str) -> dict[str, Any]:
+    """Put a runbook section back to an earlier text (undoes an update)."""
+    return _write_section(section, text)
+
+
+@agent_tool(
+    args_schema=RunbookArgs,
+    side_effects=True,
+    idempotent=True,
+    compensation=Compensation(
+        restore_runbook,
+        lambda args, result: {"section": args["section"], "text": result["previous"]},
+        "put the runbook section back to its text before the update",
+    ),
+)
 def update_runbook(section: str, text: str) -> dict[str, Any]:
     """Replace a section of the operations runbook. Visible to the whole on-call team."""
-    recorded = record_effect("runbook_update", {"section": section, "text": text})
-    return {"section": recorded["section"], "status": "updated"}
+    return _write_section(section, text)
 
 
 def fleet_tools() -> list[BaseTool]:

@@ -70,6 +70,7 @@ from pydantic import ValidationError
 
 from checkpointers.ledger import EffectLedger
 from graphs._compile import compile_pattern
+from graphs._saga import COMPENSATE, add_saga, saga_started
 from graphs.react import build_react_graph
 from models.offline import register_offline
 from nodes.approval_gate import gate_sends, make_approval_gate
@@ -82,6 +83,7 @@ from nodes.plan_executor import EXECUTOR_PROMPT, StepExecutor, step_follower_mod
 from nodes.plan_steps import arun_plan_steps, run_plan_steps
 from nodes.retry import MODEL_RETRY
 from nodes.runtime import PatternRuntime
+from nodes.saga import start_saga
 from nodes.subagent import SubAgent
 from nodes.tool_execution import bound_decision
 from state.agent import AgentInput, AgentOutput
@@ -217,6 +219,7 @@ def make_plan(model: BaseChatModel | None, tools: Sequence[BaseTool], *, name: s
             "replans": 0,
             "step_results": {},
             "invalid_output": None,
+            "saga": None,
         }
 
     return plan
@@ -278,10 +281,58 @@ def make_execute(executor: StepExecutor) -> RunnableLambda[PlanExecuteState, dic
     return RunnableLambda(execute, afunc=aexecute, name="execute")
 
 
-def make_replan(model: BaseChatModel | None, tools: Sequence[BaseTool], *, name: str) -> AgentNode:
-    """Build the node where the replanner (role `REPLANNER_ROLE`) reads the results."""
+def _with_saga(
+    update: dict[str, Any],
+    state: PlanExecuteState,
+    ledger: EffectLedger | None,
+    tools: Sequence[BaseTool],
+) -> dict[str, Any]:
+    """`update` (the run finishing), plus a saga when a step of the plan is not done.
+
+    The effects to undo are the successful calls of every step of this run (the ledger
+    confirms which happened); nothing is undone when every step is done or no effect
+    declares a compensation.
+    """
+    if ledger is None or update.get("status") != "finished":
+        return update
+    current, results = (
+        Plan.model_validate(update.get("plan") or state["plan"]),
+        {
+            **(state.get("step_results") or {}),
+            **{k: v for k, v in (update.get("step_results") or {}).items() if v is not None},
+        },
+    )
+    unfinished = [s.id for s in current.steps if results.get(s.id, {}).get("status") != "done"]
+    if not unfinished:
+        return update
+    effects = [call for s in results.values() for call in s.get("calls") or []]
+    reason = "step " + ", ".join(
+        f"{i} {results.get(i, {}).get('status', 'not run')}" for i in unfinished
+    )
+    saga = start_saga(ledger, current_thread_id(), reason, effects, {t.name: t for t in tools})
+    return {**update, **saga}
+
+
+def make_replan(
+    model: BaseChatModel | None,
+    tools: Sequence[BaseTool],
+    *,
+    name: str,
+    ledger: EffectLedger | None = None,
+) -> AgentNode:
+    """Build the node where the replanner (role `REPLANNER_ROLE`) reads the results.
+
+    With a `ledger`, a run that finishes with a step of its plan not done starts a saga
+    (`nodes.saga`): the effects of its steps whose tools declare a compensation are undone.
+    """
 
     def replan(state: PlanExecuteState, *, runtime: Runtime[PlanExecuteContext]) -> dict[str, Any]:
+        """Finish with an answer (undoing effects if a step failed) or revise the steps."""
+        return _with_saga(_decide_replan(state, runtime), state, ledger, tools)
+
+    def _decide_replan(
+        state: PlanExecuteState, runtime: Runtime[PlanExecuteContext]
+    ) -> dict[str, Any]:
         """Finish with an answer, or revise the steps not done yet (within ``max_replans``)."""
         context = context_as(runtime, PlanExecuteContext)
         current, results = _plan_of(state), state.get("step_results") or {}
@@ -343,7 +394,9 @@ def route_after_review(state: PlanExecuteState) -> str:
 
 
 def route_after_replan(state: PlanExecuteState) -> str:
-    """Finished (or out of replans) ends the run; revised steps are executed."""
+    """Finished ends the run (through the saga when one started); revised steps execute."""
+    if saga_started(state):
+        return COMPENSATE
     return END if state.get("status") == "finished" else "execute"
 
 
@@ -435,7 +488,7 @@ def build_plan_execute_graph(
     builder.add_node("execute", make_execute(steps))
     builder.add_node(
         "replan",
-        make_replan(replanner_model or model, tool_list, name=name),
+        make_replan(replanner_model or model, tool_list, name=name, ledger=shared.ledger),
         retry_policy=MODEL_RETRY,
     )
     builder.add_edge(START, "plan")
@@ -443,7 +496,8 @@ def build_plan_execute_graph(
     builder.add_edge("approve_plan", "review_plan")
     builder.add_conditional_edges("review_plan", route_after_review, ["execute", END])
     builder.add_edge("execute", "replan")
-    builder.add_conditional_edges("replan", route_after_replan, ["execute", END])
+    builder.add_conditional_edges("replan", route_after_replan, ["execute", COMPENSATE, END])
+    add_saga(builder, tool_list, ledger=shared.ledger, timeout_s=shared.tool_timeout_s)
     return compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
 
 

@@ -114,17 +114,28 @@ def _skipped(step: PlanStep, results: Results) -> dict[str, Any] | None:
     return {"result": {"status": "skipped", "output": "", "error": error}}
 
 
+def _succeeded_calls(produced: Sequence[AnyMessage]) -> dict[str, Any]:
+    """``{"calls": [...]}``: ids of the step's tool calls that succeeded (a saga's input)."""
+    calls = [m.tool_call_id for m in produced if isinstance(m, ToolMessage) and m.status != "error"]
+    return {"calls": calls} if calls else {}
+
+
 def step_outcome(step: PlanStep, produced: Sequence[AnyMessage]) -> dict[str, Any]:
-    """Turn the executor's messages into the step's result (done or failed)."""
+    """Turn the executor's messages into the step's result (done or failed).
+
+    The result lists the ids of the tool calls that succeeded (``calls``, when any): the
+    effects a saga may have to undo when the plan fails later (`nodes.saga`).
+    """
     answer = next((m.text for m in reversed(produced) if isinstance(m, AIMessage)), "")
+    calls = _succeeded_calls(produced)
     if step.tool:
         results = [m for m in produced if isinstance(m, ToolMessage) and m.name == step.tool]
         ok = [m for m in results if m.status != "error"]
         if not ok:
             error = results[-1].text if results else f"the executor did not call {step.tool}"
-            return {"status": "failed", "output": answer, "error": error}
-        return {"status": "done", "output": ok[-1].text, "error": None, "answer": answer}
-    return {"status": "done", "output": answer, "error": None}
+            return {"status": "failed", "output": answer, "error": error, **calls}
+        return {"status": "done", "output": ok[-1].text, "error": None, "answer": answer, **calls}
+    return {"status": "done", "output": answer, "error": None, **calls}
 
 
 def _step_run(step: PlanStep, result: SubAgentResult, name: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from state.agent import AgentState
 from state.context import AgentContext
+from state.saga import SagaState
 
 __all__ = [
     "EXECUTOR_ROLE",
@@ -167,7 +168,7 @@ def merge_step_results(
     return merged
 
 
-class PlanExecuteState(AgentState):
+class PlanExecuteState(AgentState, SagaState):
     """Conversation and audit trail plus the plan and what became of each step.
 
     Attributes:
@@ -179,6 +180,8 @@ class PlanExecuteState(AgentState):
         replans: how many times the remaining plan was revised.
         invalid_output: why the planner or replanner gave no valid answer even when asked
             again (`nodes.ask.InvalidOutput.record`), or None.
+        saga: the compensations of a run that finished with a step not done after earlier
+            steps had effects (`nodes.saga`), or None.
     """
 
     plan: dict[str, Any] | None

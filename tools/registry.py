@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel
 
+from tools.compensation import COMPENSATION_KEY, Compensation
+
 __all__ = [
     "ToolRegistry",
     "agent_tool",
@@ -37,6 +39,7 @@ def agent_tool(
     timeout_s: float | None = None,
     name: str | None = None,
     locked_args: tuple[str, ...] = (),
+    compensation: Compensation | None = None,
 ) -> Callable[[Callable[..., Any]], BaseTool]:
     """Turn a function into a tool whose arguments are validated by a pydantic schema.
 
@@ -54,10 +57,14 @@ def agent_tool(
         name: tool name; defaults to the function name.
         locked_args: arguments a reviewer's edit may not change (e.g. which order a refund
             goes to: a reviewer may lower the amount, not move the money elsewhere).
+        compensation: how a saga undoes this tool's effect when the run fails later
+            (`tools.compensation.Compensation`); only side-effecting tools may declare one.
 
     Returns:
         A decorator producing a `StructuredTool`. The function's docstring is the description.
     """
+    if compensation is not None and not side_effects:
+        raise ValueError("only a tool with side effects can declare a compensation")
 
     def decorate(func: Callable[..., Any]) -> BaseTool:
         if not func.__doc__:
@@ -69,6 +76,8 @@ def agent_tool(
         }
         if locked_args:
             metadata[LOCKED_ARGS_KEY] = list(locked_args)
+        if compensation is not None:
+            metadata[COMPENSATION_KEY] = compensation
         return StructuredTool.from_function(
             func=func,
             name=name or func.__name__,
