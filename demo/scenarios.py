@@ -13,6 +13,7 @@ from demo.contract_review import CONTRACT_REQUEST
 from demo.fleet import FLEET_REQUEST
 from demo.fraud import FRAUD_REQUEST
 from demo.incident import INCIDENT_REQUEST
+from demo.market_research import RESEARCH_REQUEST
 from demo.product_debate import DEBATE_REQUEST
 from demo.refund_orchestrator import EXAMPLE_REQUESTS
 from demo.supplier_csv import SUPPLIER_REQUEST
@@ -94,6 +95,12 @@ SCENARIOS: dict[str, Scenario] = {
         DEBATE_REQUEST,
         "research, engineering, finance and support argue two rounds, challenging each other's "
         "claims by id; a neutral facilitator recommends, citing only claims of the transcript",
+    ),
+    "research": Scenario(
+        RESEARCH_REQUEST,
+        "the root splits the question into five workstreams matched to specialists by "
+        "capability; logistics splits one level deeper; the brief names the conflict between "
+        "the unit economics and the last-mile delivery costs",
     ),
     "loop": Scenario(
         SUPPLIER_REQUEST,

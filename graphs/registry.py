@@ -26,6 +26,7 @@ from graphs import (
     plan_execute,
     react,
     reflexion,
+    research,
     router,
     supervisor,
     swarm,
@@ -49,6 +50,7 @@ _MODULES: dict[str, tuple[ModuleType, str]] = {
     "fraud_events": (fraud_events, "build_fraud_events_graph"),
     "debate": (debate, "build_debate_graph"),
     "orchestrator": (orchestrator, "build_orchestrator_graph"),
+    "research": (research, "build_research_graph"),
 }
 
 GRAPH_BUILDERS: dict[str, Callable[..., CompiledStateGraph[Any, Any, Any, Any]]] = {

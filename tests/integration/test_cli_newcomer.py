@@ -124,6 +124,7 @@ MEANINGFUL = {
     "fraud_events": r"Event evt-demo-1: BLOCK(?s:.*)Card block: done",
     "debate": r"Recommendation: Launch a read-only offline mode",
     "orchestrator": r"Processing note: refund RF-[0-9A-F]{8} of 420\.00 USD issued",
+    "research": r"ws4 \(Unit economics\) vs ws3\.1 \(Last-mile delivery\)",
 }
 
 
