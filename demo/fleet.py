@@ -33,11 +33,16 @@ __all__ = [
     "DEMO_REPLAN",
     "FLEET_PLAN",
     "FLEET_REQUEST",
+    "MAX_BACKLOG",
     "QUEUES",
+    "SAGA_PLAN",
+    "SAGA_REQUEST",
     "check_queue_depth",
     "demo_planner",
     "demo_replanner",
     "fleet_tools",
+    "saga_tools",
+    "verify_capacity",
     "get_fleet_status",
     "read_runbook",
     "register_stand_ins",
@@ -49,6 +54,8 @@ QUEUES: dict[str, int] = {"jobs": 1200, "emails": 40}
 """Backlog per queue with the original fleet of 10 workers."""
 
 BASE_FLEET = 10
+MAX_BACKLOG = 500
+"""The backlog `verify_capacity` accepts (20 instances meet it, 14 do not)."""
 
 
 class ResizeFleetArgs(BaseModel):
@@ -168,6 +175,18 @@ def update_runbook(section: str, text: str) -> dict[str, Any]:
     return _write_section(section, text)
 
 
+@agent_tool(args_schema=QueueArgs, side_effects=False)
+def verify_capacity(queue: str) -> dict[str, Any]:
+    """Check that a queue's backlog is within target at the current fleet size."""
+    depth = check_queue_depth.invoke({"queue": queue})["depth"]
+    if depth > MAX_BACKLOG:
+        raise ValueError(
+            f"capacity check failed: {queue} has a backlog of {depth} with "
+            f"{_fleet_size()} instances (target: at most {MAX_BACKLOG})"
+        )
+    return {"queue": queue, "depth": depth, "within_target": True}
+
+
 def fleet_tools() -> list[BaseTool]:
     """The fleet toolset, read-only tools first."""
     return [get_fleet_status, check_queue_depth, read_runbook, resize_fleet, update_runbook]
@@ -262,3 +281,42 @@ def register_stand_ins() -> None:
     """Register the fleet planner and replanner as plan_execute's offline stand-ins."""
     register_offline(PLANNER_ROLE, demo_planner)
     register_offline(REPLANNER_ROLE, demo_replanner)
+
+
+SAGA_REQUEST = (
+    "Scale the worker fleet to 14 instances, note it in the scaling section of the runbook, "
+    "then verify the jobs queue is within target."
+)
+"""A change that fails its last step: the saga undoes the resize and the runbook update."""
+
+SAGA_PLAN: dict[str, Any] = {
+    "goal": "Scale to 14 instances and verify the jobs backlog is within target",
+    "steps": [
+        {
+            "id": "resize",
+            "description": "Resize the fleet to 14 instances",
+            "tool": "resize_fleet",
+            "inputs": {"count": 14},
+        },
+        {
+            "id": "note",
+            "description": "Record the new size in the runbook",
+            "tool": "update_runbook",
+            "inputs": {"section": "scaling", "text": "Fleet of 14 during the sale."},
+            "depends_on": ["resize"],
+        },
+        {
+            "id": "verify",
+            "description": "Verify the jobs backlog is within target",
+            "tool": "verify_capacity",
+            "inputs": {"queue": "jobs"},
+            "depends_on": ["note"],
+        },
+    ],
+}
+"""The plan of `SAGA_REQUEST`: its third step fails (14 instances leave a backlog of 800)."""
+
+
+def saga_tools() -> list[BaseTool]:
+    """The fleet toolset plus `verify_capacity` (the saga scenario's failing check)."""
+    return [*fleet_tools(), verify_capacity]

@@ -12,11 +12,18 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
-from pydantic import BaseModel
 
 from checkpointers.ledger import InMemoryLedger
 from demo.effects import read_effects
-from demo.fleet import BASE_FLEET, fleet_tools
+from demo.fleet import (
+    BASE_FLEET,
+    SAGA_PLAN,
+    SAGA_REQUEST,
+    ResizeFleetArgs,
+    fleet_tools,
+    saga_tools,
+    verify_capacity,
+)
 from graphs.plan_execute import build_plan_execute_graph
 from models import HeuristicDemoModel, ScriptedChatModel
 from nodes.runtime import PatternRuntime
@@ -25,43 +32,14 @@ from tools.compensation import Compensation
 from tools.registry import agent_tool
 
 GIVE_UP = Replan(finished=True, answer="The capacity check failed; the change is rolled back.")
-REQUEST = "Scale the fleet to 14, note it in the runbook, then verify capacity."
-PLAN = {
-    "goal": "scale up and verify",
-    "steps": [
-        {"id": "resize", "description": "resize", "tool": "resize_fleet", "inputs": {"count": 14}},
-        {
-            "id": "note",
-            "description": "update the runbook",
-            "tool": "update_runbook",
-            "inputs": {"section": "scaling", "text": "Fleet of 14 during the sale."},
-            "depends_on": ["resize"],
-        },
-        {
-            "id": "verify",
-            "description": "verify capacity",
-            "tool": "verify_capacity",
-            "inputs": {"queue": "jobs"},
-            "depends_on": ["note"],
-        },
-    ],
-}
-
-
-class QueueArgs(BaseModel):
-    queue: str
-
-
-@agent_tool(args_schema=QueueArgs, side_effects=False)
-def verify_capacity(queue: str) -> str:
-    """Check that the queue drains at the new size."""
-    raise ValueError(f"capacity check failed: {queue} is still growing")
+REQUEST = SAGA_REQUEST
+PLAN = SAGA_PLAN
 
 
 def build(ledger: InMemoryLedger | None = None) -> CompiledStateGraph[Any, Any, Any, Any]:
     runtime = PatternRuntime(checkpointer=InMemorySaver(), ledger=ledger or InMemoryLedger())
     return build_plan_execute_graph(
-        [*fleet_tools(), verify_capacity],
+        saga_tools(),
         planner_model=ScriptedChatModel(replies=[PLAN]),
         replanner_model=ScriptedChatModel(replies=[GIVE_UP]),
         executor_model=HeuristicDemoModel(),
@@ -239,10 +217,10 @@ def test_a_compensation_needs_side_effects() -> None:
     with pytest.raises(ValueError, match="only a tool with side effects"):
 
         @agent_tool(
-            args_schema=QueueArgs,
+            args_schema=ResizeFleetArgs,
             side_effects=False,
             compensation=Compensation(verify_capacity, lambda args, result: {}),
         )
-        def read_only(queue: str) -> str:
+        def read_only(count: int) -> int:
             """Read."""
-            return queue
+            return count
