@@ -1,30 +1,35 @@
 """Demo domain tools: the order-support desk from the seeds' e-commerce scenario.
 
-Two tools only read (look up an order, search the help centre); two change the world (file a
-support ticket, issue a refund) and so declare side effects. The data is a small fixed
-catalogue so every demo, test and notebook is deterministic and offline.
+Some tools only read (look up an order, its payment risk, the help centre, the shop's facts);
+others change the world (file a support ticket, issue a refund, hand a case to a human team)
+and so declare side effects. The data is a small fixed catalogue so every demo, test and
+notebook is deterministic and offline.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
-from demo.effects import DuplicateEffectError, record_effect
+from demo.effects import DuplicateEffectError, read_effects, record_effect
+from tools.compensation import Compensation
 from tools.idempotency import idempotency_key
 from tools.registry import agent_tool
 
 __all__ = [
     "ORDERS",
     "create_support_ticket",
+    "escalate_to_human",
     "get_payment_risk",
+    "get_store_info",
     "issue_refund",
     "lookup_order",
     "order_tools",
+    "reverse_refund",
     "search_help_docs",
 ]
 
@@ -145,6 +150,40 @@ class IssueRefundArgs(BaseModel):
     reason: str = Field(description="Why the refund is issued.", min_length=3)
 
 
+class EscalateToHumanArgs(BaseModel):
+    """Arguments of `escalate_to_human`."""
+
+    team: Literal["customs", "fraud", "account_security"] = Field(
+        description="The human team that takes the case over: customs (a parcel held at "
+        "customs), fraud (a suspected fraud report), account_security (an account the "
+        "customer cannot recover alone)."
+    )
+    summary: str = Field(
+        description="What the person needs to know, in a few sentences.", min_length=3
+    )
+    order_id: str | None = Field(
+        default=None,
+        description="Order id, like A-1001, when the case is about an order.",
+        pattern=ORDER_ID_PATTERN.pattern,
+    )
+
+
+class StoreInfoArgs(BaseModel):
+    """Arguments of `get_store_info`."""
+
+    topic: str = Field(description="What the customer asks about the shop.", min_length=2)
+
+
+STORE_INFO: dict[str, str] = {
+    "opening hours": "Customer service answers Monday to Saturday, 8:00 to 20:00 CET; the "
+    "online shop is open all the time.",
+    "gift cards": "Gift cards of 25, 50 and 100 USD are sold online and never expire.",
+    "stores": "We sell online only; there are no physical stores or showrooms.",
+    "contact": "Write to help@example.shop or use this chat; phone support is not offered.",
+    "newsletter": "The newsletter goes out monthly; unsubscribe from the link in any issue.",
+}
+
+
 def _find_order(order_id: str) -> dict[str, Any]:
     order = ORDERS.get(order_id)
     if order is None:
@@ -201,8 +240,36 @@ def create_support_ticket(order_id: str, reason: str) -> dict[str, Any]:
     return {"ticket_id": recorded["ticket_id"], "order_id": order_id, "status": "open"}
 
 
+class ReverseRefundArgs(BaseModel):
+    """Arguments of `reverse_refund`."""
+
+    refund_id: str = Field(description="The refund to reverse, like RF-1A2B3C4D.", min_length=3)
+    order_id: str = Field(description="Its order.", pattern=ORDER_ID_PATTERN.pattern)
+
+
 @agent_tool(
-    args_schema=IssueRefundArgs, side_effects=True, idempotent=True, locked_args=("order_id",)
+    args_schema=ReverseRefundArgs, side_effects=True, idempotent=True, locked_args=("refund_id",)
+)
+def reverse_refund(refund_id: str, order_id: str) -> dict[str, Any]:
+    """Reverse a refund that has not settled yet (refunds settle in 5-7 days). Moves money."""
+    refunds = [r for r in read_effects("refund") if r["refund_id"] == refund_id]
+    if not refunds or refunds[0]["order_id"] != order_id:
+        raise ValueError(f"There is no refund {refund_id} for order {order_id} to reverse.")
+    reversal = {"refund_id": refund_id, "order_id": order_id, "amount": refunds[0]["amount"]}
+    recorded = record_effect("refund_reversal", reversal, unique_on="refund_id")
+    return {key: recorded[key] for key in reversal} | {"status": "reversed"}
+
+
+@agent_tool(
+    args_schema=IssueRefundArgs,
+    side_effects=True,
+    idempotent=True,
+    locked_args=("order_id",),
+    compensation=Compensation(
+        reverse_refund,
+        lambda args, result: {"refund_id": result["refund_id"], "order_id": args["order_id"]},
+        "reverse the refund before it settles",
+    ),
 )
 def issue_refund(order_id: str, amount: float, reason: str) -> dict[str, Any]:
     """Issue a refund to the customer's original payment method. Moves money."""
@@ -229,6 +296,37 @@ def issue_refund(order_id: str, amount: float, reason: str) -> dict[str, Any]:
             "a second refund of the same order is refused."
         ) from exc
     return {key: recorded[key] for key in refund} | {"status": "issued"}
+
+
+@agent_tool(
+    args_schema=EscalateToHumanArgs,
+    side_effects=True,
+    idempotent=True,
+    locked_args=("team", "order_id"),
+)
+def escalate_to_human(team: str, summary: str, order_id: str | None = None) -> dict[str, Any]:
+    """Hand a case to a human team (customs, fraud, account security); a person follows up."""
+    if order_id is not None:
+        _find_order(order_id)
+    case = {
+        "case_id": _stable_id("ESC", team, order_id or "", summary, idempotency_key() or ""),
+        "team": team,
+        "order_id": order_id,
+    }
+    recorded = record_effect("escalation", {**case, "summary": summary})
+    return {"case_id": recorded["case_id"], "team": team, "status": "handed to a person"}
+
+
+@agent_tool(args_schema=StoreInfoArgs, side_effects=False)
+def get_store_info(topic: str) -> list[dict[str, str]]:
+    """Look up facts about the shop: opening hours, gift cards, stores, contact, newsletter."""
+    words = {w for w in re.findall(r"[a-z]+", topic.lower()) if len(w) > 2}
+    found = [
+        {"topic": name, "text": text}
+        for name, text in STORE_INFO.items()
+        if words & set(re.findall(r"[a-z]+", f"{name} {text}".lower()))
+    ]
+    return found or [{"topic": "none", "text": f"No shop information about {topic!r}."}]
 
 
 def order_tools() -> list[BaseTool]:

@@ -2,8 +2,11 @@
 
 - `research_team`: a read-only researcher and a writer whose `publish_summary` needs approval
   (the supervisor's workers);
-- `support_desks` and `support_routes`: the shipping, billing and technical desks and how the
-  router recognises their requests (rules, examples);
+- `support_desks` and `support_routes`: the router's five departments from the seed's support
+  coordinator (billing, technical, account, shipping, fraud), each with the seed's rule in its
+  instructions, plus the ``general`` catch-all, and how the router recognises their requests
+  (rules, examples); `register_stand_ins` registers the router model's offline stand-in
+  (`demo.routing_stand_in`);
 - `support_agents`: the same departments as a swarm, each able to hand the customer on.
 
 Every agent is an `AgentSpec`, so the same description serves router, supervisor and swarm.
@@ -17,16 +20,32 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from demo.effects import record_effect
-from demo.orders import create_support_ticket, issue_refund, lookup_order, search_help_docs
-from demo.routing_examples import SUPPORT_DESCRIPTIONS, SUPPORT_EXAMPLES, SUPPORT_RULES
+from demo.orders import (
+    create_support_ticket,
+    escalate_to_human,
+    get_payment_risk,
+    get_store_info,
+    issue_refund,
+    lookup_order,
+    search_help_docs,
+)
+from demo.routing_examples import (
+    DEPARTMENTS,
+    SUPPORT_DESCRIPTIONS,
+    SUPPORT_EXAMPLES,
+    SUPPORT_RULES,
+)
+from demo.routing_stand_in import register_stand_ins
 from state.agent_spec import AgentSpec
 from state.routing import RouteHints
 from tools.idempotency import idempotency_key
 from tools.registry import agent_tool
 
 __all__ = [
+    "DESK_RULES",
     "SHOP_PROMPT",
     "publish_summary",
+    "register_stand_ins",
     "research_team",
     "support_agents",
     "support_desks",
@@ -87,41 +106,76 @@ def research_team() -> list[AgentSpec]:
 
 # -- the support desks (router) ----------------------------------------------------------------
 
-_DESK_PROMPTS = {
-    "shipping": "You are the shipping desk of an online shop: deliveries, tracking, late or "
-    "lost parcels. Look the order up before answering and never invent dates or carriers.",
+DESK_RULES: dict[str, str] = {
+    "billing": "Request the invoice or order id when you need it. Never quote prices from "
+    "memory: only what the tools returned.",
+    "technical": "Ask for the error message, the device or browser and what the customer "
+    "already tried when you need them.",
+    "account": "Never request passwords, codes or other secrets, not even to check them: point "
+    "the customer to the reset link instead.",
+    "shipping": "Escalate customs issues to a human: hand a parcel held at customs to the "
+    "customs team with escalate_to_human (a person reviews the handoff) instead of answering "
+    "it yourself.",
+    "fraud": "Collect evidence carefully (which order, which charge, when). Never accuse the "
+    "customer: treat every report as made in good faith.",
+    "general": "Answer general questions about the shop from the shop's facts; for an order, "
+    "an account or a payment, tell the customer which department to ask.",
+}
+"""Each desk's own rule from the seed's support coordinator, part of its instructions."""
+
+_DESK_ROLES = {
     "billing": "You are the billing desk of an online shop: refunds, charges, invoices. Look "
     "the order up before acting; refunds are real money, request them with the tool and a "
     "person will review them. Cite what the tools returned.",
     "technical": "You are the technical support desk of an online shop: products that do not "
     "work, the website and the app. Search the help centre first; file a ticket when it does "
     "not solve the problem.",
+    "account": "You are the account desk of an online shop: logging in, passwords, two-factor "
+    "codes, profiles, closing accounts. Search the help centre for the steps; hand an account "
+    "the customer cannot recover alone to the account security team.",
+    "shipping": "You are the shipping desk of an online shop: deliveries, tracking, late or "
+    "lost parcels. Look the order up before answering and never invent dates or carriers.",
+    "fraud": "You are the fraud desk of an online shop: charges the customer did not make, "
+    "someone else in their account, phishing, stolen cards. Look the order and its payment "
+    "risk up, then hand the case to the fraud team (a person reviews the handoff).",
+    "general": "You are the front desk of an online shop: opening hours, gift cards, what we "
+    "sell, how to reach us.",
 }
 _DESK_TOOLS = {
-    "shipping": (lookup_order, search_help_docs),
     "billing": (lookup_order, issue_refund),
     "technical": (search_help_docs, create_support_ticket),
+    "account": (search_help_docs, escalate_to_human),
+    "shipping": (lookup_order, search_help_docs, escalate_to_human),
+    "fraud": (lookup_order, get_payment_risk, escalate_to_human),
+    "general": (get_store_info,),
 }
 
 
 def support_desks() -> list[AgentSpec]:
-    """The router's demo departments: shipping, billing (refunds need approval), technical."""
+    """The router's demo departments: the seed's five and the ``general`` catch-all.
+
+    Refunds (billing) and handoffs to a human team (account, shipping's customs cases,
+    fraud) are side effects: they wait at the approval gate.
+    """
     return [
         AgentSpec(
             name,
             SUPPORT_DESCRIPTIONS[name],
-            instructions=_DESK_PROMPTS[name],
+            instructions=f"{_DESK_ROLES[name]} {DESK_RULES[name]}",
             tools=_DESK_TOOLS[name],
         )
-        for name in ("shipping", "billing", "technical")
+        for name in DEPARTMENTS
     ]
 
 
 def support_routes() -> dict[str, RouteHints]:
-    """How the router recognises each desk's requests: regex rules and labelled examples."""
+    """How the router recognises each desk's requests: regex rules and labelled examples.
+
+    Ordered as `SUPPORT_RULES` (fraud first, so it is the best guess of a tie).
+    """
     return {
-        name: RouteHints(rules=tuple(SUPPORT_RULES[name]), examples=tuple(SUPPORT_EXAMPLES[name]))
-        for name in ("shipping", "billing", "technical")
+        name: RouteHints(rules=tuple(rules), examples=tuple(SUPPORT_EXAMPLES[name]))
+        for name, rules in SUPPORT_RULES.items()
     }
 
 

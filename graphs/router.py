@@ -1,18 +1,27 @@
 """Router (coordinator): route each request to one specialist agent, or ask what it is about.
 
 ``route_request`` runs the context's routing strategy (rules, embeddings, a model, or the
-hybrid of the three; see `nodes.routers`) on the latest human message and stores the decision
-and its confidence in ``state["route"]`` (and ``route_history``). A confident decision goes to
-that specialist (an `AgentSpec`: a ReAct agent with its own tools and instructions, or a
-compiled graph), added as a *subgraph node*: its
-approval gate interrupts the whole run, the interrupt shows on this graph's thread, and a
-resume continues inside the specialist. Below the threshold the request goes to ``triage``, a
-fixed clarifying answer listing the departments.
+hybrid of the three; see `nodes.routers`) on the *conversation*: the latest human message
+when it is clear, else a yes to triage's best guess, the recent human turns read together, or
+the specialist the thread was already with (`nodes.routers.ConversationRouter`). It stores the
+decision, its confidence and what it rests on in ``state["route"]`` (and ``route_history``).
+A confident decision goes to that specialist (an `AgentSpec`: a ReAct agent with its own tools
+and instructions, or a compiled graph), added as a *subgraph node*: its approval gate
+interrupts the whole run, the interrupt shows on this graph's thread, and a resume continues
+inside the specialist. Below the threshold the request goes to ``triage``, a fixed clarifying
+question that names the best guess (answer "yes" to take it) and lists the departments.
 
-    START → route_request ──► shipping ──► END
-                 ├──────────► billing ───► END   (issue_refund waits at billing's gate)
+A catch-all specialist (the demo's ``general``) is a specialist like any other: it is for
+requests the router is *sure* belong to no department. Triage is for requests it is *unsure*
+about.
+
+    START → route_request ──► billing ───► END   (issue_refund waits at billing's gate)
                  ├──────────► technical ─► END
-                 └──────────► triage ────► END
+                 ├──────────► account ───► END
+                 ├──────────► shipping ──► END   (customs: escalate_to_human, gated)
+                 ├──────────► fraud ─────► END   (escalate_to_human, gated)
+                 ├──────────► general ───► END   (the catch-all)
+                 └──────────► triage ────► END   (below the threshold: a clarifying question)
 """
 
 from __future__ import annotations
@@ -46,7 +55,7 @@ from nodes.routers import (
 from nodes.runtime import PatternRuntime
 from state.agent import AgentInput
 from state.agent_spec import AgentSpec, check_agent_names
-from state.routing import RouteHints, RouterContext, RouterOutput, RouterState
+from state.routing import ROUTER_ROLE, RouteHints, RouterContext, RouterOutput, RouterState
 
 __all__ = ["DEFAULT_RECURSION_LIMIT", "build_router_graph", "graph"]
 
@@ -55,17 +64,18 @@ DEFAULT_RECURSION_LIMIT = 60
 
 
 def _triage_answer(agents: Sequence[AgentSpec]) -> AgentNode:
-    """The triage node: a fixed clarifying question that lists the departments."""
+    """The triage node: a fixed clarifying question naming the best guess (no model call)."""
     departments = "\n".join(f"- {agent.name}: {agent.description}" for agent in agents)
 
     def triage(state: RouterState) -> dict[str, Any]:
-        """Ask the customer what the request is about (no model call)."""
+        """Ask the customer what the request is about; a "yes" takes the best guess."""
         route = state.get("route") or {}
         guess = ""
         if route.get("specialist") not in (None, TRIAGE):
             guess = (
                 f" My best guess was {route['specialist']} (confidence "
-                f"{route.get('confidence', 0):.2f}), not sure enough to send you there."
+                f"{route.get('confidence', 0):.2f}), not sure enough to send you there: if "
+                "that is it, just say yes."
             )
         text = (
             "I want to send you to the right team, but I could not tell what your request is "
@@ -80,27 +90,38 @@ def _triage_answer(agents: Sequence[AgentSpec]) -> AgentNode:
 def _strategies(
     agents: Sequence[AgentSpec], hints: Mapping[str, RouteHints], model: BaseChatModel | None
 ) -> Any:
-    """A cached builder of the routing strategy a run's context asks for."""
+    """A builder of the routing strategy a run's context asks for.
+
+    Rules and embeddings are built once per (strategy, embeddings) and cached (the examples
+    are embedded once); the model strategy is built per run, so a run on the offline demo
+    model gets a fresh stand-in for `ROUTER_ROLE` (`models.offline`).
+    """
     rules = {n: list(h.rules) for n, h in hints.items() if h.rules}
     examples = {n: list(h.examples) for n, h in hints.items() if h.examples}
     descriptions = {agent.name: agent.description for agent in agents}
 
     @functools.lru_cache(maxsize=32)
-    def routers(strategy: str, threshold: float, embeddings: str, model_spec: str) -> Router:
+    def cheap(strategy: str, embeddings: str) -> tuple[Router, ...]:
         chosen: list[Router] = []
         if strategy in ("rules", "hybrid") and rules:
             chosen.append(RuleRouter(rules))
         if strategy in ("embeddings", "hybrid") and examples:
             chosen.append(EmbeddingRouter(examples, create_embeddings(embeddings)))
-        if strategy in ("model", "hybrid") or not chosen:
-            chosen.append(ModelRouter(resolve_model(model, model_spec), descriptions))
-        return chosen[0] if strategy != "hybrid" else HybridRouter(chosen, threshold)
+        return tuple(chosen)
 
     def router_for(context: RouterContext) -> Router:
-        model_spec = "" if model is not None else context.model
-        return routers(
-            context.routing_strategy, context.confidence_threshold, context.embeddings, model_spec
-        )
+        chosen = list(cheap(context.routing_strategy, context.embeddings))
+        if context.routing_strategy in ("model", "hybrid") or not chosen:
+            routing_model = resolve_model(
+                model,
+                "" if model is not None else context.model,
+                role=ROUTER_ROLE,
+                inputs={"descriptions": descriptions},
+            )
+            chosen.append(ModelRouter(routing_model, descriptions))
+        if context.routing_strategy == "hybrid":
+            return HybridRouter(chosen, context.confidence_threshold)
+        return chosen[0]
 
     return router_for
 
@@ -181,7 +202,9 @@ def _route_to_specialist(state: RouterState) -> str:
     return str(route.get("routed_to") or TRIAGE)
 
 
-from demo.teams import support_desks, support_routes  # noqa: E402  (served graph's wiring)
+from demo.teams import register_stand_ins, support_desks, support_routes  # noqa: E402  (wiring)
+
+register_stand_ins()
 
 SERVED_OPTIONS: dict[str, Any] = {"agents": support_desks(), "hints": support_routes()}
 """The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""

@@ -14,6 +14,24 @@ set the threshold per strategy (the hybrid uses one threshold for all).
   0 and the reason in the decision.
 - `HybridRouter`: tries routers in order and takes the first decision at or above the
   threshold; otherwise it returns the best one it saw, which the node sends to triage.
+
+`ConversationRouter` puts any of them to work on a *conversation*, not only its last message
+(the seed's "routing based solely on the latest message ignores conversation history"):
+
+1. ``latest``: the latest human message alone, when it is clear (at or above the threshold).
+   A clear new request goes to its department even mid-conversation.
+2. ``confirmed``: the previous turn went to triage with a best guess, and the customer answers
+   the clarifying question with a yes ("yes, it's order A-1002"): the guess, confidence 1.
+3. ``conversation``: the recent human turns together (the last `window`, oldest first, one per
+   line), when that is clear: "it still does not work" is read with what came before.
+4. ``follow-up``: the previous turn went to a specialist and nothing above is clear: stay
+   with that specialist, at its earlier confidence (a vague follow-up is not a new request).
+
+Steps 1 to 3 run per strategy: a hybrid's rules read the whole conversation before its
+embeddings or model see the latest message. Otherwise the best guess seen goes back to the
+node, below the threshold, and to triage. Only human turns are read (an answer listing every
+department would drown the signal), and a strategy is asked at most twice per turn (latest,
+then the window).
 """
 
 from __future__ import annotations
@@ -21,27 +39,32 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from nodes.ask import InvalidOutput, ask_structured
 from nodes.context import context_as
-from nodes.messages import latest_human_text
 from state.routing import RouteDecision, RouterContext, RouterState
 
 __all__ = [
+    "AFFIRMATIVE",
     "TRIAGE",
+    "ConversationRoute",
+    "ConversationRouter",
     "EmbeddingRouter",
     "HybridRouter",
     "ModelRouter",
     "Router",
     "RuleRouter",
+    "human_turns",
     "latest_request",
     "make_route_request",
+    "route_record",
 ]
 
 TRIAGE = "triage"
@@ -178,6 +201,8 @@ class EmbeddingRouter:
 ROUTER_PROMPT = (
     "You route customer support requests to exactly one specialist. Specialists:\n"
     "{specialists}\n\n"
+    "The request may hold the customer's recent messages, one per line, oldest first: route "
+    "on what the customer needs now, read with what they said before.\n"
     "Answer with the specialist's name exactly as written, your confidence from 0 to 1 "
     "(low when the request is vague or fits several specialists) and one sentence of reason."
 )
@@ -251,40 +276,187 @@ class HybridRouter:
         return best
 
 
+AFFIRMATIVE = re.compile(
+    r"^\W*(?:yes|yeah|yep|yup|correct|right|exactly|indeed|sure|that'?s (?:it|right|correct))\b",
+    re.IGNORECASE,
+)
+"""A reply that says yes to triage's "my best guess was X: is that it?"."""
+
+RouteBasis = Literal["latest", "confirmed", "conversation", "follow-up"]
+
+
+@dataclass(frozen=True)
+class ConversationRoute:
+    """A `ConversationRouter`'s answer: the decision (None: no opinion) and what it rests on."""
+
+    decision: RouteDecision | None
+    basis: RouteBasis
+
+
+class ConversationRouter:
+    r"""Routes a conversation with any `Router` (the four steps are in the module docstring).
+
+    A `HybridRouter` is taken apart into its members, tried in order, each on the whole
+    conversation (latest message, then the recent turns together) before the next one sees
+    the latest message: the precise, cheap rules read a follow-up with its context before a
+    looser strategy guesses from the follow-up alone.
+
+    Example:
+        >>> rules = RuleRouter({"technical": [r"\bcrash"], "billing": [r"\brefund"]})
+        >>> router = ConversationRouter(rules, threshold=0.5)
+        >>> first = router.route(["The app crashes"])
+        >>> first.basis, first.decision.specialist
+        ('latest', 'technical')
+        >>> previous = route_record(first, threshold=0.5)
+        >>> follow_up = router.route(["The app crashes", "I tried that, no luck"], previous)
+        >>> follow_up.basis, follow_up.decision.specialist
+        ('conversation', 'technical')
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        threshold: float,
+        *,
+        window: int = 3,
+        fallback: str = TRIAGE,
+        affirmative: re.Pattern[str] = AFFIRMATIVE,
+    ) -> None:
+        """Keep the strategy, the threshold and how many recent human turns are read together."""
+        if window < 1:
+            raise ValueError(f"window must be at least 1, got {window}")
+        self.tiers = list(router.routers) if isinstance(router, HybridRouter) else [router]
+        self.threshold = threshold
+        self.window = window
+        self.fallback = fallback
+        self.affirmative = affirmative
+
+    def _confident(self, decision: RouteDecision | None) -> bool:
+        return decision is not None and decision.confidence >= self.threshold
+
+    def route(
+        self, turns: Sequence[str], previous: Mapping[str, Any] | None = None
+    ) -> ConversationRoute:
+        """Route the latest of `turns` (human messages, oldest first).
+
+        Args:
+            turns: the conversation's human messages, oldest first; the last is the new one.
+            previous: the thread's previous route (`route_record`), None on a first turn.
+        """
+        if not turns:
+            return ConversationRoute(None, "latest")
+        previous = previous or {}
+        recent = "\n".join(turns[-self.window :])
+        earlier = min(len(turns), self.window) - 1
+        best: ConversationRoute = ConversationRoute(None, "latest")
+        for tier, router in enumerate(self.tiers):
+            tried = [ConversationRoute(router.route(turns[-1]), "latest")]
+            if tier == 0 and (confirmed := self._confirmed(turns[-1], previous)) is not None:
+                tried.append(confirmed)
+            if earlier:
+                together = router.route(recent)
+                if together is not None:
+                    reason = f"read with the {earlier} earlier turn(s): {together.reason}"
+                    together = together.model_copy(update={"reason": reason})
+                tried.append(ConversationRoute(together, "conversation"))
+            for routed in tried:
+                if self._confident(routed.decision):
+                    return routed
+                if routed.decision is not None and (
+                    best.decision is None or routed.decision.confidence > best.decision.confidence
+                ):
+                    best = routed
+        went_to = previous.get("routed_to")
+        if went_to not in (None, self.fallback):
+            confidence = float(previous.get("confidence") or 0.0)
+            reason = f"a follow-up the latest message does not settle: staying with {went_to}"
+            decision = self._decision(previous, str(went_to), confidence, reason)
+            return ConversationRoute(decision, "follow-up")
+        return best
+
+    def _confirmed(self, latest: str, previous: Mapping[str, Any]) -> ConversationRoute | None:
+        """The previous turn's best guess, when triage asked and the customer says yes."""
+        guess = previous.get("specialist")
+        if previous.get("routed_to") != self.fallback or guess in (None, self.fallback):
+            return None
+        if not self.affirmative.search(latest):
+            return None
+        reason = f"the customer confirmed the best guess, {guess}, after triage asked"
+        return ConversationRoute(self._decision(previous, str(guess), 1.0, reason), "confirmed")
+
+    @staticmethod
+    def _decision(
+        previous: Mapping[str, Any], specialist: str, confidence: float, reason: str
+    ) -> RouteDecision:
+        strategy = str(previous.get("strategy") or "model")
+        return RouteDecision(
+            specialist=specialist, confidence=confidence, reason=reason, strategy=strategy
+        )
+
+
+def human_turns(messages: Sequence[BaseMessage]) -> list[str]:
+    """The texts of the human messages in `messages`, oldest first."""
+    return [m.text for m in messages if isinstance(m, HumanMessage)]
+
+
 def latest_request(state: Mapping[str, Any]) -> str:
-    """Text of the latest human message (what the router routes)."""
-    return latest_human_text(state.get("messages") or [])
+    """Text of the latest human message."""
+    turns = human_turns(state.get("messages") or [])
+    return turns[-1] if turns else ""
+
+
+def route_record(
+    routed: ConversationRoute, *, threshold: float, fallback: str = TRIAGE, strategy: str = ""
+) -> dict[str, Any]:
+    """The JSON-safe route kept in state: the decision, ``routed_to``, ``threshold``, ``basis``.
+
+    Args:
+        routed: what the `ConversationRouter` decided.
+        threshold: the confidence a decision needs to reach its specialist.
+        fallback: where a decision below the threshold (or none) goes.
+        strategy: recorded when no strategy had an opinion.
+    """
+    decision = routed.decision or RouteDecision(
+        specialist=fallback,
+        confidence=0.0,
+        reason="no strategy had an opinion",
+        strategy=strategy or "model",
+    )
+    confident = decision.confidence >= threshold
+    return {
+        **decision.model_dump(mode="json"),
+        "routed_to": decision.specialist if confident else fallback,
+        "threshold": threshold,
+        "basis": routed.basis,
+    }
 
 
 def make_route_request(
-    router_for: Callable[[RouterContext], Router], *, fallback: str = TRIAGE
+    router_for: Callable[[RouterContext], Router], *, fallback: str = TRIAGE, window: int = 3
 ) -> Callable[..., dict[str, Any]]:
-    """Build the node that routes the latest human message.
+    """Build the node that routes the conversation (`ConversationRouter` on the run's strategy).
 
     Args:
         router_for: the router for a run's context (strategy, threshold, embeddings, model).
         fallback: where requests go when no decision reaches ``context.confidence_threshold``.
+        window: how many recent human turns the conversation step reads together.
 
     Returns:
         A node ``route_request(state, *, runtime)`` writing ``route`` (the decision plus
-        ``routed_to`` and ``threshold``) and appending it to ``route_history``.
+        ``routed_to``, ``threshold`` and ``basis``) and appending it to ``route_history``.
     """
 
     def route_request(state: RouterState, *, runtime: Runtime[RouterContext]) -> dict[str, Any]:
-        """Decide which specialist handles the request."""
+        """Decide which specialist handles the conversation's latest request."""
         context = context_as(runtime, RouterContext)
-        decision = router_for(context).route(latest_request(state)) or RouteDecision(
-            specialist=fallback,
-            confidence=0.0,
-            reason="no strategy had an opinion",
-            strategy=context.routing_strategy,
+        threshold = context.confidence_threshold
+        router = ConversationRouter(
+            router_for(context), threshold, window=window, fallback=fallback
         )
-        confident = decision.confidence >= context.confidence_threshold
-        route = {
-            **decision.model_dump(mode="json"),
-            "routed_to": decision.specialist if confident else fallback,
-            "threshold": context.confidence_threshold,
-        }
+        routed = router.route(human_turns(state.get("messages") or []), state.get("route"))
+        route = route_record(
+            routed, threshold=threshold, fallback=fallback, strategy=context.routing_strategy
+        )
         return {"route": route, "route_history": [route]}
 
     return route_request

@@ -19,6 +19,7 @@ from state.agent import AgentOutput, AgentState
 from state.context import AgentContext
 
 __all__ = [
+    "ROUTER_ROLE",
     "RouteDecision",
     "RouteHints",
     "RouterContext",
@@ -28,6 +29,10 @@ __all__ = [
 ]
 
 RoutingStrategy = Literal["rules", "embeddings", "model", "hybrid"]
+
+ROUTER_ROLE = "router.route"
+"""The model strategy's role: a run on the offline demo model plays its registered stand-in
+(`models.offline`; the demo's is `demo.routing_stand_in`)."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,10 @@ class RouterState(AgentState):
 
     Attributes:
         route: the latest decision as a dict: `RouteDecision` fields plus ``routed_to`` (the
-            specialist that ran, or ``"triage"`` when the confidence was below ``threshold``)
-            and ``threshold``.
+            specialist that ran, or ``"triage"`` when the confidence was below ``threshold``),
+            ``threshold`` and ``basis`` (what it rests on: ``latest``, ``confirmed``,
+            ``conversation`` or ``follow-up``; see `nodes.routers.ConversationRouter`). The
+            next turn reads it (a vague follow-up stays with the same specialist).
         route_history: every decision of the thread, appended (for misroute analysis).
     """
 
@@ -102,7 +109,8 @@ class RouterContext(AgentContext):
         default=0.5,
         metadata={
             "description": "Below this confidence the request goes to triage (a clarifying "
-            "answer listing the departments) instead of a specialist."
+            "question naming the best guess and listing the departments) instead of a "
+            "specialist."
         },
     )
     embeddings: str = field(
