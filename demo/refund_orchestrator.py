@@ -12,9 +12,13 @@ fill templates from the checked facts. Each request in `EXAMPLE_REQUESTS` takes 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
+from pydantic import BaseModel, Field
+
+from demo.effects import record_effect
 from demo.orders import ORDERS, PAYMENT_RISK, issue_refund
 from models.offline import register_offline
 from models.scripted import ScriptedChatModel
@@ -26,15 +30,19 @@ from state.orchestrator import (
     ClaimReading,
     Purchase,
 )
+from tools.idempotency import idempotency_key
+from tools.registry import agent_tool
 
 __all__ = [
     "EXAMPLE_REQUESTS",
     "EXTRA_PURCHASES",
+    "SAGA_REQUEST",
     "ShopPurchases",
     "draft_note",
     "draft_offer",
     "draft_packet",
     "issue_refund",
+    "post_refund_note",
     "read_claim",
     "register_stand_ins",
 ]
@@ -52,6 +60,10 @@ EXAMPLE_REQUESTS: dict[str, str] = {
     "store_credit": "I'm Ava Lindqvist. I'd like a refund for order A-1005, I changed my mind.",
 }
 """One request per path (the CLI demo and the docs use them)."""
+
+SAGA_REQUEST = "I'm Lee Park. The lamp from order A-1003 is faulty, please refund it."
+"""An approved refund whose processing note the accounting ledger refuses (the order is not
+invoiced yet), so the saga reverses the refund once a person approves the reversal."""
 
 _DAMAGE = re.compile(r"\b(broken|damaged|cracked|faulty|defective|shattered|dented)\b", re.I)
 
@@ -77,6 +89,32 @@ class ShopPurchases:
             fraud_flag=chargebacks > 0,
             fraud_reason=f"{chargebacks} chargeback(s) on the account" if chargebacks else "",
         )
+
+
+class RefundNoteArgs(BaseModel):
+    """Arguments of `post_refund_note`."""
+
+    order_id: str = Field(description="The refunded order.", min_length=1)
+    refund_id: str = Field(description="The refund the note is about.", min_length=1)
+    note: str = Field(description="The internal processing note.", min_length=1)
+
+
+@agent_tool(args_schema=RefundNoteArgs, side_effects=True, idempotent=True)
+def post_refund_note(order_id: str, refund_id: str, note: str) -> dict[str, Any]:
+    """Post a refund's internal processing note to the accounting ledger."""
+    order = ORDERS.get(order_id) or {}
+    if order.get("status") == "processing":
+        raise ValueError(
+            f"the accounting ledger refuses notes for {order_id}: it is not invoiced yet "
+            "(status processing)"
+        )
+    key = idempotency_key() or f"{order_id}:{refund_id}"
+    note_id = "NOTE-" + hashlib.sha256(f"{refund_id}|{key}".encode()).hexdigest()[:8].upper()
+    recorded = record_effect(
+        "refund_note",
+        {"note_id": note_id, "order_id": order_id, "refund_id": refund_id, "note": note},
+    )
+    return {"note_id": recorded["note_id"], "refund_id": refund_id, "status": "posted"}
 
 
 def read_claim(*, request: str = "", **_: Any) -> ScriptedChatModel:

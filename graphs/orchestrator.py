@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, ToolCall
+from langchain_core.messages import AIMessage, HumanMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import GraphBubbleUp
@@ -45,20 +45,23 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import Send
 
-from checkpointers.ledger import EffectLedger, args_hash
+from checkpointers.ledger import EffectLedger
 from graphs._compile import compile_pattern
-from nodes.approval_gate import bind_decision, gate_sends, make_approval_gate
+from graphs._saga import COMPENSATE, add_saga, saga_started
+from nodes.approval_gate import gate_sends, make_approval_gate
 from nodes.ask import InvalidOutput, ask_structured, ask_text, describe_error
 from nodes.context import AgentNode, context_as
 from nodes.hitl_outcome import classify_outcome
+from nodes.identity import current_thread_id
 from nodes.messages import latest_human_text
 from nodes.model_call import resolve_model
+from nodes.policy_approval import approve_by_policy
 from nodes.retry import MODEL_RETRY
 from nodes.run_stop import RunStopped
 from nodes.runtime import PatternRuntime
+from nodes.saga import start_saga
 from nodes.tool_execution import make_run_tools
 from state.agent import AgentInput, AgentOutput
-from state.approval import ApprovalRecord
 from state.orchestrator import (
     CLAIM_READER_ROLE,
     NOTE_WRITER_ROLE,
@@ -142,7 +145,7 @@ def make_parse_request(records: PurchaseRecords) -> AgentNode:
     ) -> dict[str, Any]:
         """Read the request; ask back when no order is named or the order is unknown."""
         reset: dict[str, Any] = dict.fromkeys(
-            ("request", "purchase", "policy", "route", "fraud_referral", "outcome"), None
+            ("request", "purchase", "policy", "route", "fraud_referral", "outcome", "saga"), None
         )
         reset["invalid_output"] = None
         read = read_request(latest_human_text(state["messages"]), _context(runtime).requester)
@@ -433,18 +436,9 @@ def make_propose_refund(refund_tool: BaseTool, ledger: EffectLedger) -> AgentNod
             "messages": [AIMessage(content=summary, name=MESSAGE_NAME, tool_calls=[call])]
         }
         if route["path"] == "approved":
-            record = ApprovalRecord(
-                tool_call_id=call["id"] or "",
-                action=call["name"],
-                args=dict(args),
-                decision="accept",
-                reviewer=AUTO_REVIEWER,
-                reason=route["reason"],
-                policy=POLICY_NAME,
-                requested_at=datetime.now(UTC).isoformat(),
-                args_hash=args_hash(dict(args)),
-            ).model_dump(mode="json")
-            bind_decision(ledger, record)
+            record = approve_by_policy(
+                ledger, call, reviewer=AUTO_REVIEWER, policy=POLICY_NAME, reason=route["reason"]
+            )
             update["approvals"] = [record]
         return update
 
@@ -468,11 +462,24 @@ def route_after_propose(
     )
 
 
-def make_report_refund(model: BaseChatModel | None, refund_tool: BaseTool) -> AgentNode:
+def _note_call(note_tool: BaseTool, refund: dict[str, Any], note: str, turn: int) -> ToolCall:
+    """The call that posts the processing note of `refund` (its id is stable per turn)."""
+    args = {"order_id": refund["order_id"], "refund_id": refund["refund_id"], "note": note}
+    call_id = f"orchestrator-note-{refund['order_id']}-{turn}"
+    return ToolCall(name=note_tool.name, args=args, id=call_id, type="tool_call")
+
+
+def make_report_refund(
+    model: BaseChatModel | None,
+    refund_tool: BaseTool,
+    note_tool: BaseTool | None = None,
+    ledger: EffectLedger | None = None,
+) -> AgentNode:
     """Build the node after the tool node: what became of the refund.
 
-    Issued: the model drafts the internal processing note. Not issued (rejected, failed):
-    a plain statement of why, no model call.
+    Issued: the model drafts the internal processing note; with a `note_tool`, the note is
+    proposed for posting (approved by the orchestrator's policy, bound in `ledger`). Not
+    issued (rejected, failed): a plain statement of why, no model call.
     """
 
     def report_refund(
@@ -494,9 +501,64 @@ def make_report_refund(model: BaseChatModel | None, refund_tool: BaseTool) -> Ag
                 f"was issued for order {facts['order_id']}; the processing note could not be "
                 f"drafted ({failure})."
             )
-        return {"outcome": outcome, "messages": [_say(text)]}
+        if note_tool is None or ledger is None:
+            return {"outcome": outcome, "messages": [_say(text)]}
+        call = _note_call(note_tool, {**refund, "order_id": facts["order_id"]}, text, _turn(state))
+        record = approve_by_policy(
+            ledger, call, reviewer=AUTO_REVIEWER, policy=POLICY_NAME, reason="processing note"
+        )
+        posting = AIMessage(content=text, name=MESSAGE_NAME, tool_calls=[call])
+        return {"outcome": outcome, "approvals": [record], "messages": [posting]}
 
     return report_refund
+
+
+def route_after_report(state: OrchestratorState) -> str:
+    """Post the processing note when one was proposed; else the end."""
+    last = state["messages"][-1]
+    return "post_note" if isinstance(last, AIMessage) and last.tool_calls else END
+
+
+def _refund_call_id(state: OrchestratorState, refund_tool: BaseTool) -> str | None:
+    """The id of this turn's refund call, from its answer in the conversation."""
+    for message in reversed(state["messages"]):
+        if isinstance(message, HumanMessage):
+            return None
+        if isinstance(message, ToolMessage) and message.name == refund_tool.name:
+            return message.tool_call_id
+    return None
+
+
+def make_finish_refund(
+    refund_tool: BaseTool, tools: dict[str, BaseTool], ledger: EffectLedger
+) -> AgentNode:
+    """Build the node after the note was posted (or not).
+
+    Posted: the note is the answer. Not posted: the run failed after the refund, so a saga
+    (`nodes.saga`) undoes the refund when its tool declares a compensation; otherwise the
+    answer says a person must post the note.
+    """
+
+    def finish_refund(state: OrchestratorState) -> dict[str, Any]:
+        """Answer with the posted note, or start the saga that undoes the refund."""
+        posting, answer = state["messages"][-2], state["messages"][-1]
+        note = posting.text
+        if isinstance(answer, ToolMessage) and answer.status != "error":
+            return {"messages": [_say(f"{note}\nPosted to the accounting ledger: {answer.text}")]}
+        reason = f"the processing note could not be posted: {answer.text}"
+        refund_call = _refund_call_id(state, refund_tool)
+        saga = start_saga(ledger, current_thread_id(), reason, [refund_call or ""], tools)
+        if saga:
+            return saga
+        text = f"{note}\nThe refund stands, but {reason}. A person must post the note."
+        return {"messages": [_say(text)]}
+
+    return finish_refund
+
+
+def route_after_finish(state: OrchestratorState) -> str:
+    """The saga when one started; else the end."""
+    return COMPENSATE if saga_started(cast(Any, state)) else END
 
 
 def build_orchestrator_graph(
@@ -504,6 +566,7 @@ def build_orchestrator_graph(
     *,
     records: PurchaseRecords,
     refund_tool: BaseTool,
+    note_tool: BaseTool | None = None,
     runtime: PatternRuntime | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
@@ -518,6 +581,11 @@ def build_orchestrator_graph(
         records: where purchases are read (purchaser, amount, age, fraud flag).
         refund_tool: the side-effecting refund tool, called as ``(order_id, amount, reason)``
             through the shared approval gate and tool node (exactly once, effect ledger).
+        note_tool: posts the processing note, called as ``(order_id, refund_id, note)``
+            after an issued refund (approved by the orchestrator's policy). When the post
+            fails, a saga undoes the refund if `refund_tool` declares a compensation
+            (`tools.compensation`): the compensation waits at the approval gate. None: the
+            note is the answer, not posted.
         runtime: checkpointer, store, effect ledger and tool timeout (`PatternRuntime`).
         checkpointer: shorthand for ``runtime=PatternRuntime(checkpointer=...)``; the
             approved and manual-review paths need one (a server brings its own).
@@ -530,6 +598,7 @@ def build_orchestrator_graph(
     """
     runtime = PatternRuntime.of(runtime, checkpointer=checkpointer, store=store)
     tools = {refund_tool.name: refund_tool}
+    all_tools = {**tools, **({note_tool.name: note_tool} if note_tool else {})}
     builder = StateGraph(
         OrchestratorState,
         context_schema=OrchestratorContext,
@@ -548,12 +617,19 @@ def build_orchestrator_graph(
         "propose_refund": make_propose_refund(refund_tool, runtime.ledger),
         "approval_gate": make_approval_gate(tools, ledger=runtime.ledger),
         "run_tools": make_run_tools(tools, ledger=runtime.ledger, timeout_s=runtime.tool_timeout_s),
-        "report_refund": make_report_refund(model, refund_tool),
+        "report_refund": make_report_refund(model, refund_tool, note_tool, runtime.ledger),
+        "post_note": make_run_tools(
+            {note_tool.name: note_tool} if note_tool else {},
+            ledger=runtime.ledger,
+            timeout_s=runtime.tool_timeout_s,
+        ),
+        "finish_refund": make_finish_refund(refund_tool, all_tools, runtime.ledger),
     }
     with_model = {"check_policy", "draft_review_packet", "draft_offer", "report_refund"}
     for node, action in nodes.items():
         builder.add_node(node, action, retry_policy=MODEL_RETRY if node in with_model else None)
     _wire(builder)
+    add_saga(builder, all_tools.values(), ledger=runtime.ledger, timeout_s=runtime.tool_timeout_s)
     return compile_pattern(builder, runtime=runtime, name=name, recursion_limit=recursion_limit)
 
 
@@ -569,8 +645,11 @@ def _wire(builder: StateGraph[Any, Any, Any, Any]) -> None:
         route_after_decide,
         ["deny", "hold_for_fraud", "draft_review_packet", "propose_refund", "draft_offer", END],
     )
-    for final in ("deny", "hold_for_fraud", "draft_offer", "report_refund"):
+    for final in ("deny", "hold_for_fraud", "draft_offer"):
         builder.add_edge(final, END)
+    builder.add_conditional_edges("report_refund", route_after_report, ["post_note", END])
+    builder.add_edge("post_note", "finish_refund")
+    builder.add_conditional_edges("finish_refund", route_after_finish, [COMPENSATE, END])
     builder.add_edge("draft_review_packet", "propose_refund")
     builder.add_conditional_edges(
         "propose_refund", route_after_propose, ["approval_gate", "run_tools"]
@@ -579,11 +658,20 @@ def _wire(builder: StateGraph[Any, Any, Any, Any]) -> None:
     builder.add_edge("run_tools", "report_refund")
 
 
-from demo.refund_orchestrator import ShopPurchases, issue_refund, register_stand_ins  # noqa: E402  (the served graph's wiring only)
+from demo.refund_orchestrator import (  # noqa: E402  (the served graph's wiring only)
+    ShopPurchases,
+    issue_refund,
+    post_refund_note,
+    register_stand_ins,
+)
 
 register_stand_ins()
 
-SERVED_OPTIONS: dict[str, Any] = {"records": ShopPurchases(), "refund_tool": issue_refund}
+SERVED_OPTIONS: dict[str, Any] = {
+    "records": ShopPurchases(),
+    "refund_tool": issue_refund,
+    "note_tool": post_refund_note,
+}
 """The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_orchestrator_graph(**SERVED_OPTIONS)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from state.agent import AgentState
 from state.context import AgentContext
+from state.saga import SagaState
 
 __all__ = [
     "CLAIM_READER_ROLE",
@@ -130,7 +131,7 @@ def choose_path(purchase: dict[str, Any], policy: dict[str, Any]) -> tuple[Path,
     return "store_credit", "outside the refund window: store credit instead of a refund"
 
 
-class OrchestratorState(AgentState, total=False):
+class OrchestratorState(AgentState, SagaState, total=False):
     """The orchestrator's state: each turn's request, checks, path and outcome.
 
     Attributes:
@@ -145,6 +146,8 @@ class OrchestratorState(AgentState, total=False):
         outcome: what happened to the refund: ``status`` (``issued``, ``not_issued``,
             ``not_requested``), ``why``, and the refund's id and amount when issued.
         invalid_output: why the claim reader gave no valid reading, or None.
+        saga: the refund's compensation when posting its processing note failed
+            (`nodes.saga`), or None.
     """
 
     request: dict[str, Any] | None
