@@ -3,7 +3,9 @@
 The served ``orchestrator`` graph runs the demo shop's example requests on the offline
 stand-ins (no API key is set). Through `langgraph_sdk` only: the approved path refunds once
 with no person involved; the manual-review path waits at the gate with the drafted packet, and
-a reviewer's accept refunds once while a reject pays nothing; the three other paths never pay.
+a reviewer's accept refunds once while a reject pays nothing; the three other paths never pay;
+a refund whose processing note the accounting ledger refuses is reversed (the saga) once a
+reviewer accepts the reversal, exactly once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 from langgraph_sdk.client import LangGraphClient
 
-from demo.refund_orchestrator import EXAMPLE_REQUESTS
+from demo.refund_orchestrator import EXAMPLE_REQUESTS, SAGA_REQUEST
 from tests.integration.devserver import DevServer
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
@@ -53,10 +55,53 @@ async def test_the_approved_path_refunds_once_without_a_person(dev_server: DevSe
     assert not state.get("interrupts") and state["next"] == []
     assert values["route"]["path"] == "approved"
     assert values["outcome"]["status"] == "issued"
-    assert [a["reviewer"] for a in values["approvals"]] == ["policy:orchestrator"]
+    approvals = [(a["action"], a["reviewer"]) for a in values["approvals"]]
+    assert approvals == [
+        ("issue_refund", "policy:orchestrator"),
+        ("post_refund_note", "policy:orchestrator"),
+    ]
     [refund] = _refunds(dev_server)
     assert refund["order_id"] == "A-1001" and refund["amount"] == 89.99
     assert refund["refund_id"] in values["messages"][-1]["content"]
+    assert "Posted to the accounting ledger" in values["messages"][-1]["content"]
+    assert values.get("saga") is None
+
+
+def _effects(server: DevServer, kind: str) -> list[dict[str, Any]]:
+    lines = server.effects_log.read_text(encoding="utf-8").splitlines()
+    return [e for e in map(json.loads, lines) if e["kind"] == kind]
+
+
+async def test_a_refused_note_reverses_the_refund_once_a_reviewer_accepts(
+    dev_server: DevServer,
+) -> None:
+    async with dev_server.client("alice") as client, dev_server.client(REVIEWER) as reviewer:
+        thread = await client.threads.create()
+        request: Any = {"messages": [{"role": "user", "content": SAGA_REQUEST}]}
+        await client.runs.wait(thread["thread_id"], GRAPH, input=request)
+        state: Any = dict(await client.threads.get_state(thread["thread_id"]))
+        [interrupt] = state["interrupts"]
+        [action] = interrupt["value"]
+        assert action["action_request"]["action"] == "reverse_refund"
+        assert _effects(dev_server, "refund_reversal") == []
+
+        state = await _answer(reviewer, thread["thread_id"], state, {"type": "accept"})
+        again = await client.runs.wait(thread["thread_id"], GRAPH, input=None)
+
+    [refund], [reversal] = _effects(dev_server, "refund"), _effects(dev_server, "refund_reversal")
+    assert reversal["refund_id"] == refund["refund_id"] and refund["order_id"] == "A-1003"
+    saga = state["values"]["saga"]
+    assert saga["status"] == "compensated"
+    assert [(u["undoes_tool"], u["outcome"]) for u in saga["planned"]] == [
+        ("issue_refund", "undone")
+    ]
+    reversal_approval = state["values"]["approvals"][-1]
+    assert (reversal_approval["action"], reversal_approval["reviewer"]) == (
+        "reverse_refund",
+        REVIEWER,
+    )
+    assert state["values"]["messages"][-1]["content"].startswith("The run failed")
+    assert again is not None and len(_effects(dev_server, "refund_reversal")) == 1
 
 
 async def test_manual_review_waits_with_the_packet_and_an_accept_refunds_once(
@@ -74,7 +119,8 @@ async def test_manual_review_waits_with_the_packet_and_an_accept_refunds_once(
 
     values = state["values"]
     assert values["outcome"]["status"] == "issued"
-    assert values["approvals"][-1]["reviewer"] == REVIEWER
+    reviewers = {a["action"]: a["reviewer"] for a in values["approvals"]}
+    assert reviewers == {"issue_refund": REVIEWER, "post_refund_note": "policy:orchestrator"}
     assert [r["amount"] for r in _refunds(dev_server)] == [420.0]
 
 
