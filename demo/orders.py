@@ -16,6 +16,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, Field
 
 from demo.effects import DuplicateEffectError, read_effects, record_effect
+from models.heuristic_intents import stems
 from tools.compensation import Compensation
 from tools.idempotency import idempotency_key
 from tools.registry import agent_tool
@@ -320,11 +321,11 @@ def escalate_to_human(team: str, summary: str, order_id: str | None = None) -> d
 @agent_tool(args_schema=StoreInfoArgs, side_effects=False)
 def get_store_info(topic: str) -> list[dict[str, str]]:
     """Look up facts about the shop: opening hours, gift cards, stores, contact, newsletter."""
-    words = {w for w in re.findall(r"[a-z]+", topic.lower()) if len(w) > 2}
+    words = stems(topic)
     found = [
         {"topic": name, "text": text}
         for name, text in STORE_INFO.items()
-        if words & set(re.findall(r"[a-z]+", f"{name} {text}".lower()))
+        if words & stems(f"{name} {text}")
     ]
     return found or [{"topic": "none", "text": f"No shop information about {topic!r}."}]
 
