@@ -1,10 +1,10 @@
 """Kill the refund orchestrator mid-way on Postgres; a new process resumes; one refund.
 
 `orchestrator_worker` runs the manual-review request (checks in parallel, packet, the gate,
-the refund, the note) and the approved one (no gate). It is SIGKILLed before each graph node
+the refund, the note drafted and posted) and the approved one (no gate). It is SIGKILLed before each graph node
 and inside ``issue_refund`` right after the payment was recorded (the worst moment to die).
 A new process resumes the thread. Each case asserts: the result equals an uninterrupted run
-and the refund was paid exactly once across the two processes.
+and the refund was paid, and its note posted, exactly once across the two processes.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 # Manual review: parse_request, verify_purchase and check_policy (one super-step), decide,
 # draft_review_packet, propose_refund, approval_gate (interrupted), approval_gate, run_tools,
-# report_refund. Kill points before each node after the first:
-MANUAL_REVIEW_KILLS = [f"before-node-{n}" for n in range(2, 11)] + ["in-effect"]
-# Approved: the same first four nodes, then propose_refund (5), run_tools (6), report_refund (7).
-APPROVED_KILLS = ["before-node-5", "before-node-6", "before-node-7", "in-effect"]
+# report_refund, post_note (the processing note), finish_refund. Kill points before each node
+# after the first:
+MANUAL_REVIEW_KILLS = [f"before-node-{n}" for n in range(2, 13)] + ["in-effect"]
+# Approved: the same first four nodes, then propose_refund (5), run_tools (6), report_refund
+# (7), post_note (8), finish_refund (9).
+APPROVED_KILLS = [f"before-node-{n}" for n in range(5, 10)] + ["in-effect"]
 
 
 def _worker(url: str, tmp: Path, path: str, *extra: str) -> subprocess.Popen[str]:
@@ -53,7 +55,8 @@ def clean_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, 
         tmp = tmp_path_factory.mktemp(f"clean-{path}")
         result = finish(_worker("memory", tmp, path))
         assert result["path"] == path and result["outcome"]["status"] == "issued"
-        assert len(read_jsonl(tmp / "effects.jsonl")) == 1
+        kinds = [e["kind"] for e in read_jsonl(tmp / "effects.jsonl")]
+        assert kinds == ["refund", "refund_note"]
         results[path] = result
     return results
 
@@ -78,3 +81,5 @@ def test_killed_orchestrator_resumes_and_refunds_once(
     refunds = [e for e in read_jsonl(tmp_path / "effects.jsonl") if e["kind"] == "refund"]
     assert len(refunds) == 1, "the refund must be paid exactly once across the crash"
     assert refunds[0]["order_id"] == {"manual_review": "A-1002", "approved": "A-1001"}[path]
+    notes = [e for e in read_jsonl(tmp_path / "effects.jsonl") if e["kind"] == "refund_note"]
+    assert [n["refund_id"] for n in notes] == [refunds[0]["refund_id"]], "one note, once"
