@@ -1,8 +1,9 @@
 """Kill the refund orchestrator mid-way on Postgres; a new process resumes; one refund.
 
 `orchestrator_worker` runs the manual-review request (checks in parallel, packet, the gate,
-the refund, the note drafted and posted) and the approved one (no gate). It is SIGKILLed before each graph node
-and inside ``issue_refund`` right after the payment was recorded (the worst moment to die).
+the refund, the note drafted and posted) and the approved one (no gate). It is SIGKILLed
+before each graph node and inside ``issue_refund`` right after the payment was recorded (the
+worst moment to die).
 A new process resumes the thread. Each case asserts: the result equals an uninterrupted run
 and the refund was paid, and its note posted, exactly once across the two processes.
 """
