@@ -7,11 +7,18 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
+from langgraph.graph import START, StateGraph
 from langgraph.pregel import Pregel
 
+from graphs._compile import compile_pattern
+from graphs._tool_loop import add_tool_loop
 from graphs.react import DEFAULT_RECURSION_LIMIT, compile_tool_agent
 from nodes.runtime import PatternRuntime
+from nodes.shared_memory import make_call_model_with_shared_memory, make_remember_shared_tool
+from state.agent import AgentInput, AgentOutput, AgentState
 from state.agent_spec import AgentSpec
+from state.shared_memory import SharedMemoryContext
+from tools.registry import ToolRegistry
 
 __all__ = ["agent_graph"]
 
@@ -25,6 +32,7 @@ def agent_graph(
     extra_tools: Sequence[BaseTool] = (),
     exit_on_handoff: bool = False,
     name_replies: bool = False,
+    shared_memory: bool = False,
 ) -> Pregel[Any, Any, Any, Any]:
     """The spec's own graph, or a ReAct tool loop built from it.
 
@@ -40,6 +48,9 @@ def agent_graph(
         extra_tools: tools the pattern adds (a swarm's handoffs).
         exit_on_handoff: end the loop after a turn that handed off (`graphs.react`).
         name_replies: tag the agent's replies with its name.
+        shared_memory: the pattern has a shared memory (`nodes.shared_memory`): the agent
+            reads it before each model call and, when its spec says ``"write"``, gets the
+            ``remember_shared`` tool. Its context is then `SharedMemoryContext`.
 
     Raises:
         ValueError: the pattern needs to add tools to an agent given as a compiled graph.
@@ -52,8 +63,19 @@ def agent_graph(
                 f"({names}); describe it with instructions and tools instead."
             )
         return spec.graph
+    chat_model = spec.model if spec.model is not None else model
+    if shared_memory:
+        return _shared_memory_agent(
+            spec,
+            chat_model,
+            [*spec.tools, *extra_tools],
+            runtime=runtime.for_subagent(),
+            recursion_limit=recursion_limit,
+            exit_on_handoff=exit_on_handoff,
+            name_replies=name_replies,
+        )
     return compile_tool_agent(
-        spec.model if spec.model is not None else model,
+        chat_model,
         [*spec.tools, *extra_tools],
         instructions=spec.instructions,
         runtime=runtime.for_subagent(),
@@ -61,4 +83,45 @@ def agent_graph(
         recursion_limit=recursion_limit,
         exit_on_handoff=exit_on_handoff,
         name_replies=name_replies,
+    )
+
+
+def _shared_memory_agent(
+    spec: AgentSpec,
+    model: BaseChatModel | None,
+    tools: Sequence[BaseTool],
+    *,
+    runtime: PatternRuntime,
+    recursion_limit: int,
+    exit_on_handoff: bool,
+    name_replies: bool,
+) -> Pregel[Any, Any, Any, Any]:
+    """The ReAct loop of `compile_tool_agent`, reading (and, for writers, writing) shared memory.
+
+    Same nodes and edges; only the model node differs (the shared notes in its system prompt)
+    and a writer has one more tool, bound to its name.
+    """
+    writes = [make_remember_shared_tool(spec.name)] if spec.shared_memory == "write" else []
+    registry = ToolRegistry([*tools, *writes])
+    builder = StateGraph(
+        AgentState,
+        context_schema=SharedMemoryContext,
+        input_schema=AgentInput,
+        output_schema=AgentOutput,
+    )
+    add_tool_loop(
+        builder,
+        call_model=make_call_model_with_shared_memory(
+            model,
+            list(registry),
+            instructions=spec.instructions,
+            reply_name=spec.name if name_replies else None,
+        ),
+        tools_by_name={tool.name: tool for tool in registry},
+        runtime=runtime,
+        exit_on_handoff=exit_on_handoff,
+    )
+    builder.add_edge(START, "call_model")
+    return compile_pattern(
+        builder, runtime=runtime, name=spec.name, recursion_limit=recursion_limit
     )

@@ -20,6 +20,11 @@ inside a worker interrupts the whole run (the interrupt is on the top-level thre
 resume the node re-runs and the worker continues from its own checkpoint, without redoing
 finished steps. ``stream(..., subgraphs=True)`` yields the workers' steps and tokens under the
 namespace ``("<worker>:<task id>", ...)`` with ``lc_agent_name`` in the metadata.
+
+Workers share a memory (`nodes.shared_memory`): before each model call a worker's system
+prompt lists the notes of ``context.shared_memory_scope`` relevant to its task, and workers
+declared ``AgentSpec(shared_memory="write")`` record findings with ``remember_shared(note)``,
+saved under their name; a worker delegated later (in this run or another) reads them.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from nodes.subagent import SubAgent, SubAgentResult
 from nodes.tool_execution import make_run_tools
 from state.agent import AgentInput
 from state.agent_spec import AgentSpec, check_agent_names
+from state.shared_memory import SharedMemoryContext
 from state.supervisor import (
     DelegationRecord,
     DelegationStatus,
@@ -415,7 +421,11 @@ def build_supervisor_graph(
     builder.add_node("stop_at_budget", stop_at_budget)
     _add_own_tools(builder, registry, routes, shared)
     for agent in team:
-        worker = SubAgent(agent_graph(agent, model=model, runtime=shared), name=agent.name)
+        worker = SubAgent(
+            agent_graph(agent, model=model, runtime=shared, shared_memory=True),
+            name=agent.name,
+            context_schema=SharedMemoryContext,
+        )
         full = agent.name in full_history
         builder.add_node(
             agent.name, make_worker_node(worker, output_mode=output_mode, full_history=full)

@@ -12,6 +12,11 @@ The agent holding the conversation is kept in ``active_agent``: the next user tu
 that agent. Handoffs per user turn are bounded (``context.max_handoffs``); an agent that tries
 once more ends the turn with a message naming the agents that passed the conversation around.
 
+Agents share a memory (`nodes.shared_memory`): each model call's system prompt lists the notes
+of ``context.shared_memory_scope`` relevant to the latest request, and agents declared
+``AgentSpec(shared_memory="write")`` add notes with ``remember_shared(note)`` under their name,
+so the agent a conversation is handed to reads what the previous one recorded.
+
     START ─(active agent)─► shipping │ billing │ technical ─► handoff ─(answered)──► END
                                ▲                                │ ├─(too many)─► stop_handoffs
                                └──────────(handed off)──────────┘
@@ -71,6 +76,7 @@ def build_swarm_agent(
         extra_tools=handoffs,
         exit_on_handoff=True,
         name_replies=True,
+        shared_memory=True,
     )
     return compiled.with_config(metadata={"agent": agent.name})
 

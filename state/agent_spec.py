@@ -27,6 +27,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from langgraph.pregel import Pregel
 
+from state.shared_memory import SHARED_MEMORY_MODES, SharedMemoryMode
+
 __all__ = ["AgentSpec", "check_agent_names"]
 
 
@@ -47,6 +49,12 @@ class AgentSpec:
         graph: a compiled graph taking ``{"messages": [...]}`` to use as this agent instead of
             building one; it brings its own prompt, tools and model, so those must be empty.
             Compile it without a checkpointer: it checkpoints into the parent's thread.
+        shared_memory: what the agent does with the team's shared memory in patterns that
+            have one (supervisor, swarm; `nodes.shared_memory`): ``"read"`` (the default:
+            the relevant notes are in its system prompt) or ``"write"`` (also a
+            ``remember_shared(note)`` tool, notes saved under its name). Other patterns
+            ignore it; an agent given as a compiled graph brings its own prompt and tools, so
+            it neither reads nor writes the shared memory.
     """
 
     name: str
@@ -55,6 +63,7 @@ class AgentSpec:
     tools: Sequence[BaseTool] = field(default=())
     model: BaseChatModel | None = None
     graph: Pregel[Any, Any, Any, Any] | None = field(default=None, compare=False)
+    shared_memory: SharedMemoryMode = "read"
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -68,6 +77,16 @@ class AgentSpec:
             raise ValueError(
                 f"AgentSpec {self.name!r} has a graph, which brings its own prompt, tools and "
                 "model: leave instructions, tools and model empty."
+            )
+        if self.shared_memory not in SHARED_MEMORY_MODES:
+            raise ValueError(
+                f"AgentSpec {self.name!r}: shared_memory must be 'read' or 'write', "
+                f"got {self.shared_memory!r}"
+            )
+        if self.graph is not None and self.shared_memory == "write":
+            raise ValueError(
+                f"AgentSpec {self.name!r} has a graph, so no remember_shared tool can be added "
+                "to it: leave shared_memory 'read', or describe the agent with instructions."
             )
 
 

@@ -10,7 +10,7 @@ from langchain_core.messages import AnyMessage
 from typing_extensions import TypedDict
 
 from state.agent import AgentOutput, AgentState
-from state.context import AgentContext
+from state.shared_memory import SharedMemoryContext
 
 __all__ = [
     "SUPERVISOR_SYSTEM_PROMPT",
@@ -77,12 +77,13 @@ class SupervisorState(AgentState):
 
 
 @dataclass(kw_only=True)
-class SupervisorContext(AgentContext):
-    """Run settings of a supervisor; the same fields as `AgentContext`.
+class SupervisorContext(SharedMemoryContext):
+    """Run settings of a supervisor: `AgentContext`'s fields and the shared memory's scope.
 
-    ``model``, ``approval_policy``, the approval deadline settings and ``max_steps`` are
-    handed down to every worker, so one run's choices hold at every level. The system
-    prompt is the supervisor's own; each worker keeps its own prompt (`Worker.prompt`).
+    ``model``, ``approval_policy``, the approval deadline settings, ``max_steps`` and
+    ``shared_memory_scope`` are handed down to every worker, so one run's choices hold at
+    every level. The system prompt is the supervisor's own; each worker keeps its own
+    prompt (its spec's instructions).
     """
 
     system_prompt: str = field(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from state.agent import AgentOutput, AgentState
-from state.context import AgentContext
+from state.shared_memory import SharedMemoryContext
 
 __all__ = ["SwarmContext", "SwarmOutput", "SwarmState"]
 
@@ -41,8 +41,8 @@ class SwarmState(AgentState):
 
 
 @dataclass(kw_only=True)
-class SwarmContext(AgentContext):
-    """`AgentContext` plus the limit on handoffs per user turn."""
+class SwarmContext(SharedMemoryContext):
+    """`AgentContext` plus the shared memory's scope and the limit on handoffs per user turn."""
 
     max_handoffs: int = field(
         default=4,
