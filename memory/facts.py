@@ -31,10 +31,10 @@ Example:
     >>> store = InMemoryStore()
     >>> origin = Provenance(user_id="ana", thread_id="t1", recorded_at="2026-01-01T00:00:00")
     >>> first = remember(store, "ana", "I live in Berlin.", attribute="location", provenance=origin)
-    >>> first["status"], first["version"], first["thread_id"]
-    ('stored', 1, 't1')
+    >>> first["change"], first["version"], first["thread_id"]
+    ('added', 1, 't1')
     >>> moved = remember(store, "ana", "I moved to Lisbon.", attribute="location")
-    >>> moved["status"], moved["version"], moved["previous_text"]
+    >>> moved["change"], moved["version"], moved["previous_text"]
     ('superseded', 2, 'I live in Berlin.')
     >>> [(v["version"], v["status"], v["text"]) for v in history(store, "ana")]
     [(1, 'superseded', 'I live in Berlin.'), (2, 'current', 'I moved to Lisbon.')]
@@ -177,9 +177,9 @@ def remember(
         source: what wrote it (recorded in the value).
 
     Returns:
-        A record: ``status`` (``stored`` new, ``restated`` same text again, ``superseded`` a
-        new version), ``key``, ``namespace``, ``version``, ``previous_text`` when superseded,
-        and the stored value's fields.
+        A record: ``status: "stored"``, ``change`` (``added`` new, ``restated`` same text
+        again, ``superseded`` a new version), ``key``, ``namespace``, ``version``,
+        ``supersedes`` and ``previous_text`` when superseded, and the stored value's fields.
     """
     spaces = MemorySpaces.of(user_id, root)
     namespace = spaces.of_kind(kind)
@@ -196,9 +196,10 @@ def remember(
     }
     existing = store.get(namespace, key)
     old = dict(existing.value) if existing is not None else None
-    record: dict[str, Any] = {"status": "stored", "version": 1, "supersedes": None}
+    record: dict[str, Any] = {"status": "stored", "change": "added", "version": 1}
+    record["supersedes"] = None
     if old is not None and _normalised(str(old.get("text", ""))) == _normalised(text):
-        record.update(status="restated", version=old.get("version", 1))
+        record.update(change="restated", version=old.get("version", 1))
         record["supersedes"] = old.get("supersedes")
     elif old is not None:
         old_version = int(old.get("version", 1))
@@ -216,7 +217,7 @@ def remember(
             },
             index=False,
         )
-        record.update(status="superseded", version=old_version + 1, supersedes=archived)
+        record.update(change="superseded", version=old_version + 1, supersedes=archived)
         record["previous_text"] = old.get("text")
     value.update(version=record["version"], supersedes=record["supersedes"])
     store.put(namespace, key, value, index=["text"] if kind == "fact" else False)

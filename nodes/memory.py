@@ -2,30 +2,39 @@
 
 Both use the graph's store (``runtime.store``: whatever `compile(store=...)` or the LangGraph
 server provides, `memory.ChromaStore` or LangGraph's Postgres store alike) and keep each
-user's memories in the namespace ``("memories", <user id>)`` (the id escaped by
+user's memories in the namespaces of `memory.facts.MemorySpaces`: current facts in
+``("memories", <user id>)``, procedural preferences in ``("memories_procedures", <user id>)``
+and superseded versions in ``("memories_history", <user id>)`` (the id escaped by
 `memory.namespaces.namespace_label`, so an e-mail address is a valid label). The user id is the
 run context's `MemoryContext.user_id`, except on a LangGraph server with authentication, where
 the authenticated user always wins, so a client cannot read another user's memories by naming
 them.
 
-- `make_recall_memories`: searches the namespace with the latest request and keeps the
+- `make_recall_memories`: searches the current facts with the latest request and keeps the
   memories scoring at least ``context.recall_threshold`` (at most ``context.recall_limit``)
-  in ``state["recalled_memories"]``, replaced each turn.
-- `make_call_model_with_memories`: the ReAct model node, with the recalled memories appended
-  to the **system prompt** of that call. We chose the system prompt over a `SystemMessage` in
-  the conversation: the thread's history stays the conversation itself (no memory blocks
-  piling up turn after turn, nothing for providers that reject mid-conversation system
-  messages), the model sees the memories once, next to its instructions, and what was
-  recalled stays inspectable in state.
+  in ``state["recalled_memories"]``, and lists the user's procedural preferences in
+  ``state["recalled_procedures"]``, both replaced each turn. Superseded versions live in
+  another namespace, so they are never recalled.
+- `make_call_model_with_memories`: the ReAct model node, with the recalled memories and the
+  procedural preferences appended to the **system prompt** of that call. We chose the system
+  prompt over a `SystemMessage` in the conversation: the thread's history stays the
+  conversation itself (no memory blocks piling up turn after turn, nothing for providers that
+  reject mid-conversation system messages), the model sees the memories once, next to its
+  instructions, and what was recalled stays inspectable in state.
 - `make_remember_facts`: asks the model, through structured output (`ExtractedFacts`), for
-  facts worth keeping from **what the user said this turn** (not from the answer or tool
-  results, so a model's own mistakes never become "facts about the user"), and stores each
-  with provenance: user, thread id, the source message id and the time. A fact's key is a
-  digest of the user and its normalised text, so restating it updates it (``created_at``
-  stays the first time it was seen). Extraction is best-effort: an invalid answer is asked
-  for again once with the error (`nodes.ask.ask_structured`); still invalid, it falls back
-  to no facts and records ``{"status": "failed", "error": ...}`` in ``remembered``, and the
-  answer stands.
+  what to keep from **what the user said this turn** (not from the answer or tool results,
+  so a model's own mistakes never become "facts about the user"): facts, each with an
+  attribute when it has one (``location``, ``contact_preference`` ...), procedural
+  preferences, and forget requests. It applies the forget requests first
+  (`memory.facts.forget`: the matching memories with all their versions, recorded in
+  ``forgotten``), then stores each fact and preference with provenance (user, thread id,
+  source message id, time) through `memory.facts.remember`: a new fact about a stored
+  attribute **supersedes** it (version + 1, the old version kept in the history for audit).
+  On the offline demo model the extractor is a rule-based stand-in
+  (`memory.fact_rules.extract_memories`, registered for `EXTRACTOR_ROLE`). Extraction is
+  best-effort: an invalid answer is asked for again once with the error
+  (`nodes.ask.ask_structured`); still invalid, it falls back to nothing and records
+  ``{"status": "failed", "error": ...}`` in ``remembered``, and the answer stands.
 
 With no store (a graph compiled without one, outside a server) the memory nodes do nothing
 and log a warning once.
@@ -34,7 +43,6 @@ and log a warning once.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -42,21 +50,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
-from langgraph.store.base import PutOp
+from langgraph.store.base import BaseStore
 
+from memory.fact_rules import extract_memories
+from memory.facts import MEMORIES_ROOT, Provenance, current_procedures, fact_key, forget, remember
 from memory.namespaces import namespace_label
+from models.offline import register_offline
+from models.scripted import ScriptedChatModel
 from nodes.ask import InvalidOutput, ask_structured
 from nodes.context import AgentNode, context_as
 from nodes.identity import authenticated_user_id
 from nodes.model_call import make_call_model, resolve_model
-from state.memory import ExtractedFacts, MemoryAgentState, MemoryContext
+from state.memory import ExtractedFacts, ForgetRequest, MemoryAgentState, MemoryContext
 
 __all__ = [
     "EXTRACTION_PROMPT",
+    "EXTRACTOR_ROLE",
     "MEMORIES_NAMESPACE",
     "fact_key",
     "make_call_model_with_memories",
@@ -66,10 +79,15 @@ __all__ = [
     "memory_namespace",
     "memory_user_id",
     "render_memories",
+    "render_procedures",
+    "rule_extraction",
 ]
 
-MEMORIES_NAMESPACE = "memories"
+MEMORIES_NAMESPACE = MEMORIES_ROOT
 """First label of the users' memory namespaces: ``("memories", user_id)``."""
+
+EXTRACTOR_ROLE = "memory.extractor"
+"""The extractor's role: on the offline demo model, the rule-based stand-in plays it."""
 
 EXTRACTION_PROMPT = (
     "You maintain a long-term memory about the user of a customer-support assistant. Read "
@@ -77,11 +95,44 @@ EXTRACTION_PROMPT = (
     "in later conversations: preferences (how to be contacted, what they like), profile "
     "(name, language, location) and ongoing situations (a problem being handled, a plan). "
     "Write each fact as a short statement about the user in the third person, such as "
-    "'Prefers email over phone calls'. Do not list questions, greetings, one-off requests, "
-    "or anything the user did not say. Return an empty list when there is nothing to keep."
+    "'Prefers email over phone calls', and give it an attribute (location, name, language, "
+    "contact_preference ...) when a later fact about the same thing should replace it. "
+    "List separately the standing instructions on how to answer this user from now on "
+    "('Answer in bullet points', 'Keep it short'), and anything the user asks you to "
+    "forget. Do not list questions, greetings, one-off requests, or anything the user did "
+    "not say. Return empty lists when there is nothing to keep or forget."
 )
 
 _log = logging.getLogger(__name__)
+
+
+def rule_extraction(messages: Sequence[BaseMessage]) -> dict[str, Any]:
+    """The offline extractor's answer: `memory.fact_rules` over the user's messages.
+
+    Example:
+        >>> rule_extraction([HumanMessage("I moved to Lisbon. Where is A-1001?")])["facts"]
+        [{'text': 'I moved to Lisbon.', 'category': 'profile', 'attribute': 'location'}]
+    """
+    text = "\n".join(m.text for m in messages if isinstance(m, HumanMessage))
+    found = extract_memories(text)
+    return {
+        "facts": [
+            {"text": f.text, "category": f.category, "attribute": f.attribute} for f in found.facts
+        ],
+        "procedures": [{"text": p.text, "attribute": p.attribute} for p in found.procedures],
+        "forget": [
+            {"everything": f.everything, "attribute": f.attribute, "text": f.text}
+            for f in found.forget
+        ],
+    }
+
+
+def _rule_extractor(**_: Any) -> BaseChatModel:
+    """The extractor's offline stand-in: answers every call with `rule_extraction`."""
+    return ScriptedChatModel(replies=[rule_extraction], cycle=True)
+
+
+register_offline(EXTRACTOR_ROLE, _rule_extractor)
 
 
 def memory_context(runtime: Runtime[Any] | None) -> MemoryContext:
@@ -107,24 +158,13 @@ def memory_user_id(runtime: Runtime[Any] | None, config: RunnableConfig | None =
 
 
 def memory_namespace(user_id: str, root: str = MEMORIES_NAMESPACE) -> tuple[str, str]:
-    """The namespace holding a user's memories: ``(root, namespace_label(user_id))``.
+    """The namespace holding a user's current facts: ``(root, namespace_label(user_id))``.
 
     Example:
         >>> memory_namespace("ana"), memory_namespace("ana@example.com")
         (('memories', 'ana'), ('memories', 'ana@example%2Ecom'))
     """
     return (root, namespace_label(user_id))
-
-
-def fact_key(user_id: str, text: str) -> str:
-    """A fact's key: the same fact of the same user always gets the same key.
-
-    Example:
-        >>> fact_key("ana", "Prefers email.") == fact_key("ana", "  prefers EMAIL ")
-        True
-    """
-    normalised = " ".join(text.lower().split()).rstrip(".!")
-    return hashlib.sha256(f"{user_id}\x00{normalised}".encode()).hexdigest()[:24]
 
 
 def _latest_request(messages: Sequence[AnyMessage]) -> list[HumanMessage]:
@@ -150,6 +190,21 @@ def _warn_no_store(node: str) -> None:
     )
 
 
+def _procedures(store: BaseStore, user_id: str, root: str) -> list[dict[str, Any]]:
+    """The user's procedural preferences as recalled records."""
+    return [
+        {
+            "key": p["key"],
+            "text": p.get("text"),
+            "attribute": p.get("attribute"),
+            "version": p.get("version", 1),
+            "thread_id": p.get("thread_id"),
+            "recorded_at": p.get("recorded_at"),
+        }
+        for p in current_procedures(store, user_id, root=root)
+    ]
+
+
 def make_recall_memories(*, namespace_root: str = MEMORIES_NAMESPACE) -> AgentNode:
     """Build the node that recalls the user's memories relevant to the latest request.
 
@@ -157,7 +212,8 @@ def make_recall_memories(*, namespace_root: str = MEMORIES_NAMESPACE) -> AgentNo
         namespace_root: first label of the memory namespaces.
 
     Returns:
-        A node ``recall_memories(state, runtime, config) -> {"recalled_memories": [...]}``.
+        A node ``recall_memories(state, runtime, config) -> {"recalled_memories": [...],
+        "recalled_procedures": [...]}``.
     """
 
     def recall_memories(
@@ -166,12 +222,17 @@ def make_recall_memories(*, namespace_root: str = MEMORIES_NAMESPACE) -> AgentNo
         """Search the user's memories with the request; keep the relevant ones."""
         context = memory_context(runtime)
         request = "\n".join(m.text for m in _latest_request(state["messages"])).strip()
+        nothing: dict[str, Any] = {"recalled_memories": [], "recalled_procedures": []}
         if runtime.store is None:
             _warn_no_store("recall_memories")
-            return {"recalled_memories": []}
-        if not request or context.recall_limit == 0:
-            return {"recalled_memories": []}
-        namespace = memory_namespace(memory_user_id(runtime, config), namespace_root)
+            return nothing
+        if not request:
+            return nothing
+        user_id = memory_user_id(runtime, config)
+        procedures = _procedures(runtime.store, user_id, namespace_root)
+        if context.recall_limit == 0:
+            return {**nothing, "recalled_procedures": procedures}
+        namespace = memory_namespace(user_id, namespace_root)
         hits = runtime.store.search(namespace, query=request, limit=context.recall_limit)
         recalled = [
             {
@@ -185,7 +246,7 @@ def make_recall_memories(*, namespace_root: str = MEMORIES_NAMESPACE) -> AgentNo
             for hit in hits
             if hit.score is None or hit.score >= context.recall_threshold
         ]
-        return {"recalled_memories": recalled}
+        return {"recalled_memories": recalled, "recalled_procedures": procedures}
 
     return recall_memories
 
@@ -210,6 +271,23 @@ def render_memories(memories: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def render_procedures(procedures: Sequence[dict[str, Any]]) -> str:
+    """The system-prompt section with the user's standing instructions ("" when none).
+
+    Example:
+        >>> render_procedures([{"text": "Answer in bullet points."}]).splitlines()[-1]
+        '- Answer in bullet points.'
+    """
+    if not procedures:
+        return ""
+    lines = [
+        "How this user asked to be served (standing instructions from earlier "
+        "conversations; follow them unless the user asks otherwise now):"
+    ]
+    lines.extend(f"- {procedure['text']}" for procedure in procedures)
+    return "\n".join(lines)
+
+
 def make_call_model_with_memories(
     model: BaseChatModel | None, tools: Sequence[BaseTool], *, instructions: str = ""
 ) -> AgentNode:
@@ -229,11 +307,14 @@ def make_call_model_with_memories(
         state: MemoryAgentState, *, runtime: Runtime[MemoryContext]
     ) -> dict[str, Any]:
         """Ask the model for the next step, reminding it of what it knows about the user."""
-        block = render_memories(state.get("recalled_memories") or [])
+        blocks = [
+            render_memories(state.get("recalled_memories") or []),
+            render_procedures(state.get("recalled_procedures") or []),
+        ]
         context = memory_context(runtime)
-        prompt = instructions or context.system_prompt
-        if block:
-            prompt = f"{prompt}\n\n{block}"
+        prompt = "\n\n".join(
+            [instructions or context.system_prompt, *(block for block in blocks if block)]
+        )
         if prompt != context.system_prompt:
             runtime = runtime.override(context=replace(context, system_prompt=prompt))
         return call_model(state, runtime=runtime)
@@ -241,24 +322,84 @@ def make_call_model_with_memories(
     return call_model_with_memories
 
 
+def _forget_requested(
+    store: BaseStore, user_id: str, requests: Sequence[ForgetRequest], root: str
+) -> list[dict[str, Any]]:
+    """Apply the turn's forget requests; one record per deleted version (or per miss)."""
+    records: list[dict[str, Any]] = []
+    for request in requests:
+        asked = "everything" if request.everything else (request.text or request.attribute)
+        deleted = forget(
+            store,
+            user_id,
+            everything=request.everything,
+            attribute=request.attribute,
+            text=request.text,
+            root=root,
+        )
+        records.extend({"status": "forgotten", "request": asked, **d} for d in deleted)
+        if not deleted:
+            records.append({"status": "nothing matched", "request": asked})
+    return records
+
+
+def _store_extracted(
+    store: BaseStore, extracted: ExtractedFacts, provenance: Provenance, root: str
+) -> list[dict[str, Any]]:
+    """Store the turn's facts and procedural preferences; one record per memory."""
+    records: list[dict[str, Any]] = []
+    for fact in extracted.facts:
+        text = " ".join(fact.text.split())
+        if text.endswith("?"):  # a question is not a fact (weak models echo the request)
+            continue
+        records.append(
+            remember(
+                store,
+                provenance.user_id,
+                text,
+                attribute=fact.attribute,
+                category=fact.category,
+                provenance=provenance,
+                root=root,
+            )
+        )
+    for procedure in extracted.procedures:
+        text = " ".join(procedure.text.split())
+        records.append(
+            remember(
+                store,
+                provenance.user_id,
+                text,
+                kind="procedure",
+                attribute=procedure.attribute,
+                category="procedure",
+                provenance=provenance,
+                root=root,
+            )
+        )
+    return records
+
+
 def make_remember_facts(
     model: BaseChatModel | None, *, namespace_root: str = MEMORIES_NAMESPACE
 ) -> AgentNode:
-    """Build the node that extracts facts from the user's messages and stores them.
+    """Build the node that extracts memories from the user's messages and stores them.
 
     Args:
         model: the chat model that extracts facts (structured output); None resolves
-            ``context.model`` per run, like the model node.
+            ``context.model`` per run, like the model node. On the offline demo model the
+            rule-based extractor plays the role (`EXTRACTOR_ROLE`).
         namespace_root: first label of the memory namespaces.
 
     Returns:
-        A node ``remember_facts(state, runtime, config) -> {"remembered": [...]}``.
+        A node ``remember_facts(state, runtime, config) -> {"remembered": [...],
+        "forgotten": [...]}``.
     """
 
     def remember_facts(
         state: MemoryAgentState, *, runtime: Runtime[MemoryContext], config: RunnableConfig
     ) -> dict[str, Any]:
-        """Store the facts worth keeping from this turn, with provenance."""
+        """Forget what the user asked to forget; store what is worth keeping, with provenance."""
         context = memory_context(runtime)
         request = _latest_request(state["messages"])
         if not context.remember or not request:
@@ -266,16 +407,14 @@ def make_remember_facts(
         if runtime.store is None:
             _warn_no_store("remember_facts")
             return {"remembered": []}
-        user_id = memory_user_id(runtime, config)
-        source = request[-1]
-        provenance = {
-            "user_id": user_id,
-            "thread_id": (config.get("configurable") or {}).get("thread_id"),
-            "source_message_id": source.id,
-            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        provenance = Provenance(
+            user_id=memory_user_id(runtime, config),
+            thread_id=(config.get("configurable") or {}).get("thread_id"),
+            source_message_id=request[-1].id,
+            recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
         extracted = ask_structured(
-            resolve_model(model, context.model),
+            resolve_model(model, context.model, role=EXTRACTOR_ROLE),
             [SystemMessage(EXTRACTION_PROMPT), *request],
             ExtractedFacts,
             role="memory extractor",
@@ -285,25 +424,14 @@ def make_remember_facts(
         )
         failed: list[dict[str, Any]] = []
         if isinstance(extracted, InvalidOutput):  # best-effort: the fallback, failure recorded
-            failed = [{"status": "failed", "error": extracted.reason, **provenance}]
+            failed = [{"status": "failed", "error": extracted.reason, **provenance.as_dict()}]
             extracted = extracted.use_fallback()
-        facts = extracted.facts
-        namespace = memory_namespace(user_id, namespace_root)
-        stored: dict[str, dict[str, Any]] = {}
-        for fact in facts:
-            text = " ".join(fact.text.split())
-            if text.endswith("?"):  # a question is not a fact (weak models echo the request)
-                continue
-            value = {"kind": "fact", "text": text, "category": fact.category, **provenance}
-            stored[fact_key(user_id, text)] = {**value, "source": "remember_facts"}
-        if stored:
-            runtime.store.batch(
-                [PutOp(namespace, key, value, index=["text"]) for key, value in stored.items()]
-            )
-        records = [
-            {"status": "stored", "key": key, "namespace": list(namespace), **value}
-            for key, value in stored.items()
-        ]
-        return {"remembered": [*failed, *records]}
+        store = runtime.store
+        forgotten = _forget_requested(store, provenance.user_id, extracted.forget, namespace_root)
+        stored = _store_extracted(store, extracted, provenance, namespace_root)
+        update: dict[str, Any] = {"remembered": [*failed, *stored]}
+        if forgotten:
+            update["forgotten"] = forgotten
+        return update
 
     return remember_facts

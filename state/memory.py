@@ -21,9 +21,11 @@ __all__ = [
     "ExtractedFacts",
     "Fact",
     "FactCategory",
+    "ForgetRequest",
     "MemoryAgentOutput",
     "MemoryAgentState",
     "MemoryContext",
+    "Procedure",
 ]
 
 FactCategory = Literal["preference", "profile", "situation", "other"]
@@ -82,10 +84,20 @@ class MemoryAgentOutput(AgentOutput):
             ``{key, text, score, thread_id, source_message_id, recorded_at}``.
         remembered: one record per fact stored (``status: "stored"``) or per failed
             extraction (``status: "failed"``, with ``error``), appended, never rewritten.
+            A stored record's ``change`` is ``added`` (new), ``restated`` (same text again)
+            or ``superseded`` (a new version of the same attribute; ``version``,
+            ``supersedes`` and ``previous_text`` say what it replaced).
+        recalled_procedures: the user's procedural preferences applied to this turn's
+            system prompt (replaced each turn): ``{key, text, attribute, version, ...}``.
+        forgotten: one record per memory version deleted on the user's request
+            (``{key, namespace, kind, text, version, status, request}``), appended.
     """
 
     recalled_memories: list[dict[str, Any]]
     remembered: Annotated[list[dict[str, Any]], operator.add]
+    # -- memory strategies (issue 21): procedural preferences and forget ----------------------
+    recalled_procedures: list[dict[str, Any]]
+    forgotten: Annotated[list[dict[str, Any]], operator.add]
 
 
 class MemoryAgentState(MemoryAgentOutput, AgentState):
@@ -110,14 +122,69 @@ class Fact(BaseModel):
         description="preference (likes, wants, how to be contacted), profile (name, "
         "language, location), situation (ongoing problems, plans), or other.",
     )
+    attribute: str | None = Field(
+        default=None,
+        max_length=80,
+        description="What the fact is about, as a short snake_case key, so that a later fact "
+        "about the same thing replaces it: name, location, language, email_address, "
+        "phone_number, contact_preference, occupation, or another key you would reuse for "
+        "the same question. Null for facts that do not replace one another.",
+    )
+
+
+class Procedure(BaseModel):
+    """How the user wants to be served, applied to every later answer."""
+
+    text: str = Field(
+        min_length=3,
+        max_length=300,
+        description="The instruction as the user gave it, e.g. 'Answer in bullet points'.",
+    )
+    attribute: str = Field(
+        min_length=2,
+        max_length=80,
+        description="What it governs, so a later instruction about the same thing replaces "
+        "it: answer_format, answer_length, answer_language, tone, or "
+        "always_include:<thing> (e.g. always_include:order_number).",
+    )
+
+
+class ForgetRequest(BaseModel):
+    """The user asked to forget something they told earlier."""
+
+    everything: bool = Field(
+        default=False, description="True when the user asks to forget everything about them."
+    )
+    attribute: str | None = Field(
+        default=None,
+        max_length=80,
+        description="The attribute to forget (location, name, answer_format ...), if named.",
+    )
+    text: str = Field(
+        default="",
+        max_length=300,
+        description="What to forget in the user's words ('I live in Berlin'); its words must "
+        "all appear in a memory for it to be forgotten. Empty: the whole attribute.",
+    )
 
 
 class ExtractedFacts(BaseModel):
-    """Durable facts the user stated about themselves; empty when there are none."""
+    """What to remember (facts, procedural preferences) and forget from the user's words."""
 
     facts: list[Fact] = Field(
         default_factory=list,
         max_length=10,
         description="Facts worth remembering across conversations. Leave empty for plain "
         "questions or small talk.",
+    )
+    procedures: list[Procedure] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Standing instructions on how to answer this user from now on. Not "
+        "one-off requests about the current question.",
+    )
+    forget: list[ForgetRequest] = Field(
+        default_factory=list,
+        max_length=10,
+        description="What the user asked you to forget; empty unless they asked.",
     )
