@@ -33,6 +33,8 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_config
 
+from nodes.tool_selection import ToolSelection
+
 __all__ = [
     "CONTROLS_KEY",
     "DEFAULT_CONTROLS",
@@ -240,6 +242,9 @@ class Controls:
             for read-only and idempotent tools, one attempt for the rest).
         max_fixable_errors: invalid-argument errors a run may return to the model per tool
             before the run stops.
+        tool_selection: offer each model call only the tools relevant to the conversation
+            (`nodes.tool_selection.ToolSelection`: top k by embedding and BM25, plus the
+            always-offered ones); None (the default) offers every tool.
     """
 
     run_limits: RunLimits = field(default_factory=RunLimits)
@@ -251,6 +256,7 @@ class Controls:
     window: WindowSettings = field(default_factory=WindowSettings)
     tool_retry: Mapping[str, RetrySettings] = field(default_factory=dict)
     max_fixable_errors: int = 3
+    tool_selection: ToolSelection | None = None
 
     def __post_init__(self) -> None:
         _check_positive("Controls", "model_timeout_s", self.model_timeout_s)

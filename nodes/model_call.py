@@ -4,7 +4,11 @@
 (once per model the node calls, see `_BoundTools`), one reply appended. Every reply's
 tool-call ids are made unique in the thread (`nodes.call_ids`) before any call can reach the
 approval gate. Its call goes through
-`nodes.ask.invoke_model`, like every other model call.
+`nodes.ask.invoke_model`, like every other model call. With tool selection on
+(``Controls.tool_selection``, `nodes.tool_selection`), each call binds only the tools
+selected for the conversation; the reply records them in ``response_metadata``
+(``tools_offered``) and the ``custom`` stream gets a ``tool_selection`` event. The tool node
+still knows every tool (selection is not permission).
 
 `resolve_model` picks the model a node calls: the one the graph was built with, else the one
 the run's spec names; for a role with a registered offline stand-in (`models.offline`), the
@@ -30,6 +34,9 @@ from models.offline import offline_stand_in
 from nodes.ask import invoke_model
 from nodes.call_ids import with_unique_call_ids
 from nodes.context import AgentNode, agent_context
+from nodes.control_events import emit_event
+from nodes.controls import current_controls
+from nodes.tool_selection import OFFERED_KEY, ToolSelection, ToolSelector
 from nodes.window_call import SUMMARY_CHANNEL, fitted_messages
 from state.agent import AgentState
 from state.context import AgentContext
@@ -106,6 +113,55 @@ class _BoundTools:
         return bound
 
 
+class _OfferedTools:
+    """One node's tools per call: all of them, or the ones its `ToolSelection` picks.
+
+    Keeps one selector per selection setting (the tools' vectors embedded once) and the
+    bindings of the last few selected tool sets (`_BoundTools` each), so a conversation that
+    keeps asking about the same thing does not re-bind on every call.
+    """
+
+    def __init__(self, tools: Sequence[BaseTool], size: int = 16) -> None:
+        self._tools = list(tools)
+        self._all = _BoundTools(self._tools)
+        self._size = size
+        self._lock = threading.Lock()
+        self._selectors: dict[ToolSelection, ToolSelector] = {}
+        self._bound: OrderedDict[tuple[str, ...], _BoundTools] = OrderedDict()
+
+    def for_call(
+        self, settings: ToolSelection | None, messages: Sequence[Any]
+    ) -> tuple[_BoundTools, list[str] | None]:
+        """The binder of this call and the names offered (None: every tool, no selection)."""
+        if settings is None or not self._tools:
+            return self._all, None
+        with self._lock:
+            selector = self._selectors.get(settings)
+        if selector is None:
+            selector = ToolSelector.from_settings(self._tools, settings)
+            with self._lock:
+                selector = self._selectors.setdefault(settings, selector)
+        chosen = selector.select(messages)
+        names = tuple(tool.name for tool in chosen)
+        with self._lock:
+            bind = self._bound.get(names)
+            if bind is None:
+                bind = self._bound[names] = _BoundTools(chosen)
+            self._bound.move_to_end(names)
+            while len(self._bound) > self._size:
+                self._bound.popitem(last=False)
+        return bind, list(names)
+
+
+def _record_offered(reply: Any, offered: list[str], *, of: int, agent: str) -> Any:
+    """Report the tools a call was offered: a stream event, and on the reply itself."""
+    emit_event("tool_selection", {"agent": agent, "offered": offered, "of": of})
+    if not isinstance(reply, AIMessage):
+        return reply
+    metadata = {**reply.response_metadata, OFFERED_KEY: offered}
+    return reply.model_copy(update={"response_metadata": metadata})
+
+
 def make_call_model(
     model: BaseChatModel | None,
     tools: Sequence[BaseTool],
@@ -133,16 +189,21 @@ def make_call_model(
         A node function ``call_model(state, runtime) -> {"messages": [reply]}``.
     """
     tool_list = list(tools)
-    bind = _BoundTools(tool_list)
+    offered_tools = _OfferedTools(tool_list)
 
     def call_model(state: AgentState, *, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         """Ask the model for the next step given the conversation so far."""
         context = agent_context(runtime)
         chat_model = resolve_model(model, context.model)
+        selection = current_controls().tool_selection
+        bind, offered = offered_tools.for_call(selection, state["messages"])
         runnable = bind(chat_model)
         system = [SystemMessage(instructions or context.system_prompt)]
         messages, summary = fitted_messages(chat_model, system, state)
         reply = invoke_model(runnable, messages, role=reply_name or "agent", rebind=bind)
+        if offered is not None:
+            agent = reply_name or "agent"
+            reply = _record_offered(reply, offered, of=len(tool_list), agent=agent)
         if isinstance(reply, AIMessage):
             reply = with_unique_call_ids(reply, state["messages"])
         if reply_name and isinstance(reply, AIMessage) and not reply.name:

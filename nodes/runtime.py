@@ -50,8 +50,8 @@ class PatternRuntime:
             None on an instance).
         tool_timeout_s: default per-call tool timeout in seconds (a tool may declare its own).
         controls: the cost and failure controls of the shared model-call path and tool node
-            (run limits, timeouts, retries, fallbacks, breakers, context window; see
-            `nodes.controls`).
+            (run limits, timeouts, retries, fallbacks, breakers, context window, tool
+            selection; see `nodes.controls`).
     """
 
     checkpointer: BaseCheckpointSaver | None = None
