@@ -1,4 +1,4 @@
-"""Embeddings from a spec string: ``chroma-default``, ``hash`` or ``openai:<model>``.
+"""Embeddings from a spec string: ``chroma-default``, ``hash``, ``wordllama`` or ``openai:<model>``.
 
 - ``chroma-default`` (the default): Chroma's default model, all-MiniLM-L6-v2 run with
   onnxruntime (384 dimensions). Chroma downloads it on first use into
@@ -8,6 +8,10 @@
   decides before Chroma's downloader is ever called.
 - ``hash`` (or ``hash:<dims>``, 512 by default): `HashEmbeddings`, deterministic feature
   hashing, offline, no model at all. See its docstring for what it can and cannot match.
+- ``wordllama`` (or ``wordllama:<dims>``, 64, 128 or 256; 256 by default): `WordLlamaEmbeddings`,
+  an offline semantic embedding whose weights ship inside the ``wordllama`` wheel (optional
+  extra ``wordllama``; no torch, no download). It matches some synonyms and paraphrases that
+  ``hash`` cannot; see its docstring for provenance and limits.
 - ``openai:<model>``: langchain-openai's `OpenAIEmbeddings`; honours ``OPENAI_BASE_URL``
   (vLLM, Ollama, LiteLLM, anything OpenAI-compatible).
 
@@ -37,6 +41,7 @@ __all__ = [
     "EMBEDDINGS_ENV",
     "ChromaDefaultEmbeddings",
     "HashEmbeddings",
+    "WordLlamaEmbeddings",
     "create_embeddings",
     "embedding_identity",
     "load_chroma_default",
@@ -177,6 +182,78 @@ class ChromaDefaultEmbeddings(Embeddings):
         return self.embed_documents([text])[0]
 
 
+WORDLLAMA_DIMS = (64, 128, 256)
+"""Dimensions the bundled WordLlama model can give (Matryoshka truncations of 256)."""
+
+
+class WordLlamaEmbeddings(Embeddings):
+    """WordLlama's bundled ``l2_supercat`` model as LangChain embeddings, fully offline.
+
+    Provenance: the PyPI package ``wordllama`` by Lee Miller (github.com/dleemiller/WordLlama),
+    MIT licence, ships the 256-dimension weights (``wordllama/weights/l2_supercat_256.safetensors``,
+    16 MB) and its tokenizer in the wheel. The model is a static token-embedding table: token
+    embedding codebooks taken from Llama 2 family models (it uses Llama 2's tokenizer),
+    projected and trained contrastively on sentence pairs; a text's vector is the average of
+    its tokens' vectors. No torch, no network: the
+    package's own files are loaded with downloads disabled (its default loader looks for the
+    tokenizer in the wrong folder and would fetch it from the Hugging Face hub).
+
+    What it matches beyond shared words: related words and some paraphrases (*declined card* /
+    *failed payment*). What it cannot: word order, negation and meaning that depends on context
+    (a bag of tokens), and rare domain terms it splits into meaningless pieces.
+
+    Example:
+        >>> embed = WordLlamaEmbeddings()  # doctest: +SKIP
+        >>> len(embed.embed_query("how many calls per minute?"))  # doctest: +SKIP
+        256
+    """
+
+    def __init__(self, dims: int = 256) -> None:
+        """Load the bundled model.
+
+        Args:
+            dims: 64, 128 or 256 (the first ``dims`` components of the 256-dimension model).
+
+        Raises:
+            ValueError: for another size.
+            ImportError: when the ``wordllama`` package is not installed.
+        """
+        if dims not in WORDLLAMA_DIMS:
+            raise ValueError(f"wordllama dims must be one of {WORDLLAMA_DIMS}, got {dims}")
+        try:
+            import wordllama
+        except ImportError as exc:
+            raise ImportError(
+                "The 'wordllama' embedding needs the wordllama package: "
+                "pip install 'langgraph-agent-patterns[wordllama]'"
+            ) from exc
+        package = Path(wordllama.__file__).parent
+        self.dims = dims
+        self._model = wordllama.WordLlama.load(
+            "l2_supercat",
+            dim=256,
+            trunc_dim=None if dims == 256 else dims,
+            cache_dir=package,  # the wheel's own weights/ and tokenizers/ folders
+            disable_download=True,
+        )
+
+    @property
+    def identity(self) -> str:
+        """Names the vector space."""
+        return f"wordllama-l2_supercat-{self.dims}"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts for storage (unit vectors)."""
+        if not texts:
+            return []
+        vectors = self._model.embed(list(texts), norm=True)
+        return [[float(x) for x in vector] for vector in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a query (the same function as for documents)."""
+        return self.embed_documents([text])[0]
+
+
 def _onnx_model_cached(function: Any) -> bool:
     folder = Path(function.DOWNLOAD_PATH) / function.EXTRACTED_FOLDER_NAME
     return (folder / "model.onnx").is_file() and (folder / "tokenizer.json").is_file()
@@ -238,8 +315,11 @@ def resolve_embeddings_spec(spec: str | None = None) -> str:
         return chosen
     if kind == "openai" and argument:
         return chosen
+    if chosen == "wordllama" or (kind == "wordllama" and argument in map(str, WORDLLAMA_DIMS)):
+        return chosen
     raise ValueError(
-        f"Unknown embeddings spec {chosen!r}: use 'chroma-default', 'hash' (or 'hash:<dims>') "
+        f"Unknown embeddings spec {chosen!r}: use 'chroma-default', 'hash' (or 'hash:<dims>'), "
+        "'wordllama' (or 'wordllama:64', ':128', ':256') "
         "or 'openai:<model>' (for example 'openai:text-embedding-3-small')."
     )
 
@@ -263,6 +343,8 @@ def _create(spec: str) -> Embeddings:
     kind, _, argument = spec.partition(":")
     if kind == "hash":
         return HashEmbeddings(int(argument)) if argument else HashEmbeddings()
+    if kind == "wordllama":
+        return WordLlamaEmbeddings(int(argument)) if argument else WordLlamaEmbeddings()
     from langchain_openai import OpenAIEmbeddings
 
     options: dict[str, Any] = {"model": argument}
@@ -277,8 +359,9 @@ def create_embeddings(spec: str | None = None) -> Embeddings:
     """Embeddings for a spec (see the module docs); one instance per spec per process.
 
     Args:
-        spec: ``"chroma-default"``, ``"hash"``, ``"hash:<dims>"``, ``"openai:<model>"`` or
-            empty for ``MEMORY_EMBEDDINGS`` / ``chroma-default``.
+        spec: ``"chroma-default"``, ``"hash"``, ``"hash:<dims>"``, ``"wordllama"``,
+            ``"wordllama:<dims>"``, ``"openai:<model>"`` or empty for ``MEMORY_EMBEDDINGS`` /
+            ``chroma-default``.
 
     Returns:
         A LangChain `Embeddings`. ``chroma-default`` returns `HashEmbeddings` (with a notice
