@@ -73,6 +73,8 @@ _FORGET_TARGET = re.compile(
     _I,
 )
 
+_VAGUE_TARGET = re.compile(r"^(?:it|this|that|about it)\b", _I)
+
 _ATTRIBUTE_FACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("name", "profile", re.compile(r"\bmy name is\b|\bi(?: am|'m) called\b", _I)),
     (
@@ -106,7 +108,7 @@ _ATTRIBUTE_FACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(?:contact|reach|call|text|e-?mail|message) me (?:only )?(?:by|via|over|through|"
             r"on)\b|\bi(?: would|'d)? (?:prefer|rather|like) (?:to be contacted |being "
-            r"contacted |to hear from you |to be reached )?(?:by |via |over |through )?"
+            r"contacted |be contacted |to hear from you |to be reached )?(?:by |via |over |through )?"
             r"(?:e-?mails?|phone|sms|texts?|calls?|whatsapp|post|letters?)\b|\b(?:don't|do not|"
             r"never) (?:call|phone|e-?mail|text) me\b|\bi no longer want (?:phone )?(?:calls|"
             r"e-?mails|texts|sms)\b",
@@ -170,7 +172,7 @@ _PROCEDURES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 _ALWAYS = re.compile(
     r"\balways (?:include|mention|add|quote|show|give me|tell me) (?:the |my |a )?(?P<what>.+?)"
-    r"\W*$",
+    r"(?:\s+(?:in|when|whenever|if|so|at|for)\b.*)?\W*$",
     _I,
 )
 
@@ -317,8 +319,8 @@ def _forget(sentence: str) -> RuleForget | None:
     attribute = target_attribute(target)
     if attribute is not None:  # "forget my address": the whole attribute
         return RuleForget(attribute=attribute)
-    if not distinctive_words(target):
-        return None  # "forget it", "forget that": nothing to match
+    if _VAGUE_TARGET.match(target) or not distinctive_words(target):
+        return None  # "forget it", "forget that, I found it": nothing to match
     return RuleForget(text=target)
 
 
