@@ -18,6 +18,7 @@ from cli.budgets import add_budget_commands  # noqa: E402
 from cli.demo import add_demo_arguments, run_demo  # noqa: E402
 from cli.errors import explain  # noqa: E402
 from cli.events import add_event_commands  # noqa: E402
+from cli.knowledge import add_knowledge_commands  # noqa: E402
 from cli.workers import add_worker_commands  # noqa: E402
 
 __all__ = ["build_parser", "main"]
@@ -34,6 +35,7 @@ def build_parser(**options: object) -> argparse.ArgumentParser:
     add_budget_commands(commands)
     add_worker_commands(commands)
     add_event_commands(commands)
+    add_knowledge_commands(commands)
     return parser
 
 

@@ -56,6 +56,24 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _batches_of_distinct_texts(puts: list[PutOp]) -> list[list[PutOp]]:
+    """`puts` in order, cut into batches in which no two chunks have the same text.
+
+    LangGraph's ``InMemoryStore`` embeds a batch's texts keyed by text and fails when two
+    items of one batch share a text (a document repeating a paragraph).
+    """
+    batches: list[list[PutOp]] = [[]]
+    seen: set[str] = set()
+    for op in puts:
+        text = str((op.value or {}).get("text"))
+        if text in seen:
+            batches.append([])
+            seen = set()
+        batches[-1].append(op)
+        seen.add(text)
+    return [batch for batch in batches if batch]
+
+
 class KnowledgeBase:
     r"""Ingest documents by scope and search them (see the module docs for the layout).
 
@@ -79,6 +97,7 @@ class KnowledgeBase:
         embeddings_spec: str | None = None,
         chunk_chars: int = 800,
         overlap_chars: int = 120,
+        min_similarity: float | None = None,
     ) -> None:
         """Use `store` for chunks and the source registry.
 
@@ -92,11 +111,15 @@ class KnowledgeBase:
                 vectors are cached in this process by chunk hash.
             chunk_chars: largest chunk in characters.
             overlap_chars: characters a chunk repeats from the previous one in a section.
+            min_similarity: drop vector hits scoring below this (cosine similarity), so a
+                query with no related chunk gets no vector hits; None keeps every nearest
+                neighbour (the hash embedding scores unrelated text around 0.02, up to 0.2).
         """
         split_into_chunks("", chunk_chars=chunk_chars, overlap_chars=overlap_chars)  # checks
         self.store = store
         self.chunk_chars = chunk_chars
         self.overlap_chars = overlap_chars
+        self.min_similarity = min_similarity
         self.vectors = VectorCache(create_embeddings(embeddings_spec)) if embeddings_spec else None
         self._lock = threading.Lock()
         self._corpora: dict[tuple[Any, ...], _Corpus] = {}
@@ -150,7 +173,10 @@ class KnowledgeBase:
         fresh = {op.key for op in puts}
         stale = [k for k in self._chunk_keys(label, source) if k not in fresh]
         deletes = [PutOp((CHUNKS_NAMESPACE, label), key, None) for key in stale]
-        self.store.batch([*puts, *deletes])
+        for batch in _batches_of_distinct_texts(puts):
+            self.store.batch(batch)
+        if deletes:
+            self.store.batch(deletes)
         entry = {**common, "chunks": len(chunks), "chunking": chunking, **stamp}
         del entry["scope"]
         self.store.put((SOURCES_NAMESPACE, label), digest, entry, index=False)
@@ -188,7 +214,9 @@ class KnowledgeBase:
         Returns:
             How many chunks were deleted (0 when the source is unknown).
         """
-        labels = [scope_label(scope)] if scope is not None else self._all_labels()
+        labels = (
+            [scope_label(scope)] if scope is not None else [scope_label(s) for s in self.scopes()]
+        )
         deleted = 0
         for label in labels:
             keys = self._chunk_keys(label, source)
@@ -200,6 +228,15 @@ class KnowledgeBase:
         return deleted
 
     # -- reading --------------------------------------------------------------------------------
+
+    def scopes(self) -> list[Scope]:
+        """Every scope holding chunks or registered sources in the store, sorted."""
+        labels = set()
+        for root in (CHUNKS_NAMESPACE, SOURCES_NAMESPACE):
+            for namespace in self.store.list_namespaces(prefix=(root,), max_depth=2, limit=10_000):
+                if len(namespace) == 2:
+                    labels.add(namespace[1])
+        return sorted(user_from_label(label) for label in labels)
 
     def sources(self, scopes: Sequence[Scope]) -> list[dict[str, Any]]:
         """The documents stored in `scopes`: registry values plus ``scope``, by scope and source."""
@@ -263,32 +300,23 @@ class KnowledgeBase:
     def _chunk_keys(self, label: str, source: str) -> list[str]:
         return [i.key for i in self._list((CHUNKS_NAMESPACE, label), {"source": source})]
 
-    def _all_labels(self) -> list[str]:
-        labels = set()
-        for root in (CHUNKS_NAMESPACE, SOURCES_NAMESPACE):
-            for namespace in self.store.list_namespaces(prefix=(root,), max_depth=2, limit=10_000):
-                if len(namespace) == 2:
-                    labels.add(namespace[1])
-        return sorted(labels, key=user_from_label)
-
     def _forget_corpora(self) -> None:
         with self._lock:
             self._corpora.clear()
 
+    def _fingerprint(self, label: str) -> tuple[tuple[str, str, str], ...]:
+        """What the source registry of a scope says is stored: changes with every write."""
+        entries = self._list((SOURCES_NAMESPACE, label))
+        return tuple(
+            sorted(
+                (i.key, str(i.value.get("content_hash")), str(i.value.get("ingested_at")))
+                for i in entries
+            )
+        )
+
     def _corpus(self, labels: Sequence[str]) -> _Corpus:
         """The chunks of the scopes and their BM25 index, rebuilt when a registry changes."""
-        fingerprint = tuple(
-            (
-                label,
-                tuple(
-                    sorted(
-                        (i.key, str(i.value.get("content_hash")), str(i.value.get("ingested_at")))
-                        for i in self._list((SOURCES_NAMESPACE, label))
-                    )
-                ),
-            )
-            for label in labels
-        )
+        fingerprint = tuple((label, self._fingerprint(label)) for label in labels)
         with self._lock:
             cached = self._corpora.get(fingerprint)
         if cached is not None:
@@ -308,12 +336,16 @@ class KnowledgeBase:
         chunks, index = self._corpus(labels)
         return [(chunks[doc], score) for doc, score in index.top(query, depth)]
 
+    def _similar_enough(self, score: float) -> bool:
+        return self.min_similarity is None or score >= self.min_similarity
+
     def _vector(
         self, query: str, labels: Sequence[str], depth: int, *, required: bool
     ) -> list[tuple[Item, float]]:
         if self.vectors is not None:
             chunks, _ = self._corpus(labels)
-            return self.vectors.rank(query, chunks, depth)
+            ranked = self.vectors.rank(query, chunks, depth)
+            return [(i, s) for i, s in ranked if self._similar_enough(s)]
         hits: list[tuple[Item, float]] = []
         unscored = False
         for label in labels:
@@ -322,7 +354,7 @@ class KnowledgeBase:
                     continue
                 if item.score is None:
                     unscored = True
-                else:
+                elif self._similar_enough(item.score):
                     hits.append((item, float(item.score)))
         if unscored and not hits and required:
             raise ValueError(

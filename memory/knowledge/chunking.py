@@ -1,13 +1,17 @@
 """Splitting a document into overlapping chunks along its paragraphs and headings.
 
 A document is read as blocks: Markdown headings (``#`` to ``######``, one line each) and
-paragraphs (separated by blank lines). Blocks are packed in order into chunks of at most
-``chunk_chars`` characters. A heading starts a new chunk (a section is not glued to the end of
-the previous one) unless the chunk so far holds only headings. When a chunk is full within a
-section, the next one starts with the last ``overlap_chars`` characters of it (cut at a word
-boundary), so a sentence split across two chunks is whole in at least one of them. A paragraph
-longer than a chunk is split at sentence ends, a sentence longer than a chunk at spaces, a
-word longer than a chunk anywhere.
+paragraphs (separated by blank lines), packed in order into chunks of at most ``chunk_chars``
+characters:
+
+- a heading starts a new chunk (a section is not glued to the end of the previous one),
+  unless the chunk so far holds only headings (a title followed by a section heading);
+- a paragraph that fits in the current chunk joins it; one that does not, but fits in a chunk
+  of its own, starts the next chunk; a longer one fills chunks sentence by sentence (a
+  sentence longer than a chunk word by word, a word longer than a chunk is cut);
+- when a chunk is full within a section, the next one starts with its last
+  ``overlap_chars`` characters (cut at a word), so a passage split across two chunks is whole
+  in at least one of them when it is shorter than the overlap.
 """
 
 from __future__ import annotations
@@ -65,10 +69,8 @@ def _pack(parts: list[str], limit: int, joiner: str) -> list[str]:
     return packed
 
 
-def _pieces(block: str, limit: int) -> list[str]:
-    """`block` cut into pieces of at most `limit` characters (sentences, words, letters)."""
-    if len(block) <= limit:
-        return [block]
+def _units(block: str, limit: int) -> list[str]:
+    """A long block's sentences; a sentence longer than `limit` as words (long words cut)."""
     units: list[str] = []
     for sentence in _SENTENCE_END.split(block):
         if len(sentence) <= limit:
@@ -76,7 +78,7 @@ def _pieces(block: str, limit: int) -> list[str]:
             continue
         for word in sentence.split():
             units.extend(word[i : i + limit] for i in range(0, len(word), limit))
-    return _pack(units, limit, " ")
+    return units
 
 
 def _tail(text: str, size: int) -> str:
@@ -97,34 +99,44 @@ class _Packer:
     def __init__(self, chunk_chars: int, overlap_chars: int) -> None:
         self.chunk_chars = chunk_chars
         self.overlap_chars = overlap_chars
+        self.limit = chunk_chars - overlap_chars - len(_SEPARATOR)  # fits after a tail
         self.chunks: list[str] = []
-        self.parts: list[str] = []
-        self.new = False  # parts hold more than the previous chunk's tail
-        self.body = False  # parts hold more than headings
+        self.text = ""
+        self.new = False  # text holds more than the previous chunk's tail
+        self.body = False  # text holds more than headings
 
-    def size_with(self, piece: str) -> int:
-        return len(_SEPARATOR.join([*self.parts, piece]))
+    def fits(self, joiner: str, unit: str) -> bool:
+        return len(self.text) + (len(joiner) if self.text else 0) + len(unit) <= self.chunk_chars
+
+    def append(self, joiner: str, unit: str, heading: bool) -> None:
+        self.text = f"{self.text}{joiner}{unit}" if self.text else unit
+        self.new = True
+        self.body = self.body or not heading
 
     def flush(self, *, overlap: bool) -> None:
-        text = _SEPARATOR.join(self.parts).strip()
+        text = self.text.strip()
         if self.new and text:
             self.chunks.append(text)
-        tail = _tail(text, self.overlap_chars) if overlap and self.new else ""
-        self.parts = [tail] if tail else []
+        self.text = _tail(text, self.overlap_chars) if overlap and self.new else ""
         self.new = self.body = False
 
     def add(self, block: str, heading: bool) -> None:
+        """Add a block: whole when it fits, else in a fresh chunk, else sentence by sentence."""
         if heading and self.body:
             self.flush(overlap=False)
-        limit = self.chunk_chars - self.overlap_chars - len(_SEPARATOR)
-        for piece in _pieces(block, limit):
-            if self.parts and self.size_with(piece) > self.chunk_chars:
-                self.flush(overlap=not heading)
-                if self.parts and self.size_with(piece) > self.chunk_chars:
-                    self.parts = []
-            self.parts.append(piece)
-            self.new = True
-            self.body = self.body or not heading
+        if self.fits(_SEPARATOR, block):
+            self.append(_SEPARATOR, block, heading)
+            return
+        if len(block) <= self.limit:
+            self.flush(overlap=True)
+            self.append(_SEPARATOR, block, heading)
+            return
+        joiner = _SEPARATOR
+        for unit in _units(block, self.limit):
+            if not self.fits(joiner, unit):
+                self.flush(overlap=True)
+            self.append(joiner, unit, heading)
+            joiner = " "
 
 
 def split_into_chunks(text: str, *, chunk_chars: int = 800, overlap_chars: int = 120) -> list[str]:
