@@ -7,7 +7,8 @@ request of ``tests/data/tool_selection.json`` with `nodes.tool_selection.ToolSel
 prints, per ranking mode (``vector``: hash embeddings; ``lexical``: BM25; ``hybrid``: both
 fused by reciprocal rank), the **top-k accuracy**: the share of requests whose labelled
 tools are all among the k offered, for k = 1, 3, 5 and 10. ``--embeddings`` measures
-another embedding (``chroma-default``, ``openai:<model>``) for the vector and hybrid rows.
+another embedding (``wordllama``, ``chroma-default``, ``openai:<model>``) for the vector and
+hybrid rows, ``--vector-weight`` another weight of the cosine in the hybrid score.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from demo.tool_catalog import catalog_tools  # noqa: E402
 from memory.embeddings import create_embeddings  # noqa: E402
-from nodes.tool_selection import SelectionMode, ToolSelector  # noqa: E402
+from nodes.tool_selection import (  # noqa: E402
+    DEFAULT_VECTOR_WEIGHT,
+    SelectionMode,
+    ToolSelector,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "tool_selection.json"
 KS = (1, 3, 5, 10)
@@ -56,6 +61,7 @@ def measure(
     mode: SelectionMode,
     *,
     embeddings_spec: str = "hash",
+    vector_weight: float = DEFAULT_VECTOR_WEIGHT,
     requests: Sequence[Mapping[str, Any]] | None = None,
 ) -> Accuracy:
     """Top-k accuracy of one ranking mode over the whole catalog.
@@ -63,11 +69,16 @@ def measure(
     Args:
         mode: ``"vector"``, ``"lexical"`` or ``"hybrid"``.
         embeddings_spec: the embedding of the vector score.
+        vector_weight: the cosine's weight in the hybrid score.
         requests: the labelled requests (default: ``tests/data/tool_selection.json``).
     """
     chosen = list(requests if requests is not None else labelled_requests())
     selector = ToolSelector(
-        catalog_tools(), embeddings=create_embeddings(embeddings_spec), k=max(KS), mode=mode
+        catalog_tools(),
+        embeddings=create_embeddings(embeddings_spec),
+        k=max(KS),
+        mode=mode,
+        vector_weight=vector_weight,
     )
     hits = dict.fromkeys(KS, 0)
     for request in chosen:
@@ -88,10 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     """Print the accuracy table of every mode."""
     parser = argparse.ArgumentParser(prog="python -m scripts.bench.tool_selection")
     parser.add_argument("--embeddings", default="hash", help="embeddings spec (default hash)")
+    parser.add_argument("--vector-weight", type=float, default=DEFAULT_VECTOR_WEIGHT)
     args = parser.parse_args(argv)
     requests = labelled_requests()
-    results = [measure(m, embeddings_spec=args.embeddings, requests=requests) for m in MODES]
-    print(f"{len(requests)} requests, {len(catalog_tools())} tools, embeddings {args.embeddings}\n")
+    spec, weight = args.embeddings, args.vector_weight
+    results = [
+        measure(m, embeddings_spec=spec, vector_weight=weight, requests=requests) for m in MODES
+    ]
+    print(
+        f"{len(requests)} requests, {len(catalog_tools())} tools, embeddings {spec}, "
+        f"hybrid vector weight {weight}\n"
+    )
     print(table(results))
     return 0
 
