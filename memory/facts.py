@@ -63,6 +63,7 @@ __all__ = [
     "current_procedures",
     "fact_key",
     "forget",
+    "forget_matches",
     "history",
     "normalise_attribute",
     "remember",
@@ -275,6 +276,24 @@ def _matches(value: dict[str, Any], attribute: str | None, words: frozenset[str]
     return words <= distinctive_words(str(value.get("text", "")))
 
 
+def _target_words(attribute: str | None, text: str) -> frozenset[str]:
+    return distinctive_words(text) - distinctive_words(attribute or "")
+
+
+def forget_matches(
+    value: dict[str, Any], *, everything: bool = False, attribute: str | None = None, text: str = ""
+) -> bool:
+    """Whether a memory's value is what a forget request (`forget`'s arguments) names.
+
+    Example:
+        >>> value = {"text": "I live in Berlin.", "attribute": "location"}
+        >>> forget_matches(value, text="Berlin"), forget_matches(value, attribute="name")
+        (True, False)
+    """
+    attribute = normalise_attribute(attribute)
+    return everything or _matches(value, attribute, _target_words(attribute, text))
+
+
 def forget(
     store: BaseStore,
     user_id: str,
@@ -304,7 +323,7 @@ def forget(
     """
     spaces = MemorySpaces.of(user_id, root)
     attribute = normalise_attribute(attribute)
-    words = distinctive_words(text) - distinctive_words(attribute or "")
+    words = _target_words(attribute, text)
     archived = _listed(store, spaces.history)
     doomed: list[tuple[tuple[str, ...], Item]] = []
     for namespace in (spaces.facts, spaces.procedures):

@@ -57,7 +57,15 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
 from memory.fact_rules import extract_memories
-from memory.facts import MEMORIES_ROOT, Provenance, current_procedures, fact_key, forget, remember
+from memory.facts import (
+    MEMORIES_ROOT,
+    Provenance,
+    current_procedures,
+    fact_key,
+    forget,
+    forget_matches,
+    remember,
+)
 from memory.namespaces import namespace_label
 from models.offline import register_offline
 from models.scripted import ScriptedChatModel
@@ -229,7 +237,9 @@ def make_recall_memories(*, namespace_root: str = MEMORIES_NAMESPACE) -> AgentNo
         if not request:
             return nothing
         user_id = memory_user_id(runtime, config)
-        procedures = _procedures(runtime.store, user_id, namespace_root)
+        procedures = _not_being_forgotten(
+            _procedures(runtime.store, user_id, namespace_root), request
+        )
         if context.recall_limit == 0:
             return {**nothing, "recalled_procedures": procedures}
         namespace = memory_namespace(user_id, namespace_root)
@@ -238,6 +248,7 @@ def make_recall_memories(*, namespace_root: str = MEMORIES_NAMESPACE) -> AgentNo
             {
                 "key": hit.key,
                 "text": str(hit.value.get("text") or hit.value),
+                "attribute": hit.value.get("attribute"),
                 "score": None if hit.score is None else round(float(hit.score), 4),
                 "thread_id": hit.value.get("thread_id"),
                 "source_message_id": hit.value.get("source_message_id"),
@@ -246,9 +257,32 @@ def make_recall_memories(*, namespace_root: str = MEMORIES_NAMESPACE) -> AgentNo
             for hit in hits
             if hit.score is None or hit.score >= context.recall_threshold
         ]
-        return {"recalled_memories": recalled, "recalled_procedures": procedures}
+        return {
+            "recalled_memories": _not_being_forgotten(recalled, request),
+            "recalled_procedures": procedures,
+        }
 
     return recall_memories
+
+
+def _not_being_forgotten(memories: list[dict[str, Any]], request: str) -> list[dict[str, Any]]:
+    """The memories minus those the request asks to forget (found by the rules).
+
+    Forgetting happens after the answer (`remember_facts`); this keeps the answer to "forget
+    that I live in Berlin" from being told where the user lives. The rules are English
+    patterns: with a real model a request they miss is still forgotten after the answer.
+    """
+    requests = extract_memories(request).forget
+    if not requests:
+        return memories
+    return [
+        memory
+        for memory in memories
+        if not any(
+            forget_matches(memory, everything=r.everything, attribute=r.attribute, text=r.text)
+            for r in requests
+        )
+    ]
 
 
 def render_memories(memories: Sequence[dict[str, Any]]) -> str:

@@ -172,9 +172,13 @@ def test_forgetting_one_fact_deletes_all_its_versions_and_records_it() -> None:
     seeded(store)
     forget_location = {"facts": [], "forget": [{"attribute": "location", "text": ""}]}
     nothing = {"facts": [], "forget": [{"text": "my cat Tom"}]}
-    graph, _ = build(["Done.", forget_location, "Done.", nothing], store)
+    graph, model = build(["Done.", forget_location, "Done.", nothing], store)
 
-    result = ask(graph, "Forget where I live.", "t1", user_id="ana")
+    result = ask(graph, "Forget where I live.", "t1", user_id="ana", recall_threshold=-1)
+
+    # the answer to the request is not told what is being forgotten; the rest is recalled
+    assert [m["text"] for m in result["recalled_memories"]] == ["Is vegetarian"]
+    assert "Lives in" not in system_prompt(model, 0)
 
     assert texts(store) == ["Is vegetarian", "Keep it short"]
     assert sorted((r["text"], r["status"]) for r in result["forgotten"]) == [
@@ -336,6 +340,8 @@ def test_the_offline_memory_agent_supersedes_applies_and_forgets_across_threads(
     assert [p["text"] for p in styled["recalled_procedures"]] == ["Answer in bullet points."]
 
     gone = ask(graph, "Please forget that I live in Lisbon.", "d6", **demo)
+    assert gone["recalled_memories"] == []  # without the rules' look-ahead: "I moved to Lisbon."
+    assert "Lisbon" not in gone["messages"][-1].text
     assert sorted(r["text"] for r in gone["forgotten"]) == [
         "I live in Berlin.",
         "I moved to Lisbon.",
@@ -343,5 +349,6 @@ def test_the_offline_memory_agent_supersedes_applies_and_forgets_across_threads(
     assert [v["text"] for v in history(store, "dana")] == ["Answer in bullet points."]
 
     wiped = ask(graph, "Forget everything about me.", "d7", **demo)
+    assert wiped["recalled_procedures"] == []
     assert [r["text"] for r in wiped["forgotten"]] == ["Answer in bullet points."]
     assert history(store, "dana") == []
