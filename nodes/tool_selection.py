@@ -22,9 +22,10 @@ refund*), its description and its argument names and descriptions.
   uses) measured worse here: it keeps only ranks, so one strong BM25 match is averaged
   with the hash vector's noisy rank of the same tool.
 
-**Always offered.** Tools named in `ToolSelection.always`, and tools whose metadata says
-``{"always_offered": True}`` (`offer_always`), are offered on every call, ahead of the
-ranked ones and not counted in `k`. Names an agent does not have are ignored (one
+**Always offered.** Tools named in `ToolSelection.always`, tools whose metadata says
+``{"always_offered": True}`` (`offer_always`), and handoff tools (``transfer_to_<agent>``,
+`tools.handoff`: how a swarm agent passes the conversation on) are offered on every call,
+ahead of the ranked ones and not counted in `k`. Names an agent does not have are ignored (one
 `ToolSelection` serves every agent of a graph).
 
 **Selection is not permission.** The tool node still knows every tool of the agent: a call to
@@ -76,6 +77,7 @@ from langchain_core.messages.utils import MessageLikeRepresentation
 from langchain_core.tools import BaseTool
 
 from memory.embeddings import create_embeddings
+from tools.handoff import HANDOFF_PREFIX
 
 __all__ = [
     "ALWAYS_OFFERED_KEY",
@@ -276,7 +278,7 @@ class ToolSelector:
             embeddings: the vector score's embedding (None: ``hash``).
             k: ranked tools offered per call.
             always: names of tools offered on every call (unknown names are ignored); tools
-                with metadata ``always_offered`` are always offered too.
+                with metadata ``always_offered`` and handoff tools are always offered too.
             mode: ``"hybrid"``, ``"vector"`` or ``"lexical"``.
             vector_weight: the cosine's weight in ``hybrid`` mode.
         """
@@ -292,7 +294,9 @@ class ToolSelector:
         self.always = [
             t
             for t in self.tools
-            if t.name in declared or (t.metadata or {}).get(ALWAYS_OFFERED_KEY)
+            if t.name in declared
+            or t.name.startswith(HANDOFF_PREFIX)
+            or (t.metadata or {}).get(ALWAYS_OFFERED_KEY)
         ]
         self._ranked = [t for t in self.tools if t not in self.always]
         documents = [tool_document(t) for t in self._ranked]

@@ -26,6 +26,7 @@ from nodes.tool_selection import (
     selection_query,
 )
 from scripts.bench.tool_selection import KS, MODES, labelled_requests, measure
+from tools.handoff import make_handoff_tool
 
 FLOORS = {
     "vector": {1: 0.57, 3: 0.74, 5: 0.77, 10: 0.84},
@@ -77,6 +78,15 @@ def test_always_offered_tools_come_first_on_every_call_and_do_not_count_in_k() -
         offered = [t.name for t in selector.select([HumanMessage(request["text"])])]
         assert offered[:2] == ["search_hr_policies", "open_it_ticket"]
         assert len(offered) == 5 and len(set(offered)) == 5
+
+
+def test_handoff_tools_are_always_offered() -> None:
+    handoff = make_handoff_tool("billing", "Billing questions and refunds.")
+    selector = ToolSelector([*catalog_tools(), handoff], embeddings=HashEmbeddings(), k=2)
+
+    offered = [t.name for t in selector.select([HumanMessage("Restart the cart service.")])]
+
+    assert offered[0] == "transfer_to_billing" and len(offered) == 3
 
 
 def test_the_query_is_the_latest_human_message_and_the_tools_used_since() -> None:
