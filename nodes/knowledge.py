@@ -212,6 +212,14 @@ def make_retrieve_knowledge() -> AgentNode:
     return retrieve_knowledge
 
 
+def _without_title(text: str, title: str) -> str:
+    """The passage on one line, without a leading Markdown heading that repeats the title."""
+    first, _, rest = text.strip().partition("\n")
+    if first.startswith("#") and first.lstrip("#").strip() == title.strip():
+        text = rest
+    return " ".join(text.split())
+
+
 def render_knowledge(passages: Sequence[dict[str, Any]], *, grounded: bool = False) -> str:
     r"""The system-prompt section listing the passages ("" when there are none).
 
@@ -234,6 +242,6 @@ def render_knowledge(passages: Sequence[dict[str, Any]], *, grounded: bool = Fal
         f"(such as {passages[0]['citation']}), and cite nothing else. {rule} Passages:"
     ]
     for passage in passages:
-        text = " ".join(str(passage["text"]).split())
+        text = _without_title(str(passage["text"]), str(passage["title"]))
         lines.append(f"- {passage['citation']} {passage['title']}: {text}")
     return "\n".join(lines)
