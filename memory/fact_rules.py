@@ -76,14 +76,16 @@ _FORGET_TARGET = re.compile(
 _VAGUE_TARGET = re.compile(r"^(?:it|this|that|about it)\b", _I)
 
 _ATTRIBUTE_FACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
-    ("name", "profile", re.compile(r"\bmy name is\b|\bi(?: am|'m) called\b", _I)),
+    ("name", "profile", re.compile(r"\bmy name(?: is|'s)\b|\bi(?: am|'m) called\b", _I)),
     (
         "location",
         "profile",
         re.compile(
             r"\bi (?:now |still )?(?:live|am living|'m living|reside|am based|'m based) "
             r"(?:in|at|near)\b|\bi(?: have|'ve)? (?:just |recently )?(?:moved|relocated) "
-            r"(?:back )?to\b|\bi no longer live\b|\bmy (?:home |postal )?(?:address|city) is\b",
+            r"(?:back )?to\b|\bi no longer live\b|"
+            r"\bi (?:don't|do not) live (?:in|at) .*\bany ?more\b|"
+            r"\bmy (?:home |postal )?(?:address|city) is\b",
             _I,
         ),
     ),
@@ -108,7 +110,8 @@ _ATTRIBUTE_FACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(?:contact|reach|call|text|e-?mail|message) me (?:only )?(?:by|via|over|through|"
             r"on)\b|\bi(?: would|'d)? (?:prefer|rather|like) (?:to be contacted |being "
-            r"contacted |be contacted |to hear from you |to be reached )?(?:by |via |over |through )?"
+            r"contacted |be contacted |to hear from you |to be reached )?"
+            r"(?:by |via |over |through )?"
             r"(?:e-?mails?|phone|sms|texts?|calls?|whatsapp|post|letters?)\b|\b(?:don't|do not|"
             r"never) (?:call|phone|e-?mail|text) me\b|\bi no longer want (?:phone )?(?:calls|"
             r"e-?mails|texts|sms)\b",

@@ -2,8 +2,11 @@
 
 The memory agent is ReAct with two more steps: `recall_memories` before the loop (search the
 user's memories with the request) and `remember_facts` after the answer (extract facts worth
-keeping, store them with provenance). Its state adds what was recalled this turn and an
-append-only record of what was stored; its context adds the user id and the recall settings.
+keeping, store them with provenance). Its state adds what was recalled this turn (facts and
+procedural preferences) and append-only records of what was stored and what was forgotten;
+its context adds the user id and the recall settings. `ExtractedFacts` is what the extractor
+returns: facts (with an attribute, so a new fact supersedes the stored one), procedural
+preferences and forget requests (see `memory.facts`).
 """
 
 from __future__ import annotations

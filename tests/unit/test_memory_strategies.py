@@ -227,6 +227,8 @@ LABELLED: list[tuple[str, set[Label]]] = [
     ("I moved to Lisbon last month.", {("fact", "location")}),
     ("We relocated; I now live in Porto.", {("fact", "location")}),
     ("I no longer live in Madrid.", {("fact", "location")}),
+    ("I don't live in Madrid anymore.", {("fact", "location")}),
+    ("My name's Bea.", {("fact", "name")}),
     ("I prefer email over phone calls.", {("fact", "contact_preference")}),
     ("Please only contact me by SMS.", {("fact", "contact_preference")}),
     ("Never call me, I work nights.", {("fact", "contact_preference")}),
