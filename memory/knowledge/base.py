@@ -17,7 +17,9 @@ the new chunks and deletes the old ones; the same content is skipped.
 Search (`KnowledgeBase.search`) has three modes: ``lexical`` (BM25 over the chunks of the
 scopes, `memory.knowledge.bm25`), ``vector`` (the store's semantic search in each scope, or,
 when the knowledge base was given ``embeddings_spec``, its own embedding ranked exactly over
-the same chunks) and ``hybrid`` (both fused by reciprocal rank, `memory.knowledge.fusion`).
+the same chunks) and ``hybrid`` (both fused by weighted reciprocal rank,
+`memory.knowledge.fusion`: the stronger ranking leads, BM25 over hash vectors, a semantic
+embedding over BM25).
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore, Item, PutOp, SearchItem
 
-from memory.embeddings import create_embeddings
+from memory.embeddings import create_embeddings, embedding_identity
 from memory.knowledge.bm25 import BM25Index
 from memory.knowledge.chunking import document_title, split_into_chunks
-from memory.knowledge.fusion import RRF_K, reciprocal_rank_fusion
+from memory.knowledge.fusion import RRF_K, hybrid_weights, reciprocal_rank_fusion
 from memory.knowledge.loaders import discover_documents, load_document
 from memory.knowledge.passages import IngestReport, Passage, source_digest
 from memory.knowledge.scopes import Scope, parse_scope, scope_label
@@ -98,6 +101,7 @@ class KnowledgeBase:
         chunk_chars: int = 800,
         overlap_chars: int = 120,
         min_similarity: float | None = None,
+        fusion_weights: tuple[float, float] | None = None,
     ) -> None:
         """Use `store` for chunks and the source registry.
 
@@ -114,6 +118,10 @@ class KnowledgeBase:
             min_similarity: drop vector hits scoring below this (cosine similarity), so a
                 query with no related chunk gets no vector hits; None keeps every nearest
                 neighbour (the hash embedding scores unrelated text around 0.02, up to 0.2).
+            fusion_weights: (lexical, vector) weights of the hybrid fusion; None derives
+                them from the vector embedding (`hybrid_weights`: BM25 leads hash vectors,
+                a semantic embedding leads BM25; equal when the store has no known
+                embedding); ``(1.0, 1.0)`` is plain reciprocal-rank fusion.
         """
         split_into_chunks("", chunk_chars=chunk_chars, overlap_chars=overlap_chars)  # checks
         self.store = store
@@ -121,6 +129,7 @@ class KnowledgeBase:
         self.overlap_chars = overlap_chars
         self.min_similarity = min_similarity
         self.vectors = VectorCache(create_embeddings(embeddings_spec)) if embeddings_spec else None
+        self.fusion_weights = fusion_weights or self._default_fusion_weights()
         self._lock = threading.Lock()
         self._corpora: dict[tuple[Any, ...], _Corpus] = {}
 
@@ -256,7 +265,8 @@ class KnowledgeBase:
             scopes: the scopes to search (a caller's `readable_scopes`); nothing else is read.
             k: how many passages at most.
             mode: ``lexical`` (BM25), ``vector`` (embeddings) or ``hybrid`` (reciprocal-rank
-                fusion, k=60, of both, each `CANDIDATES` deep).
+                fusion, k=60, of both, each `CANDIDATES` deep, weighted by
+                ``fusion_weights``).
 
         Raises:
             ValueError: an invalid scope or mode; ``vector`` mode on a store without vectors
@@ -281,6 +291,7 @@ class KnowledgeBase:
         fused = reciprocal_rank_fusion(
             [[i.key + "@" + i.namespace[1] for i, _ in ranking] for ranking in (lexical, vector)],
             k=RRF_K,
+            weights=self.fusion_weights,
         )
         return [Passage.from_value(items[key].key, items[key].value, s) for key, s in fused[:k]]
 
@@ -335,6 +346,16 @@ class KnowledgeBase:
     def _lexical(self, query: str, labels: Sequence[str], depth: int) -> list[tuple[Item, float]]:
         chunks, index = self._corpus(labels)
         return [(chunks[doc], score) for doc, score in index.top(query, depth)]
+
+    def _default_fusion_weights(self) -> tuple[float, float]:
+        """`hybrid_weights` of the embedding vectors are ranked with; equal if unknown."""
+        if self.vectors is not None:
+            return hybrid_weights(embedding_identity(self.vectors.embeddings))
+        identity = getattr(self.store, "embedding_identity", None)  # ChromaStore
+        embeddings = getattr(self.store, "embeddings", None)  # InMemoryStore, ChromaStore
+        if not isinstance(identity, str) and isinstance(embeddings, Embeddings):
+            identity = embedding_identity(embeddings)
+        return hybrid_weights(identity) if isinstance(identity, str) else (1.0, 1.0)
 
     def _similar_enough(self, score: float) -> bool:
         return self.min_similarity is None or score >= self.min_similarity

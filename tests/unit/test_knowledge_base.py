@@ -130,7 +130,11 @@ def test_modes_and_fusion(kb: KnowledgeBase) -> None:
     assert vector[0].score > vector[1].score
     hybrid = kb.search("refunds paid", scopes=["project"], k=2)
     assert [p.source for p in hybrid][0] == "refunds.md" and len(hybrid) == 2
-    assert hybrid[0].score == pytest.approx(2 / 61), "first in both lists: 1/61 + 1/61"
+    assert kb.fusion_weights == (0.85, 0.15), "BM25 leads hash vectors"
+    assert hybrid[0].score == pytest.approx(1 / 61), "first in both lists: (0.85 + 0.15) / 61"
+    equal = KnowledgeBase(kb.store, chunk_chars=200, overlap_chars=40, fusion_weights=(1, 1))
+    first = equal.search("refunds paid", scopes=["project"], k=1)[0]
+    assert (first.source, first.score) == ("refunds.md", pytest.approx(2 / 61))
     assert kb.search("   ", scopes=["project"]) == []
     assert kb.search("refunds", scopes=[], k=3) == []
     with pytest.raises(ValueError, match="mode"):
