@@ -16,6 +16,7 @@ from memory.knowledge import (
     readable_scopes,
     source_digest,
 )
+from tests.unit.test_knowledge_chunking import tiny_pdf
 
 API = "# API\n\nThe rate limit is 1000 requests per minute per project."
 REFUNDS = "# Refunds\n\nRefunds are paid within five business days of the return."
@@ -176,16 +177,33 @@ def test_ingest_path_keeps_relative_sources(
     Path("docs/sub/refunds.html").write_text(
         "<title>Refund policy</title><p>Refunds are paid in five days.</p>", encoding="utf-8"
     )
+    Path("docs/warranty.pdf").write_bytes(tiny_pdf("Warranty claims need an order.", "Warranty"))
     reports = kb.ingest_path(Path("docs"), scope="project")
     assert [(r.source, r.status) for r in reports] == [
         ("docs/api.md", "added"),
         ("docs/sub/refunds.html", "added"),
+        ("docs/warranty.pdf", "added"),
     ]
     titles = {s["source"]: s["title"] for s in kb.sources(["project"])}
-    assert titles == {"docs/api.md": "API", "docs/sub/refunds.html": "Refund policy"}
+    assert titles == {
+        "docs/api.md": "API",
+        "docs/sub/refunds.html": "Refund policy",
+        "docs/warranty.pdf": "Warranty",
+    }
+    [hit] = kb.search("warranty claims", scopes=["project"], k=1, mode="lexical")
+    assert hit.citation() == "[docs/warranty.pdf#0]"
     assert [r.status for r in kb.ingest_path(Path("docs/api.md"), scope="project")] == ["skipped"]
     with pytest.raises(FileNotFoundError):
         kb.ingest_path(Path("missing"), scope="project")
+
+
+def test_a_document_repeating_a_paragraph(kb: KnowledgeBase) -> None:
+    paragraph = "Keep the receipt. " * 9
+    text = "\n\n".join(f"## Part {n}\n\n{paragraph}" for n in range(4))
+    report = kb.ingest_text(text, source="r.md", title=None, scope="project")
+    texts = [i.value["text"] for i in kb.store.search((CHUNKS_NAMESPACE, "project"), limit=20)]
+    assert report.chunks == len(texts) == 4
+    assert kb.search("receipt", scopes=["project"], k=4, mode="vector")
 
 
 def test_a_real_chroma_store(tmp_path: Path) -> None:
