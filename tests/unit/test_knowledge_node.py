@@ -8,6 +8,7 @@ sent; the demo-model test runs the offline default.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -217,3 +218,67 @@ def test_check_citations_statuses() -> None:
 def test_without_knowledge_the_graph_is_the_memory_agent_of_before() -> None:
     graph = build_memory_agent_graph(model=ScriptedChatModel(replies=[]), knowledge=False)
     assert "retrieve_knowledge" not in graph.get_graph().nodes
+
+
+# -- the server's store rules for knowledge namespaces ------------------------------------------
+
+
+def store_call(user: str, role: str, action: str, namespace: tuple[str, ...]) -> int:
+    """The status `server.store_access.store_handler` answers (200: allowed)."""
+    from langgraph_sdk.auth.exceptions import HTTPException
+    from langgraph_sdk.auth.types import AuthContext, StudioUser
+
+    from server.store_access import store_handler
+
+    identity: Any = StudioUser(user)
+    ctx = AuthContext(
+        permissions=[f"role:{role}"],
+        user=identity,
+        resource="store",
+        action=action,  # type: ignore[arg-type]
+    )
+    try:
+        asyncio.run(store_handler(ctx, {"namespace": namespace}))
+    except HTTPException as exc:
+        return exc.status_code
+    return 200
+
+
+@pytest.fixture
+def ops_team(monkeypatch: pytest.MonkeyPatch) -> None:
+    from checkpointers.budget_caps import InMemoryCapStore
+    from server import store_access
+
+    teams = InMemoryCapStore()
+    teams.set_members("team:ops", ["alice", "rita"])
+    monkeypatch.setattr(store_access, "server_team_store", lambda: teams)
+
+
+@pytest.mark.usefixtures("ops_team")
+def test_store_reads_follow_the_readable_scopes() -> None:
+    for root in ("knowledge", "knowledge_sources"):
+        assert store_call("alice", "user", "search", (root, "project")) == 200
+        assert store_call("alice", "user", "search", (root, "team:ops")) == 200
+        assert store_call("alice", "user", "get", (root, "user:alice")) == 200
+        assert store_call("alice", "user", "search", (root, "user:bob")) == 403
+        assert store_call("bob", "user", "search", (root, "team:ops")) == 403
+        assert store_call("bob", "user", "list_namespaces", (root,)) == 403
+    assert store_call("bob", "user", "search", ("knowledge", "not-a-scope")) == 403
+    assert store_call("root", "admin", "search", ("knowledge", "user:bob")) == 200
+
+
+@pytest.mark.usefixtures("ops_team")
+def test_store_writes_follow_the_roles() -> None:
+    assert store_call("alice", "user", "put", ("knowledge", "user:alice")) == 200
+    assert store_call("alice", "user", "put", ("knowledge", "project")) == 403
+    assert store_call("alice", "user", "put", ("knowledge", "team:ops")) == 403  # a user
+    assert store_call("rita", "reviewer", "delete", ("knowledge", "team:ops")) == 200
+    assert store_call("rita", "reviewer", "put", ("knowledge", "team:sales")) == 403
+    assert store_call("root", "admin", "put", ("knowledge", "project")) == 200
+
+
+@pytest.mark.usefixtures("ops_team")
+def test_other_namespaces_keep_the_own_namespace_rule() -> None:
+    assert store_call("alice", "user", "put", ("memories", "alice")) == 200
+    assert store_call("alice", "user", "get", ("memories", "bob")) == 403
+    assert store_call("alice", "user", "search", ("memories",)) == 403
