@@ -16,8 +16,10 @@ key and no network, and it behaves the same way every time:
   are normalised to the schema's pattern (`models.heuristic_ids`), and a tool whose required
   arguments it cannot fill is skipped;
 - when no further tool fits, it answers by restating what the tools returned, what failed, what
-  it could not do and what it would need for it, and the recalled memories the request is
-  about (`models.heuristic_answer`, `models.heuristic_memory`);
+  it could not do and what it would need for it, the knowledge-base passages in its system
+  prompt that the request is about (quoted with their citations) and the recalled memories
+  the request is about (`models.heuristic_answer`, `models.heuristic_knowledge`,
+  `models.heuristic_memory`);
 - asked for structured output, it produces a value that validates against the schema.
 
 It understands nothing. With a real model (`openai:<model>`) the same graphs reason properly.
@@ -38,6 +40,7 @@ from models.heuristic_answer import Outcome, compose_answer, json_or_none
 from models.heuristic_handoff import choose_handoff, is_handoff, name_stems, side_effects
 from models.heuristic_ids import find_id, id_like
 from models.heuristic_intents import concepts, stems
+from models.heuristic_knowledge import knowledge_passages, quoted_passages
 from models.heuristic_memory import recalled_memories, relevant_memories
 
 __all__ = ["HeuristicDemoModel", "fill_from_schema"]
@@ -246,6 +249,7 @@ def _outcome(
         elif missing := missing_arguments(parameters, request, results):
             outcome.missing[tool["function"]["name"]] = missing
     outcome.memories = relevant_memories(request, recalled_memories(messages))
+    outcome.knowledge = quoted_passages(request, knowledge_passages(messages))
     return outcome
 
 

@@ -2,8 +2,9 @@
 
 The demo model (`models.heuristic`) never writes prose of its own. Its answer restates, in this
 order: what a reviewer declined, what failed (and what it therefore did not go on to do), what
-the tools returned, what it could not do for want of an argument (naming the argument and how
-it looks), and the recalled memories the request is about. When there is nothing of the kind it
+the tools returned, the knowledge-base passages the request is about (quoted with their
+citations), what it could not do for want of an argument (naming the argument and how it
+looks), and the recalled memories the request is about. When there is nothing of the kind it
 says so in one plain paragraph, never "nothing to add" when nothing is above.
 """
 
@@ -35,12 +36,15 @@ class Outcome:
         stopped: tools it would have called next had a step not failed.
         memories: recalled memories relevant to the request.
         tool_names: every bound tool's name (handoffs excluded).
+        knowledge: quotes of the knowledge-base passages the request is about, each ending
+            with the passage's citation (`models.heuristic_knowledge`).
     """
 
     missing: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     stopped: list[str] = field(default_factory=list)
     memories: list[str] = field(default_factory=list)
     tool_names: list[str] = field(default_factory=list)
+    knowledge: list[str] = field(default_factory=list)
 
 
 def json_or_none(text: str) -> Any:
@@ -67,6 +71,7 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         described = [
             f"{item.get('title')}: {item.get('text')}"
+            + (f" {item['citation']}" if item.get("citation") else "")
             if isinstance(item, dict) and "title" in item
             else describe(item)
             for item in value[:3]
@@ -140,6 +145,10 @@ def compose_answer(request: str, turn: Sequence[BaseMessage], outcome: Outcome) 
         outcome: what it could not do, and the memories that matter.
     """
     sections = _tool_sections(turn, outcome.stopped)
+    if outcome.knowledge:
+        sections.append(
+            "From the knowledge base:\n" + "\n".join(f"- {quote}" for quote in outcome.knowledge)
+        )
     if outcome.missing:
         sections.append(_missing_section(outcome.missing))
     if outcome.memories:
@@ -149,7 +158,7 @@ def compose_answer(request: str, turn: Sequence[BaseMessage], outcome: Outcome) 
         )
     if sections:
         has_results = any(isinstance(m, ToolMessage) for m in turn)
-        preface = [] if has_results or outcome.memories else [_PREFACE]
+        preface = [] if has_results or outcome.memories or outcome.knowledge else [_PREFACE]
         return "\n\n".join(preface + sections)
     bullets = [line.strip() for line in request.splitlines() if line.strip().startswith("- ")]
     if bullets and not outcome.tool_names:  # asked to write from given facts: restate them

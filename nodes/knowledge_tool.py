@@ -11,7 +11,7 @@ an answer uses; an answer citing them passes the citation check (`nodes.groundin
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.prebuilt import ToolRuntime
@@ -27,13 +27,14 @@ MAX_K = 10
 
 _DESCRIPTION = (
     "Search the knowledge base for passages about a topic; returns each passage with the "
-    "citation tag to quote, such as [handbook/api.md#0]."
+    "citation tag to quote after what you take from it."
 )
+"""Few words a request would share (the offline demo model picks tools by shared words)."""
 
 
 def search_knowledge(
     query: Annotated[str, Field(min_length=1, max_length=500, description="What to look up.")],
-    runtime: ToolRuntime,
+    runtime: ToolRuntime[Any, Any],
     k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages at most.")] = 4,
 ) -> str:
     """Search the knowledge base the caller may read; JSON list of passages with citations."""

@@ -282,3 +282,19 @@ def test_other_namespaces_keep_the_own_namespace_rule() -> None:
     assert store_call("alice", "user", "put", ("memories", "alice")) == 200
     assert store_call("alice", "user", "get", ("memories", "bob")) == 403
     assert store_call("alice", "user", "search", ("memories",)) == 403
+
+
+def test_the_offline_demo_model_quotes_and_cites_the_passages() -> None:
+    saver = InMemorySaver()
+    runtime = PatternRuntime(checkpointer=saver, store=knowledge_store())
+    graph = build_memory_agent_graph(tools=order_tools(), runtime=runtime)
+    result = ask(graph, "What is the API rate limit per project?", model="demo", user_id="bob")
+    answer = result["messages"][-1].text
+    assert (
+        "The API rate limit is 1000 requests per minute per project. [handbook/api.md#0]" in answer
+    )
+    assert "[bob/notes.md#0]" in answer  # his override shares "rate limit" with the request
+    assert result["knowledge_check"]["status"] == "cited"
+    assert result["knowledge_check"]["unknown"] == []
+    declined = ask(graph, "Do you sell blue umbrellas?", model="demo", grounded=True)
+    assert declined["messages"][-1].text == DECLINE_ANSWER
