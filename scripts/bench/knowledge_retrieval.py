@@ -16,11 +16,11 @@ with the answer) in each search mode, and prints per mode and embedding:
   passages (the right chunk, not only the right document);
 
 for all questions, the direct ones and the paraphrases. ``lexical`` is BM25 over the chunks,
-``vector`` ranks by the chosen embedding (exactly, over the same chunks) and ``hybrid`` fuses
-both by reciprocal rank (k=60), as `KnowledgeBase.search` does. ``weighted`` is the same
-fusion with `memory.knowledge.fusion.hybrid_weights` (the stronger ranking leads: BM25 with
-hash vectors, the vectors with a semantic embedding), computed here from the two rankings
-`KnowledgeBase.search` returns. The lexical rows do not depend on the embedding. The
+``vector`` ranks by the chosen embedding (exactly, over the same chunks) and ``hybrid`` is
+`KnowledgeBase.search`'s fusion of both by weighted reciprocal rank (k=60, the stronger
+ranking leading: `memory.knowledge.fusion.hybrid_weights`). ``equal`` is plain reciprocal-rank
+fusion (equal weights) of the same two rankings, for comparison. The lexical rows do not
+depend on the embedding. The
 ``wordllama`` embedding needs the optional ``wordllama`` package (its weights ship in the
 wheel); without it those rows are skipped with a note.
 """
@@ -39,14 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from langgraph.store.memory import InMemoryStore  # noqa: E402
 
-from memory.embeddings import create_embeddings, embedding_identity  # noqa: E402
 from memory.knowledge import KnowledgeBase, Passage, reciprocal_rank_fusion  # noqa: E402
 from memory.knowledge.base import CANDIDATES  # noqa: E402
-from memory.knowledge.fusion import hybrid_weights  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "knowledge"
-Mode = Literal["lexical", "vector", "hybrid", "weighted"]
-MODES: tuple[Mode, ...] = ("lexical", "vector", "hybrid", "weighted")
+Mode = Literal["lexical", "vector", "hybrid", "equal"]
+MODES: tuple[Mode, ...] = ("lexical", "vector", "hybrid", "equal")
+EQUAL = (1.0, 1.0)
 SCOPES = ["project"]
 SUBSETS = ("all", "direct", "paraphrase")
 K = 5
@@ -73,7 +72,8 @@ def fused_search(
 ) -> list[Passage]:
     """`kb`'s lexical and vector rankings (each `CANDIDATES` deep) fused with `weights`.
 
-    With ``weights=None`` this is what ``kb.search(mode="hybrid")`` returns (a test checks).
+    With ``kb.fusion_weights`` this is what ``kb.search(mode="hybrid")`` returns (a test
+    checks).
     """
     rankings = [
         kb.search(query, scopes=SCOPES, k=CANDIDATES, mode=m) for m in ("lexical", "vector")
@@ -83,13 +83,12 @@ def fused_search(
     return [passages[chunk_id] for chunk_id, _ in fused[:k]]
 
 
-def searcher(kb: KnowledgeBase, embeddings_spec: str) -> Callable[[str, Mode], list[Passage]]:
+def searcher(kb: KnowledgeBase) -> Callable[[str, Mode], list[Passage]]:
     """A function answering (question, mode) with the top `K` passages of `kb`."""
-    weights = hybrid_weights(embedding_identity(create_embeddings(embeddings_spec)))
 
     def search(query: str, mode: Mode) -> list[Passage]:
-        if mode == "weighted":
-            return fused_search(kb, query, weights)
+        if mode == "equal":
+            return fused_search(kb, query, EQUAL)
         return kb.search(query, scopes=SCOPES, k=K, mode=mode)
 
     return search
@@ -187,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             print(f"# {spec}: skipped ({exc})")
             continue
-        results[spec] = evaluate(searcher(kb, spec), questions)
+        results[spec] = evaluate(searcher(kb), questions)
     print(table(results))
     return 0
 
