@@ -33,7 +33,7 @@ __all__ = ["KnowledgePassage", "knowledge_passages", "quoted_passages"]
 _HEADER = "Knowledge base passages"
 _ENTRY = re.compile(r"^- (\[[^\[\]\n]+#\d+\]) (?:([^:\n]*): )?(.*)$")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_MOST = 2
+_MOST = 3
 """At most this many passages are quoted."""
 
 
