@@ -17,6 +17,10 @@ escaped like a user id (``user:ana%2Eb``). Those follow the knowledge scopes' ru
   scope; a team scope when they are a member with the reviewer role; never ``project``;
 - ``("knowledge",)`` alone (every scope) is refused, like ``("memories",)``.
 
+The agents' shared memory (`nodes.shared_memory`) keeps notes in ``("shared_memory", <scope
+label>)``, scope ``project`` or ``team:<id>``, with the graphs' own rule: the project's is
+read by everyone and written by admins only; a team's is read and written by its members.
+
 Team membership is read from the team table the budgets keep beside the server's checkpoints
 (`checkpointers.budget_caps`; ``agent-patterns budgets team`` sets it), the same table the
 graphs' retrieval reads, so the API and the agent agree on who is in a team.
@@ -39,10 +43,12 @@ from memory.namespaces import namespace_label, user_from_label
 from server.caller import Caller, forbidden
 from server.checkpointer import server_checkpointer_url
 
-__all__ = ["KNOWLEDGE_ROOTS", "server_team_store", "store_handler"]
+__all__ = ["KNOWLEDGE_ROOTS", "SHARED_MEMORY_ROOT", "server_team_store", "store_handler"]
 
 KNOWLEDGE_ROOTS = ("knowledge", "knowledge_sources")
 """Namespace roots that follow the knowledge scopes' rules."""
+SHARED_MEMORY_ROOT = "shared_memory"
+"""The agents' shared memory: project read by all, written by admins; a team's by members."""
 _READS = ("get", "search", "list_namespaces")
 
 
@@ -100,6 +106,29 @@ async def _require_knowledge_access(caller: Caller, labels: Sequence[str], actio
         raise forbidden(f"store {action} on namespace {_shown(labels)} refused: {exc}") from None
 
 
+async def _require_shared_access(caller: Caller, labels: Sequence[str], action: str) -> None:
+    """Refuse a shared-memory operation the graphs' own rule would not allow a run."""
+    if len(labels) != 2:
+        raise forbidden(
+            f"store {action} on namespace {_shown(labels)} refused: name one shared memory, "
+            f"({SHARED_MEMORY_ROOT!r}, 'project' or 'team:<id>')"
+        )
+    scope = user_from_label(labels[1])
+    if scope == "project":
+        if action in _READS:
+            return
+        raise forbidden(
+            f"store {action} on namespace {_shown(labels)} refused: only admins write the "
+            "project's shared memory"
+        )
+    teams = await asyncio.to_thread(server_team_store().team_of, caller.user_id)
+    if scope not in teams:
+        raise forbidden(
+            f"store {action} on namespace {_shown(labels)} refused: {caller.user_id!r} is not "
+            f"a member of {scope!r}"
+        )
+
+
 async def store_handler(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> None:
     """Authorize a store operation (put, get, delete, search, list_namespaces)."""
     caller = Caller.of(ctx)
@@ -108,6 +137,9 @@ async def store_handler(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> N
     labels = tuple(value.get("namespace") or ())
     if labels and labels[0] in KNOWLEDGE_ROOTS:
         await _require_knowledge_access(caller, labels, ctx.action)
+        return None
+    if labels and labels[0] == SHARED_MEMORY_ROOT:
+        await _require_shared_access(caller, labels, ctx.action)
         return None
     _require_own(caller, labels, ctx.action)
     return None
