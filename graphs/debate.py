@@ -38,27 +38,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableLambda
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import get_runtime
 from langgraph.store.base import BaseStore
-from pydantic import BaseModel
 
 from graphs._compile import compile_pattern
-from nodes.ask import InvalidOutput, ask_structured
+from nodes.ask import InvalidOutput
+from nodes.ask_failure import ask_or_failure
 from nodes.context import context_as
 from nodes.messages import latest_human_text
 from nodes.model_call import resolve_model
 from nodes.plan_steps import StepRun, arun_plan_steps, run_plan_steps
 from nodes.retry import MODEL_RETRY
-from nodes.run_stop import RunStopped
 from nodes.runtime import PatternRuntime
 from state.agent import AgentInput
 from state.agent_spec import AgentSpec, check_agent_names
@@ -104,30 +102,7 @@ FACILITATOR_PROMPT = (
     "and the recommendation must cite the ids of the transcript's claims it rests on."
 )
 
-M = TypeVar("M", bound=BaseModel)
-
 DebateGraph = CompiledStateGraph[DebateState, AgentContext, AgentInput, DebateState]
-
-
-def _ask(
-    model: BaseChatModel,
-    prompt: Sequence[BaseMessage],
-    schema: type[M],
-    *,
-    role: str,
-    label: str,
-    hint: str,
-) -> M | InvalidOutput[M] | str:
-    """`ask_structured`; a model that raises becomes a one-line error (the caller's data).
-
-    Interrupts and the controls' stops (`nodes.run_stop.RunStopped`) propagate.
-    """
-    try:
-        return ask_structured(model, prompt, schema, role=role, label=label, hint=hint)
-    except (RunStopped, GraphBubbleUp):
-        raise
-    except Exception as exc:  # noqa: BLE001 - a failing model is data for the debate
-        return f"the {role} failed: {type(exc).__name__}: {exc}"
 
 
 def render_transcript(transcript: Sequence[Claim]) -> str:
@@ -215,7 +190,7 @@ class _Perspectives:
                 f"{render_transcript(visible)}\n\nYour contribution as {name}:"
             ),
         ]
-        answer = _ask(
+        answer = ask_or_failure(
             chosen, prompt, Contribution, role=role, label="contribution",
             hint="one to three points; a challenge names an existing claim id in 'target'",
         )  # fmt: skip
@@ -377,7 +352,7 @@ def _make_facilitate(
                 f"Question: {inputs['request']}\n\nTranscript:\n{render_transcript(transcript)}"
             ),
         ]
-        answer = _ask(
+        answer = ask_or_failure(
             chosen, prompt, FacilitatorSummary, role=FACILITATOR_ROLE, label="summary",
             hint="cite only claim ids of the transcript",
         )  # fmt: skip

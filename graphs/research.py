@@ -42,28 +42,26 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableLambda
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import get_runtime
 from langgraph.store.base import BaseStore
-from pydantic import BaseModel
 
 from graphs._compile import compile_pattern
-from nodes.ask import InvalidOutput, ask_structured
+from nodes.ask import InvalidOutput
+from nodes.ask_failure import ask_or_failure
 from nodes.context import context_as
 from nodes.messages import latest_human_text
 from nodes.model_call import resolve_model
 from nodes.plan_steps import StepRun, arun_plan_steps, run_plan_steps
 from nodes.research_assign import match_worker
 from nodes.retry import MODEL_RETRY
-from nodes.run_stop import RunStopped
 from nodes.runtime import PatternRuntime
 from state.agent import AgentInput
 from state.agent_spec import AgentSpec, check_agent_names
@@ -125,30 +123,7 @@ SYNTHESIS_PROMPT = (
     "workstreams by their ids."
 )
 
-M = TypeVar("M", bound=BaseModel)
-
 ResearchGraph = CompiledStateGraph[ResearchState, ResearchContext, AgentInput, ResearchState]
-
-
-def _ask(
-    model: BaseChatModel,
-    prompt: Sequence[BaseMessage],
-    schema: type[M],
-    *,
-    role: str,
-    label: str,
-    hint: str,
-) -> M | InvalidOutput[M] | str:
-    """`ask_structured`; a model that raises becomes a one-line error (the caller's data).
-
-    Interrupts and the controls' stops (`nodes.run_stop.RunStopped`) propagate.
-    """
-    try:
-        return ask_structured(model, prompt, schema, role=role, label=label, hint=hint)
-    except (RunStopped, GraphBubbleUp):
-        raise
-    except Exception as exc:  # noqa: BLE001 - a failing model is data for the research
-        return f"the {role} failed: {type(exc).__name__}: {exc}"
 
 
 def effective_limits(
@@ -212,7 +187,7 @@ def _make_plan(
         inputs = PlannerInputs(goal=goal)
         chosen = resolve_model(root, context.model, role=PLANNER_ROLE, inputs=inputs)
         prompt = [SystemMessage(PLANNER_PROMPT), HumanMessage(f"Research goal: {goal}")]
-        answer = _ask(
+        answer = ask_or_failure(
             chosen, prompt, ResearchPlan, role=PLANNER_ROLE, label="plan",
             hint="3 to 5 workstreams, each with a name, a deliverable and 1 to 4 questions",
         )  # fmt: skip
@@ -320,7 +295,7 @@ class _Workers:
             else "kind 'findings' with at least one finding: you may not split this workstream"
         )
         prompt = self.prompt(spec, record, goal, may_split)
-        answer = _ask(chosen, prompt, schema, role=role, label="report", hint=hint)
+        answer = ask_or_failure(chosen, prompt, schema, role=role, label="report", hint=hint)
         base: dict[str, Any] = {"id": record["id"], "findings": [], "assumptions": []}
         base |= {"gaps": [], "split": [], "error": None}
         if isinstance(answer, str):
@@ -529,7 +504,7 @@ def _make_synthesise(
             SystemMessage(SYNTHESIS_PROMPT),
             HumanMessage(f"Goal: {goal}\n\nWorkstreams:\n{render_workstreams(records)}"),
         ]
-        answer = _ask(
+        answer = ask_or_failure(
             chosen, prompt, ExecutiveBrief, role=SYNTHESIS_ROLE, label="brief",
             hint="a summary, a recommendation, and conflicts naming two or more workstream ids",
         )  # fmt: skip
