@@ -111,7 +111,9 @@ def build_memory_agent_graph(
     call_model = make_call_model_with_memories(model, list(registry), instructions=instructions)
     if knowledge:
         builder.add_node(
-            "retrieve_knowledge", make_retrieve_knowledge(), retry_policy=TRANSIENT_RETRY
+            "retrieve_knowledge",
+            make_retrieve_knowledge(grounded=grounded),
+            retry_policy=TRANSIENT_RETRY,
         )
         with_memories = make_call_model_with_memories(model, list(registry))
         call_model = make_call_model_with_knowledge(

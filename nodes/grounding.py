@@ -26,7 +26,6 @@ server's environment); a client can turn it on, never off.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -35,7 +34,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from langgraph.runtime import Runtime
 
 from nodes.context import AgentNode
-from nodes.knowledge import knowledge_context, render_knowledge
+from nodes.knowledge import GROUNDED_ENV, knowledge_context, operator_grounded, render_knowledge
 from nodes.system_prompt import with_system_prompt
 
 __all__ = [
@@ -49,21 +48,12 @@ __all__ = [
     "operator_grounded",
 ]
 
-GROUNDED_ENV = "AGENT_PATTERNS_GROUNDED"
 SEARCH_TOOL_NAME = "search_knowledge"
 DECLINE_ANSWER = (
     "I do not know. The knowledge base has nothing relevant to this question, and in grounded "
     "mode I answer only from it."
 )
 _CITATION = re.compile(r"\[([^\[\]\s#][^\[\]#\n]*#\d+)\]")
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def operator_grounded(option: bool | None = None) -> bool:
-    """Whether the operator turned grounded mode on: `option`, else ``AGENT_PATTERNS_GROUNDED``."""
-    if option is not None:
-        return option
-    return os.environ.get(GROUNDED_ENV, "").strip().lower() in _TRUE
 
 
 def citations_in(text: str) -> list[str]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Sequence
@@ -46,6 +47,9 @@ from nodes.identity import authenticated_user_id
 from state.knowledge import KnowledgeContext
 
 __all__ = [
+    "GROUNDED_ENV",
+    "GROUNDED_MIN_SCORE",
+    "operator_grounded",
     "KNOWLEDGE_HEADER",
     "knowledge_base",
     "knowledge_context",
@@ -56,6 +60,22 @@ __all__ = [
     "render_knowledge",
     "search_passages",
 ]
+
+GROUNDED_ENV = "AGENT_PATTERNS_GROUNDED"
+"""Set to ``true`` to turn grounded mode on for every run (a client cannot turn it off)."""
+GROUNDED_MIN_SCORE = 0.3
+"""Under the operator's grounded mode, the lowest relevance bar a run may ask for: a client may
+raise ``knowledge_min_score`` (stricter), never lower it below this (every passage relevant,
+so the agent would never say it does not know)."""
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def operator_grounded(option: bool | None = None) -> bool:
+    """Whether the operator turned grounded mode on: `option`, else ``AGENT_PATTERNS_GROUNDED``."""
+    if option is not None:
+        return option
+    return os.environ.get(GROUNDED_ENV, "").strip().lower() in _TRUE
+
 
 KNOWLEDGE_HEADER = "Knowledge base passages retrieved for this request"
 """First words of the system-prompt section (the offline demo model looks for them)."""
@@ -179,8 +199,12 @@ def _warn_no_store() -> None:
     _log.warning("retrieve_knowledge: the graph has no store; knowledge retrieval is off.")
 
 
-def make_retrieve_knowledge() -> AgentNode:
+def make_retrieve_knowledge(*, grounded: bool | None = None) -> AgentNode:
     """Build the node that retrieves the passages relevant to the latest request.
+
+    Args:
+        grounded: the operator's grounded mode (None reads ``AGENT_PATTERNS_GROUNDED``); under
+            it a run's ``knowledge_min_score`` is raised to at least `GROUNDED_MIN_SCORE`.
 
     Returns:
         A node ``retrieve_knowledge(state, runtime, config) -> {"retrieved_knowledge": [...]}``
@@ -200,12 +224,14 @@ def make_retrieve_knowledge() -> AgentNode:
         if not request or context.knowledge_limit == 0:
             return {"retrieved_knowledge": []}
         scopes = knowledge_scopes(runtime, config)
+        floor = GROUNDED_MIN_SCORE if operator_grounded(grounded) else 0.0
+        min_score = max(context.knowledge_min_score, floor)
         found = search_passages(
             runtime.store,
             request,
             scopes,
             k=context.knowledge_limit,
-            min_score=context.knowledge_min_score,
+            min_score=min_score,
         )
         return {"retrieved_knowledge": found}
 

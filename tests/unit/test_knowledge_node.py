@@ -190,6 +190,18 @@ def test_the_operators_grounded_mode_cannot_be_turned_off_by_a_client(
     assert env_model.calls == []
 
 
+def test_a_client_cannot_lower_the_relevance_bar_under_the_operators_grounded_mode() -> None:
+    # the attack: under the operator's grounded mode, a run asks for knowledge_min_score=0 so
+    # that any passage counts as relevant and the agent never has to say it does not know
+    graph, model, _ = build([], grounded=True)
+    result = ask(graph, "Do you sell blue umbrellas?", user_id="alice", knowledge_min_score=0.0)
+    assert result["knowledge_check"]["status"] == "declined" and model.calls == []
+    assert result["retrieved_knowledge"] == []
+    question = "What is the API rate limit for blue umbrellas?"  # relevant, only in part
+    stricter = ask(graph, question, user_id="alice", knowledge_min_score=1.0)
+    assert stricter["knowledge_check"]["status"] == "declined"  # a client may tighten it
+
+
 def test_search_knowledge_tool_is_scoped_to_the_caller_and_its_passages_may_be_cited() -> None:
     search = tool_calls_reply(
         ("search_knowledge", {"query": "staging rate limit override", "k": 5})
