@@ -1,0 +1,1 @@
+"""Guardrails: personal-data detection and redaction, prompt-injection screening."""

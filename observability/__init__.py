@@ -1,0 +1,1 @@
+"""Observability: structured events, JSON logs, traces and metrics of every run."""

@@ -1,0 +1,1 @@
+"""Operating runs: monitor, timeline, retry and fork, dead letters, retention."""
