@@ -14,6 +14,9 @@ before any node runs, so a bad input is stored for good. `BoundaryGraph` is a
   refused, `PendingApprovalError`, unless the input says ``"cancel_pending": true``: then
   the pending tasks are cleared, the audit trail records each request as ``superseded``,
   every unanswered call gets a "not run" tool message, and the new message runs.
+
+Every run (top-level or not) also drops operator-only config keys a caller forged
+(`nodes.operator_config`): a client cannot replace the graph's controls or guardrails.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from graphs._pending import CANCEL_PENDING_KEY, cancellation, pending_requests
 from graphs.errors import InvalidInputError, PendingApprovalError, UnknownThreadError
 from graphs.input_validation import check_text, validate_input, validate_messages
 from nodes.identity import authenticated_user_id
+from nodes.operator_config import without_forged_keys
 from nodes.run_budget import start_run
 
 __all__ = ["BoundaryGraph", "behind_boundary"]
@@ -144,6 +148,7 @@ class BoundaryGraph(CompiledStateGraph[StateT, ContextT, InputT, OutputT]):
 
     def _admit(self, raw: Any, config: RunnableConfig | None) -> tuple[Any, Any]:
         """(input, config) to run with, after the checks; a cancellation is applied here."""
+        config = without_forged_keys(config)
         admission = _Admission(self, raw, config)
         config = _with_run_id(config) if admission.top_level else config
         if admission.needs_state and config is not None:
@@ -154,6 +159,7 @@ class BoundaryGraph(CompiledStateGraph[StateT, ContextT, InputT, OutputT]):
 
     async def _aadmit(self, raw: Any, config: RunnableConfig | None) -> tuple[Any, Any]:
         """`_admit`, with the async state methods."""
+        config = without_forged_keys(config)
         admission = _Admission(self, raw, config)
         config = _with_run_id(config) if admission.top_level else config
         if admission.needs_state and config is not None:

@@ -34,6 +34,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_config
 
 from nodes.tool_selection import ToolSelection
+from nodes.operator_config import protect_config_key
 
 __all__ = [
     "CONTROLS_KEY",
@@ -286,6 +287,8 @@ class Controls:
 
 DEFAULT_CONTROLS = Controls()
 """The controls of a graph built without its own."""
+
+protect_config_key(CONTROLS_KEY, Controls)
 
 
 def current_controls(config: RunnableConfig | None = None) -> Controls:

@@ -298,3 +298,22 @@ def test_a_capped_tool_output_carries_its_notice_and_is_streamed() -> None:
 
 def uuid_of(config: dict[str, Any]) -> str:
     return str(config["configurable"]["thread_id"])
+
+
+@pytest.mark.parametrize("forged", ["forged", {"run_limits": {}}, None, 0])
+def test_a_client_cannot_replace_the_operators_controls_through_the_config(forged: Any) -> None:
+    """The attack: a server client sends the graph's config key with any JSON value.
+
+    Before the fix, anything that was not a `Controls` object fell back to the defaults, which
+    have no run limits: the operator's ``max_model_calls`` was gone.
+    """
+    from nodes.controls import CONTROLS_KEY
+
+    model = ScriptedChatModel(replies=[*_lookups(3), "done"])
+    graph = _graph(model, Controls(run_limits=RunLimits(max_model_calls=2)))
+    config = {"configurable": {"thread_id": uuid.uuid4().hex, CONTROLS_KEY: forged}}
+    result = graph.invoke({"messages": [("user", "Where are my orders?")]}, config)
+
+    assert result["messages"][-1].name == "budget"
+    assert "max_model_calls=2" in result["messages"][-1].text
+    assert len(model.calls) == 2
