@@ -33,8 +33,8 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_config
 
-from nodes.tool_selection import ToolSelection
 from nodes.operator_config import protect_config_key
+from nodes.tool_selection import ToolSelection
 
 __all__ = [
     "CONTROLS_KEY",
