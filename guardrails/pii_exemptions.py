@@ -10,8 +10,8 @@ no. 31415926535``), money amounts (``$1,234.56``, ``1.234,56 EUR``) and version 
 (``v2.10.3``, ``1.2.3``).
 
 Example:
-    >>> blank_exempt("run 550e8400-e29b-41d4-a716-446655440000 at 2024-05-01T10:00:00Z")
-    'run xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx at xxxxxxxxxxxxxxxxxxxx'
+    >>> blank_exempt("id 550e8400-e29b-41d4-a716-446655440000 at 2024-05-01T10:00:00Z")
+    'id xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx at xxxxxxxxxxxxxxxxxxxx'
 """
 
 from __future__ import annotations
