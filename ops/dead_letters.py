@@ -1,0 +1,304 @@
+"""Dead-letter operations: record a run that exhausted its retries; retry, fork, discard it.
+
+**When a run is dead-lettered.** A model call is retried on retriable errors
+(`nodes.retry.call_with_retry`, the role's `RetrySettings`), then the fallback chain is tried
+(`nodes.model_chain`); the node's own retry policy does not retry an error the chain gave up
+on. When the error still leaves the graph, the run has **exhausted its retries**: nobody will
+try it again on their own. That is where a letter is written:
+
+- in process, by `invoke_or_dead_letter` (a run driven by this process: the CLI, a script,
+  an operator's retry), with ``attempts`` the calls made by the failing step (its ``retry``
+  control events plus one);
+- on a worker, by `workers.tasks.advance_thread` when the run fails (``attempts``: the task's
+  deliveries);
+- for events, by the fraud consumer when it dead-letters a message (the raw body kept).
+
+A terminal error (a refused key, an invalid request) does not raise: the run stops cleanly
+with a ``run_stop`` record and an answer saying why (`nodes.run_stop`); it is not a dead
+letter, because there is nothing to resume (a new turn is the fix).
+
+**Retry** continues the thread from its last checkpoint (the failed step runs again; tool
+calls that already ran are answered from the effect ledger, so side effects happen once),
+optionally with another model spec; the letter is claimed ``retried`` with the operator's
+name before the run starts, so a second operator's retry is refused. A retry that fails again
+writes a new letter. **Fork** copies the thread's last checkpoint into a new thread (time
+travel: the original stays as it was). **Discard** needs a reason and records who.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from checkpointers.dead_letters import (
+    DeadLetter,
+    DeadLetterError,
+    DeadLetterStore,
+    default_dead_letters,
+)
+from nodes.error_classes import classify
+
+__all__ = [
+    "discard_letter",
+    "fork_letter",
+    "invoke_or_dead_letter",
+    "record_failure",
+    "retry_letter",
+    "thread_facts",
+]
+
+
+def thread_facts(
+    checkpointer: BaseCheckpointSaver | None, thread_id: str | None
+) -> dict[str, str | None]:
+    """The thread's last checkpoint id, graph id and owner (None where unknown)."""
+    facts: dict[str, str | None] = {"checkpoint_id": None, "graph_id": None, "owner": None}
+    if checkpointer is None or not thread_id:
+        return facts
+    latest = checkpointer.get_tuple({"configurable": {"thread_id": thread_id}})
+    if latest is None:
+        return facts
+    metadata = latest.metadata or {}
+    facts["checkpoint_id"] = str(latest.config["configurable"].get("checkpoint_id") or "") or None
+    facts["graph_id"] = _text(metadata.get("graph_id"))
+    facts["owner"] = _text(metadata.get("owner") or metadata.get("user_id"))
+    return facts
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def record_failure(
+    store: DeadLetterStore,
+    exc: BaseException | None,
+    *,
+    source: str,
+    thread_id: str | None = None,
+    checkpointer: BaseCheckpointSaver | None = None,
+    graph_id: str | None = None,
+    owner: str | None = None,
+    attempts: int = 1,
+    error: str | None = None,
+    error_class: str | None = None,
+    payload: str | None = None,
+) -> DeadLetter:
+    """Write a letter for a failure (see the module docs).
+
+    Args:
+        store: the dead-letter table.
+        exc: the failure (its class and message are kept), or None with `error`.
+        source: ``in_process``, ``worker`` or ``event``.
+        thread_id: the failed thread (None: a message that never became one).
+        checkpointer: where to read the thread's last checkpoint, graph and owner.
+        graph_id: the graph, when the checkpoint does not say.
+        owner: the thread's owner, when the checkpoint does not say.
+        attempts: the attempts made before giving up.
+        error: the message when there is no exception (or to replace its text).
+        error_class: the class when there is no exception.
+        payload: the raw message of a poison event.
+    """
+    facts = thread_facts(checkpointer, thread_id)
+    text = error or (f"{type(exc).__name__}: {exc}" if exc is not None else "unknown failure")
+    kind = error_class or (_error_class(exc) if exc is not None else "unknown")
+    letter = DeadLetter(
+        source=source,
+        thread_id=thread_id,
+        graph_id=facts["graph_id"] or graph_id,
+        owner=facts["owner"] or owner,
+        error_class=kind,
+        error=text,
+        checkpoint_id=facts["checkpoint_id"],
+        attempts=max(int(attempts), 1),
+        payload=payload,
+    )
+    return store.add(letter)
+
+
+def _error_class(exc: BaseException) -> str:
+    """The failure's class as `classify` sees it before the model chain marked it handled."""
+    marked = vars(exc).pop("error_class", None) if hasattr(exc, "__dict__") else None
+    try:
+        return classify(exc)
+    finally:
+        if marked is not None:
+            exc.error_class = marked  # type: ignore[attr-defined]
+
+
+def _chunks(graph: Any, run_input: Any, config: RunnableConfig, context: Any) -> Iterator[Any]:
+    yield from graph.stream(
+        run_input, config, context=context, stream_mode=["custom", "values"], durability="sync"
+    )
+
+
+def invoke_or_dead_letter(
+    graph: Any,
+    run_input: Any,
+    config: RunnableConfig,
+    *,
+    context: Mapping[str, Any] | None = None,
+    graph_id: str | None = None,
+    store: DeadLetterStore | None = None,
+) -> Any:
+    """Run `graph` like ``invoke``; a failure that leaves it is dead-lettered, then re-raised.
+
+    Args:
+        graph: a compiled graph with a checkpointer.
+        run_input: the input (None: continue from the last checkpoint).
+        config: the run's config (``thread_id`` required).
+        context: the run's context.
+        graph_id: the graph's id for the letter (the checkpoint's ``graph_id`` tag wins).
+        store: the dead-letter table (default: the checkpointer's).
+
+    Returns:
+        The thread's values after the run.
+
+    Raises:
+        Exception: the run's failure, with ``dead_letter_id`` set on it.
+    """
+    retries, values = 0, None
+    try:
+        for mode, data in _chunks(graph, run_input, config, dict(context) if context else None):
+            if mode == "values":
+                retries, values = 0, data  # retries counted for the step that fails
+            elif isinstance(data, dict) and data.get("control") == "retry":
+                retries += 1
+    except Exception as exc:
+        table = store or default_dead_letters(graph.checkpointer)
+        letter = record_failure(
+            table,
+            exc,
+            source="in_process",
+            thread_id=str(config["configurable"]["thread_id"]),
+            checkpointer=graph.checkpointer,
+            graph_id=graph_id,
+            attempts=retries + 1,
+        )
+        try:
+            exc.dead_letter_id = letter.id  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        raise
+    return values
+
+
+def _open_letter(store: DeadLetterStore, letter_id: str) -> DeadLetter:
+    letter = store.get(letter_id)
+    if letter is None:
+        raise DeadLetterError(f"no dead letter {letter_id!r}")
+    if letter.status != "open":
+        raise DeadLetterError(
+            f"dead letter {letter_id} is {letter.status} already (by {letter.resolved_by})"
+        )
+    return letter
+
+
+def _resumable_thread(graph: Any, letter: DeadLetter) -> RunnableConfig:
+    """The config of the letter's thread; it must have a step left to run."""
+    if not letter.thread_id:
+        raise DeadLetterError(
+            f"dead letter {letter.id} has no thread to retry (a {letter.source} message that "
+            "never ran): fix and republish it, then discard the letter"
+        )
+    config: RunnableConfig = {"configurable": {"thread_id": letter.thread_id}}
+    if graph.checkpointer.get_tuple(config) is None:
+        raise DeadLetterError(f"thread {letter.thread_id} has no checkpoint to retry from")
+    state = graph.get_state(config)
+    if not state.next:
+        raise DeadLetterError(
+            f"thread {letter.thread_id} has no step left to run (it finished or was retried "
+            "already): discard the letter instead"
+        )
+    return config
+
+
+def retry_letter(
+    graph: Any,
+    letter_id: str,
+    *,
+    by: str,
+    model: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    store: DeadLetterStore | None = None,
+) -> Any:
+    """Claim an open letter ``retried`` and continue its thread from the last checkpoint.
+
+    Args:
+        graph: the thread's graph, compiled with the thread's checkpointer.
+        letter_id: the letter.
+        by: the operator (recorded).
+        model: another model spec for the retry (``context["model"]``), e.g. ``"demo"``.
+        context: the retry's context (the operator's policy still applies).
+        store: the dead-letter table (default: the checkpointer's).
+
+    Returns:
+        The thread's values after the retry.
+
+    Raises:
+        DeadLetterError: no such letter, not open, or nothing to retry.
+        Exception: the retry failed (a new letter was written).
+    """
+    from workers.overrides import context_fields, run_context
+
+    table = store or default_dead_letters(graph.checkpointer)
+    letter = _open_letter(table, letter_id)
+    config = _resumable_thread(graph, letter)
+    wanted = {**dict(context or {}), **({"model": model} if model else {})}
+    checked = run_context(wanted, fields=context_fields(graph))
+    reason = f"retried from checkpoint {letter.checkpoint_id}" + (
+        f" with model {model}" if model else ""
+    )
+    table.resolve(letter.id, "retried", by=by, reason=reason)
+    return invoke_or_dead_letter(
+        graph, None, config, context=checked, graph_id=letter.graph_id, store=table
+    )
+
+
+def fork_letter(
+    checkpointer: BaseCheckpointSaver,
+    letter_id: str,
+    *,
+    new_thread_id: str | None = None,
+    store: DeadLetterStore | None = None,
+) -> str:
+    """Copy the letter's thread, as of its last checkpoint, into a new thread; its id.
+
+    The letter stays open (retry or discard it when the fork has shown what to do).
+
+    Raises:
+        DeadLetterError: no such letter, or its thread has no checkpoint.
+    """
+    table = store or default_dead_letters(checkpointer)
+    letter = table.get(letter_id)
+    if letter is None:
+        raise DeadLetterError(f"no dead letter {letter_id!r}")
+    source = None
+    if letter.thread_id:
+        source = checkpointer.get_tuple({"configurable": {"thread_id": letter.thread_id}})
+    if source is None:
+        raise DeadLetterError(f"dead letter {letter_id} has no thread checkpoint to fork")
+    target = new_thread_id or f"{letter.thread_id}-fork-{uuid.uuid4().hex[:8]}"
+    if checkpointer.get_tuple({"configurable": {"thread_id": target}}) is not None:
+        raise DeadLetterError(f"thread {target} exists already: name another")
+    metadata = {**source.metadata, "source": "fork", "forked_from": letter.thread_id}
+    checkpoint = source.checkpoint
+    checkpointer.put(
+        {"configurable": {"thread_id": target, "checkpoint_ns": ""}},
+        checkpoint,
+        metadata,  # type: ignore[arg-type]
+        dict(checkpoint["channel_versions"]),
+    )
+    return target
+
+
+def discard_letter(store: DeadLetterStore, letter_id: str, *, by: str, reason: str) -> DeadLetter:
+    """Discard an open letter, recording who and why (a reason is required).
+
+    Raises:
+        DeadLetterError: no reason, no actor, no such letter, or it is not open.
+    """
+    return store.resolve(letter_id, "discarded", by=by, reason=reason)
