@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 
 from checkpointers import open_checkpointer
@@ -51,7 +52,7 @@ def _failing_then_fine(failures: int) -> list[Any]:
 
 
 def _fail_once(graph: Any, thread: str) -> DeadLetter:
-    config = {"configurable": {"thread_id": thread}}
+    config: RunnableConfig = {"configurable": {"thread_id": thread}}
     with pytest.raises(TimeoutError) as failed:
         invoke_or_dead_letter(graph, {"messages": [("user", "Note A-7")]}, config, graph_id="react")
     letter_id = failed.value.dead_letter_id  # type: ignore[attr-defined]
@@ -76,6 +77,7 @@ def test_a_run_exhausting_its_retries_lands_there_then_is_retried_once(
         assert letter.attempts == 3 and "TimeoutError" in letter.error
         assert letter.error_class == "retriable"
         latest = saver.get_tuple({"configurable": {"thread_id": thread}})
+        assert latest is not None
         assert letter.checkpoint_id == latest.config["configurable"]["checkpoint_id"]
         assert CALLS == ["A-7"]
         store = default_dead_letters(saver)
