@@ -5,7 +5,9 @@ A2A) but not to its "meta" routes. This app adds no routes; its middleware (glob
 every request before LangGraph's own) handles those:
 
 - ``/`` and ``/ok``: open, health checks for load balancers and the tests;
-- ``/info``, ``/metrics``, ``/docs``, ``/openapi.json``: need a valid bearer token (401);
+- ``/info``, ``/docs``, ``/openapi.json``: need a valid bearer token (401);
+- ``/metrics``: this process's Prometheus metrics, for admins only (401, 403 for others;
+  `server.metrics_route`: LangGraph's own ``/metrics`` would shadow an ``http.app`` route);
 - ``/internal/...`` and ``/deploy...``: 404 always. ``langgraph dev``'s in-memory runtime
   serves these without any auth: ``POST /internal/truncate`` wipes every thread and run,
   ``GET /internal/debug/thread/{id}`` returns a raw thread, ``POST /deploy`` starts a
@@ -22,6 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.credentials import Credentials
+from server.metrics_route import METRICS_PATH, install_server_metrics, metrics_response
 
 __all__ = ["CLOSED_PREFIXES", "OPEN_PATHS", "TOKEN_PATHS", "MetaRouteGuard", "app"]
 
@@ -36,6 +39,7 @@ class MetaRouteGuard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.credentials = Credentials.from_env()
+        install_server_metrics()  # built once, at startup, in the process running the graphs
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer closed and unauthenticated meta requests; pass everything else on."""
@@ -45,6 +49,10 @@ class MetaRouteGuard:
         path = str(scope.get("path", "")).rstrip("/") or "/"
         if any(path == p or path.startswith(p + "/") for p in CLOSED_PREFIXES):
             await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
+            return
+        if path == METRICS_PATH:
+            principal = self.credentials.principal(self._authorization(scope))
+            await metrics_response(str(scope.get("method")), principal)(scope, receive, send)
             return
         if path in TOKEN_PATHS and not self._authorized(scope):
             response = JSONResponse(
@@ -57,10 +65,13 @@ class MetaRouteGuard:
         await self.app(scope, receive, send)
 
     def _authorized(self, scope: Scope) -> bool:
+        return self.credentials.principal(self._authorization(scope)) is not None
+
+    @staticmethod
+    def _authorization(scope: Scope) -> str | None:
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization")
-        value = authorization.decode("latin-1") if authorization else None
-        return self.credentials.principal(value) is not None
+        return authorization.decode("latin-1") if authorization else None
 
 
 app = Starlette(middleware=[Middleware(MetaRouteGuard)])
