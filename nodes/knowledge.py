@@ -21,6 +21,10 @@ request's terms (BM25 terms: stopwords dropped, inflections folded) the passage 
 its vector similarity to the request when the store has vectors and that is higher. A passage
 below ``context.knowledge_min_score`` is dropped; in grounded mode, none left means the agent
 does not know.
+
+**Screening.** Each passage is screened for prompt injection (`nodes.injection_screen`): a
+flagged one stays (it may be the answer), shown to the model wrapped as untrusted data and
+recorded in ``guardrail_flags``.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from checkpointers.ledger import RUN_CHECKPOINTER_KEY
 from memory.knowledge import KnowledgeBase, Passage, Scope, readable_scopes, tokenize
 from nodes.context import AgentNode, context_as
 from nodes.identity import authenticated_user_id
+from nodes.injection_screen import FLAGS_CHANNEL, screen_records, untrusted_line
 from state.knowledge import KnowledgeContext
 
 __all__ = [
@@ -233,7 +238,8 @@ def make_retrieve_knowledge(*, grounded: bool | None = None) -> AgentNode:
             k=context.knowledge_limit,
             min_score=min_score,
         )
-        return {"retrieved_knowledge": found}
+        found, flags = screen_records(found, source="knowledge", name_key="citation")
+        return {"retrieved_knowledge": found, **({FLAGS_CHANNEL: flags} if flags else {})}
 
     return retrieve_knowledge
 
@@ -269,5 +275,6 @@ def render_knowledge(passages: Sequence[dict[str, Any]], *, grounded: bool = Fal
     ]
     for passage in passages:
         text = _without_title(str(passage["text"]), str(passage["title"]))
+        text = untrusted_line(passage, text, source="knowledge", name=str(passage["citation"]))
         lines.append(f"- {passage['citation']} {passage['title']}: {text}")
     return "\n".join(lines)

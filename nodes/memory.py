@@ -20,7 +20,9 @@ them.
   prompt over a `SystemMessage` in the conversation: the thread's history stays the
   conversation itself (no memory blocks piling up turn after turn, nothing for providers that
   reject mid-conversation system messages), the model sees the memories once, next to its
-  instructions, and what was recalled stays inspectable in state.
+  instructions, and what was recalled stays inspectable in state. Memories and preferences
+  are screened for prompt injection when recalled (`nodes.injection_screen`): a flagged one
+  is shown wrapped as untrusted data and recorded in ``guardrail_flags``.
 - `make_remember_facts`: asks the model, through structured output (`ExtractedFacts`), for
   what to keep from **what the user said this turn** (not from the answer or tool results,
   so a model's own mistakes never become "facts about the user"): facts, each with an
@@ -72,6 +74,7 @@ from models.scripted import ScriptedChatModel
 from nodes.ask import InvalidOutput, ask_structured
 from nodes.context import AgentNode, context_as
 from nodes.identity import authenticated_user_id
+from nodes.injection_screen import FLAGS_CHANNEL, screen_records, untrusted_line
 from nodes.model_call import make_call_model, resolve_model
 from state.memory import ExtractedFacts, ForgetRequest, MemoryAgentState, MemoryContext
 
@@ -241,7 +244,7 @@ def make_recall_memories(*, namespace_root: str = MEMORIES_NAMESPACE) -> AgentNo
             _procedures(runtime.store, user_id, namespace_root), request
         )
         if context.recall_limit == 0:
-            return {**nothing, "recalled_procedures": procedures}
+            return _screened([], procedures)
         namespace = memory_namespace(user_id, namespace_root)
         hits = runtime.store.search(namespace, query=request, limit=context.recall_limit)
         recalled = [
@@ -257,12 +260,23 @@ def make_recall_memories(*, namespace_root: str = MEMORIES_NAMESPACE) -> AgentNo
             for hit in hits
             if hit.score is None or hit.score >= context.recall_threshold
         ]
-        return {
-            "recalled_memories": _not_being_forgotten(recalled, request),
-            "recalled_procedures": procedures,
-        }
+        return _screened(_not_being_forgotten(recalled, request), procedures)
 
     return recall_memories
+
+
+def _screened(memories: list[dict[str, Any]], procedures: list[dict[str, Any]]) -> dict[str, Any]:
+    """The recall update with memories and preferences screened for prompt injection.
+
+    A flagged one stays recalled, marked ``untrusted`` (the prompt shows it wrapped as
+    untrusted data, `nodes.injection_screen`), and its flag goes to ``guardrail_flags``.
+    """
+    memories, flags = screen_records(memories, source="memory")
+    procedures, more = screen_records(procedures, source="memory")
+    update: dict[str, Any] = {"recalled_memories": memories, "recalled_procedures": procedures}
+    if flags or more:
+        update[FLAGS_CHANNEL] = [*flags, *more]
+    return update
 
 
 def _not_being_forgotten(memories: list[dict[str, Any]], request: str) -> list[dict[str, Any]]:
@@ -301,7 +315,10 @@ def render_memories(memories: Sequence[dict[str, Any]]) -> str:
     ]
     for memory in memories:
         noted = str(memory.get("recorded_at") or "")[:10]
-        lines.append(f"- {memory['text']}" + (f" (noted {noted})" if noted else ""))
+        text = untrusted_line(
+            memory, str(memory["text"]), source="memory", name=memory.get("key", "")
+        )
+        lines.append(f"- {text}" + (f" (noted {noted})" if noted else ""))
     return "\n".join(lines)
 
 
@@ -318,7 +335,10 @@ def render_procedures(procedures: Sequence[dict[str, Any]]) -> str:
         "How this user asked to be served (standing instructions from earlier "
         "conversations; follow them unless the user asks otherwise now):"
     ]
-    lines.extend(f"- {procedure['text']}" for procedure in procedures)
+    lines.extend(
+        "- " + untrusted_line(p, str(p["text"]), source="memory", name=p.get("key", ""))
+        for p in procedures
+    )
     return "\n".join(lines)
 
 

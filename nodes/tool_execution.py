@@ -50,6 +50,9 @@ Fixable errors (invalid arguments) go back to the model, marked, and bounded per
 turn (``Controls.max_fixable_errors``: over it, `nodes.run_stop.RunStopped`). Terminal ones
 say the action cannot be done. Every result is capped at
 ``Controls.window.max_tool_output_chars`` (`nodes.tool_output_cap`).
+Then it is screened for prompt injection (`nodes.injection_screen`): a flagged result reaches
+the model wrapped as untrusted data and is recorded in ``guardrail_flags``; screening never
+changes which calls run (approval is decided before, from the call alone).
 
 Calls under a timeout run on a small shared pool of daemon threads (`nodes.tool_workers`),
 not a thread pool created per call; calls without one (``timeout_s=None``) run inline.
@@ -89,6 +92,7 @@ from nodes.context import agent_context
 from nodes.controls import Controls, current_controls
 from nodes.error_classes import CircuitOpenError, ErrorClass, classify, describe_failure
 from nodes.identity import current_thread_id
+from nodes.injection_screen import FLAGS_CHANNEL, screen_tool_outputs
 from nodes.retry import call_with_retry
 from nodes.run_budget import claim_tool_call
 from nodes.tool_failures import (
@@ -555,6 +559,7 @@ def make_run_tools(
             tool_node, state=state, config=config, runtime=runtime, approval_policy=policy
         )
         outputs: list[ToolOutput] = []
+        flags: list[dict[str, Any]] = []  # prompt-injection flags (nodes.injection_screen)
         for call in last.tool_calls:
             if call["id"] in answered:
                 continue
@@ -574,6 +579,8 @@ def make_run_tools(
                 continue
             produced = _execute_once(decided, tools_by_name, ledger, thread_id, env, timeout_s)
             produced = cap_outputs(produced, controls.window.max_tool_output_chars)
+            produced, flagged = screen_tool_outputs(produced)
+            flags.extend(flagged)
             done = _messages_of(outputs)
             enforce_fixable_bound(
                 call["name"],
@@ -583,9 +590,20 @@ def make_run_tools(
                 partial=done,
             )
             outputs.extend(produced)
-        return combine_outputs(outputs)
+        return _with_flags(combine_outputs(outputs), flags)
 
     return run_tools
+
+
+def _with_flags(
+    update: dict[str, Any] | list[Any], flags: list[dict[str, Any]]
+) -> dict[str, Any] | list[Any]:
+    """The node's update with the turn's injection flags appended to the audit trail."""
+    if not flags:
+        return update
+    if isinstance(update, dict):
+        return {**update, FLAGS_CHANNEL: flags}
+    return [*update, {FLAGS_CHANNEL: flags}]
 
 
 def _messages_of(outputs: Sequence[ToolOutput]) -> list[BaseMessage]:

@@ -51,6 +51,9 @@ class AgentOutput(TypedDict):
             error class, error), appended (`nodes.model_chain`).
         run_stop: why the latest stopped run stopped (a budget, a terminal error): kind,
             reason, detail, run id (`nodes.run_stop`); a later run is not affected.
+        guardrail_flags: content a guardrail flagged (a tool result, memory or passage that
+            looks like a prompt injection: source, detector, score, rules, the original),
+            appended (`nodes.injection_screen`); ``agent-patterns audit`` prints them.
 
     A sub-agent compiled into a parent graph returns the last two as well, so a switch or a
     stop inside it is recorded in, and stops, the parent's run too.
@@ -60,6 +63,7 @@ class AgentOutput(TypedDict):
     approvals: Annotated[list[dict[str, Any]], operator.add]
     fallbacks: NotRequired[Annotated[list[dict[str, Any]], operator.add]]
     run_stop: NotRequired[dict[str, Any] | None]
+    guardrail_flags: NotRequired[Annotated[list[dict[str, Any]], operator.add]]
 
 
 class AgentState(AgentOutput):
