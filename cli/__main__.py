@@ -16,9 +16,11 @@ from cli.approvals import add_approval_commands, run_approval_command  # noqa: E
 from cli.breakers import add_breaker_commands  # noqa: E402
 from cli.budgets import add_budget_commands  # noqa: E402
 from cli.demo import add_demo_arguments, run_demo  # noqa: E402
+from cli.dlq import add_dlq_commands  # noqa: E402
 from cli.errors import explain  # noqa: E402
 from cli.events import add_event_commands  # noqa: E402
 from cli.knowledge import add_knowledge_commands  # noqa: E402
+from cli.metrics import add_metrics_command  # noqa: E402
 from cli.workers import add_worker_commands  # noqa: E402
 
 __all__ = ["build_parser", "main"]
@@ -36,6 +38,8 @@ def build_parser(**options: object) -> argparse.ArgumentParser:
     add_worker_commands(commands)
     add_event_commands(commands)
     add_knowledge_commands(commands)
+    add_metrics_command(commands)
+    add_dlq_commands(commands)
     return parser
 
 

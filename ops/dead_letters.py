@@ -27,6 +27,7 @@ travel: the original stays as it was). **Discard** needs a reason and records wh
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -42,11 +43,14 @@ from checkpointers.dead_letters import (
 )
 from nodes.error_classes import classify
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "discard_letter",
     "fork_letter",
     "invoke_or_dead_letter",
     "record_failure",
+    "record_worker_failure",
     "retry_letter",
     "thread_facts",
 ]
@@ -302,3 +306,39 @@ def discard_letter(store: DeadLetterStore, letter_id: str, *, by: str, reason: s
         DeadLetterError: no reason, no actor, no such letter, or it is not open.
     """
     return store.resolve(letter_id, "discarded", by=by, reason=reason)
+
+
+def record_worker_failure(
+    store: DeadLetterStore,
+    exc: BaseException,
+    *,
+    checkpointer: BaseCheckpointSaver,
+    graph_id: str,
+    thread_id: str,
+    attempts: int,
+) -> DeadLetter | None:
+    """Dead-letter a worker's failed run (`workers.tasks.advance_thread`); never raises.
+
+    A resume of a thread that waits for nothing (answered already) is not a failure of the
+    thread: it is not dead-lettered.
+
+    Returns:
+        The letter, or None when none was written (or writing it failed: logged).
+    """
+    from workers.advance import NothingToResumeError
+
+    if isinstance(exc, NothingToResumeError):
+        return None
+    try:
+        return record_failure(
+            store,
+            exc,
+            source="worker",
+            thread_id=thread_id,
+            checkpointer=checkpointer,
+            graph_id=graph_id,
+            attempts=attempts,
+        )
+    except Exception:  # noqa: BLE001 - the run's own failure is already recorded
+        logger.exception("could not dead-letter the failed run of thread %s", thread_id)
+        return None

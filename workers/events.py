@@ -32,7 +32,9 @@ with the message). A malformed event (not UTF-8 JSON, or not a `TransactionEvent
 dead-lettered at once: it will never get better. An event whose run fails is republished to
 ``transactions`` with ``x-attempts`` (and ``x-last-error``) and the original acknowledged;
 when ``x-attempts`` reaches ``max_attempts`` (default 3) it goes to ``transactions.dead``
-with ``x-reason``, ``x-attempts`` and ``x-event-id`` instead. Infrastructure failures
+with ``x-reason``, ``x-attempts`` and ``x-event-id`` instead. Every dead-lettered message is
+also a row of the dead-letter table (`checkpointers.dead_letters`, source ``event``, the raw
+body kept), where ``agent-patterns dlq`` lists, inspects and discards it. Infrastructure failures
 (Postgres, the broker) are not the event's fault: the consumer stops without acknowledging,
 and the broker redelivers the message to whichever consumer is alive.
 """
@@ -52,6 +54,7 @@ from typing import Any
 from kombu import Connection, Consumer, Exchange, Message, Producer
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 
 from checkpointers.factory import open_checkpointer
@@ -196,7 +199,27 @@ class EventConsumer:
     def _dead(self, body: bytes, event_id: str | None, reason: str, attempts: int) -> Outcome:
         headers = {"x-reason": reason[:1000], "x-attempts": attempts, "x-event-id": event_id}
         self._publish(self.topology.dead, body, headers=headers)
+        self._dead_letter(body, event_id, reason, attempts)
         return Outcome("dead", event_id, reason, attempts)
+
+    def _dead_letter(self, body: bytes, event_id: str | None, reason: str, attempts: int) -> None:
+        """Also keep the poison event in the dead-letter table, raw body included."""
+        from checkpointers.dead_letters import postgres_dead_letters
+        from ops.dead_letters import record_failure
+
+        saver = self.graph.checkpointer
+        record_failure(
+            postgres_dead_letters(self.database_url),
+            None,
+            source="event",
+            thread_id=event_id,
+            checkpointer=saver if isinstance(saver, BaseCheckpointSaver) and event_id else None,
+            graph_id="fraud_events",
+            attempts=attempts,
+            error=reason,
+            error_class="malformed" if event_id is None else "event_failed",
+            payload=body.decode("utf-8", errors="replace"),
+        )
 
     def handle(self, body: bytes, headers: Mapping[str, Any] | None = None) -> Outcome:
         """Process one message body; the caller acknowledges it afterwards.

@@ -9,7 +9,9 @@ The task's id is the run id (`workers.api.submit_run` sets both). The worker:
 3. advances the thread (`workers.advance.advance`: a redelivered run continues from its
    checkpoint instead of applying its input twice), announcing each completed step;
 4. records ``waiting`` (stopped at an approval gate: a person decides later, and
-   ``approvals decide`` enqueues the resume), ``finished`` or ``failed``.
+   ``approvals decide`` enqueues the resume), ``finished`` or ``failed``; a failed run (its
+   model retries and fallbacks exhausted, or any other error) is also written to the
+   dead-letter table (`ops.dead_letters`: ``agent-patterns dlq``).
 
 The task is acknowledged only after that (``acks_late``): a worker killed before it is
 requeued and another worker takes the run over from the thread's last checkpoint.
@@ -99,9 +101,28 @@ def advance_thread(
             logger.exception("run %s of thread %s failed", run_id, thread_id)
             error = f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]
             runs.finished(run_id, thread_id, "failed", error=error)
+            _dead_letter(resources, exc, graph_id, thread_id, run_id)
             return {"run_id": run_id, "status": "failed"}
         runs.finished(run_id, thread_id, outcome.status, outcome=outcome.summary)
         return {"run_id": run_id, "status": outcome.status}
+
+
+def _dead_letter(
+    resources: Any, exc: BaseException, graph_id: str, thread_id: str, run_id: str
+) -> None:
+    """Move the failed run to the dead-letter table (`ops.dead_letters`), with its attempts."""
+    from checkpointers.dead_letters import postgres_dead_letters
+    from ops.dead_letters import record_worker_failure
+
+    record = resources.runs.get(run_id)
+    record_worker_failure(
+        postgres_dead_letters(resources.url),
+        exc,
+        checkpointer=resources.saver,
+        graph_id=graph_id,
+        thread_id=thread_id,
+        attempts=record.attempts if record is not None else 1,
+    )
 
 
 @worker_process_shutdown.connect
