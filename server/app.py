@@ -1,7 +1,7 @@
 """The routes LangGraph's auth leaves open, closed: ``http.app`` in ``langgraph.json``.
 
 LangGraph applies custom auth to its API (assistants, threads, runs, crons, store, MCP,
-A2A) but not to its "meta" routes. This app adds no routes; its middleware (global: it sees
+A2A) but not to its "meta" routes. Its middleware (global: it sees
 every request before LangGraph's own) handles those:
 
 - ``/`` and ``/ok``: open, health checks for load balancers and the tests;
@@ -12,6 +12,9 @@ every request before LangGraph's own) handles those:
   serves these without any auth: ``POST /internal/truncate`` wipes every thread and run,
   ``GET /internal/debug/thread/{id}`` returns a raw thread, ``POST /deploy`` starts a
   ``langgraph deploy`` process.
+
+Its one set of routes is the operations console, ``/ops/`` (open: the page holds no data)
+and its API ``/ops/api/...`` (bearer token on every route; `server.ops_routes`).
 
 CORS preflights (``OPTIONS``) pass through to LangGraph's CORS middleware.
 """
@@ -25,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.credentials import Credentials
 from server.metrics_route import METRICS_PATH, install_server_metrics, metrics_response
+from server.ops_routes import ops_routes
 
 __all__ = ["CLOSED_PREFIXES", "OPEN_PATHS", "TOKEN_PATHS", "MetaRouteGuard", "app"]
 
@@ -74,4 +78,4 @@ class MetaRouteGuard:
         return authorization.decode("latin-1") if authorization else None
 
 
-app = Starlette(middleware=[Middleware(MetaRouteGuard)])
+app = Starlette(routes=ops_routes(), middleware=[Middleware(MetaRouteGuard)])
