@@ -7,7 +7,7 @@ found in the original text; cards and IBANs in the copy with exempt spans blanke
 - **e-mail**: a regular expression (local part, ``@``, a dotted domain with a top-level
   domain of two letters or more).
 - **card**: runs of 13 to 19 digits, optionally grouped by spaces or dashes, that pass the
-  Luhn check and start with a known issuer prefix (Visa, Mastercard, American Express,
+  Luhn check and start with a known issuer prefix and length (Visa, Mastercard, American Express,
   Discover, JCB, Diners Club, Maestro, UnionPay, RuPay).
 - **IBAN**: two letters, two check digits and up to 30 letters or digits, optionally in groups
   of four, validated by ``stdnum.iban`` (country length and the mod-97 check).
@@ -34,26 +34,27 @@ _CARD = re.compile(r"(?<![\w.,])\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d)")
 _IBAN = re.compile(
     r"(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?(?![\w])"
 )
-_IIN_PREFIXES: tuple[tuple[int, int], ...] = (
-    (4, 4),  # Visa
-    (51, 55),  # Mastercard
-    (2221, 2720),  # Mastercard 2-series
-    (34, 34),  # American Express
-    (37, 37),
-    (300, 305),  # Diners Club
-    (36, 36),
-    (38, 39),
-    (6011, 6011),  # Discover
-    (644, 649),
-    (65, 65),
-    (622126, 622925),  # Discover / UnionPay co-branded
-    (62, 62),  # UnionPay
-    (3528, 3589),  # JCB
-    (50, 50),  # Maestro
-    (56, 69),
-    (508, 508),  # RuPay
-    (60, 60),
-    (81, 82),
+_ALL = range(12, 20)
+_IIN_PREFIXES: tuple[tuple[int, int, range | tuple[int, ...]], ...] = (
+    # (first prefix, last prefix, card lengths)
+    (4, 4, (13, 16, 19)),  # Visa
+    (51, 55, (16,)),  # Mastercard
+    (2221, 2720, (16,)),  # Mastercard 2-series
+    (34, 34, (15,)),  # American Express
+    (37, 37, (15,)),
+    (300, 305, range(14, 20)),  # Diners Club
+    (36, 36, range(14, 20)),
+    (38, 39, range(14, 20)),
+    (6011, 6011, range(16, 20)),  # Discover
+    (644, 649, range(16, 20)),
+    (65, 65, range(16, 20)),
+    (62, 62, range(16, 20)),  # UnionPay (and Discover co-branded)
+    (3528, 3589, range(16, 20)),  # JCB
+    (50, 50, _ALL),  # Maestro
+    (56, 69, _ALL),
+    (508, 508, (16,)),  # RuPay
+    (60, 60, (16,)),
+    (81, 82, (16,)),
 )
 
 
@@ -82,10 +83,15 @@ def luhn_valid(digits: str) -> bool:
 
 
 def card_issuer_known(digits: str) -> bool:
-    """Whether `digits` start with the issuer prefix of a known card network."""
-    for low, high in _IIN_PREFIXES:
+    """Whether `digits` start with a known card network's prefix and have its length.
+
+    Example:
+        >>> card_issuer_known("378282246310005"), card_issuer_known("3782822463100050")
+        (True, False)
+    """
+    for low, high, lengths in _IIN_PREFIXES:
         width = len(str(low))
-        if low <= int(digits[:width]) <= high:
+        if low <= int(digits[:width]) <= high and len(digits) in lengths:
             return True
     return False
 

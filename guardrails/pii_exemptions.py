@@ -39,15 +39,16 @@ EXEMPT_PATTERNS: tuple[re.Pattern[str], ...] = (
     ),
     re.compile(r"\b\d{8}T\d{6}Z?\b"),
     # Local dates (15/01/2024, 01.02.2024) and clock times (10:30, 10:30:15.123).
-    re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b(?![/.]\d)"),
+    re.compile(r"(?<![\d./])\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b(?![/.]\d)"),
     re.compile(r"\b\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\b"),
     # IPv4 addresses.
-    re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b(?!\.\d)"),
+    re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}\b(?!\.\d)"),
     # Order, ticket and invoice ids: A-1001, ORD-2024-0042, INV/2024/17.
     re.compile(r"\b[A-Z]{1,5}(?:[-/_]\d+)+\b"),
-    # Labelled references: "order #4155552671", "serial no. 31415926535", "ticket: 20240501".
+    # Labelled references of four characters or more: "order #4155552671", "serial no.
+    # 31415926535", "ticket: 20240501" (not "SN 12 34 56 A", a National Insurance number).
     re.compile(
-        _LABEL + r"(?:\s*(?:no\.?|number|nr\.?|id|#))?\s*[#:]?\s*[A-Za-z0-9][\w-]*\d[\w-]*",
+        _LABEL + r"(?:\s*(?:no\.?|number|nr\.?|id|#))?\s*[#:]?\s*(?=[\w-]*\d)[A-Za-z0-9][\w-]{3,}",
         re.IGNORECASE,
     ),
     # Money: $1,234.56, € 99, 1.234,56 EUR, 25 dollars.
@@ -55,7 +56,7 @@ EXEMPT_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?<![\d.,])\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?\s?" + _CURRENCY + r"\b"),
     # Version numbers: v2.10.3, 1.2.3, 3.11.4-rc1 (a first part of one or two digits).
     re.compile(r"\b[vV]\d+(?:\.\d+)+(?:[-+][\w.]+)?\b"),
-    re.compile(r"(?<![\d.])\d{1,2}\.\d{1,3}(?:\.\d{1,5}){1,2}(?:[-+][\w.]+)?(?![.\d])"),
+    re.compile(r"(?<![\d.+])\d{1,2}\.\d{1,3}(?:\.\d{1,5}){1,2}(?:[-+][\w.]+)?(?![.\d])"),
 )
 """The patterns of spans never flagged as phone, card, IBAN or national id."""
 

@@ -10,6 +10,14 @@ region; national ones (``020 7946 0958``, ``030 12345678``, ``98765 43210``) in 
 A run longer than a phone number (a card or account number) is skipped whole, never split
 into a phone number.
 
+A valid number in a region's metadata is not yet a phone number: most 10-digit runs are
+valid somewhere (an epoch timestamp, a count, ``98 76 54 32 10``). A national number
+therefore counts on its own only when it is written like one: an area code in brackets
+(``(415) 555-2671``, ``1 (800) 275-2273``), a trunk ``0`` and separators
+(``030 12345678``), or the North American 3-3-4 grouping (``415-555-2671``,
+``1-800-275-2273``). Any other national number (bare ``4155552671``, ``912 345 678``) needs a word that names a phone (`_CONTEXT`: phone, call,
+mobile, fax, WhatsApp, Telefon, téléphone, llámame...) within 40 characters before or 25 after.
+
 Example:
     >>> list(find_phones("call +44 20 7946 0958 or (415) 555-2671"))
     [(5, 21), (25, 39)]
@@ -27,6 +35,16 @@ __all__ = ["PHONE_REGIONS", "find_phones"]
 PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR")
 """The regions whose national formats are recognised, in the order they are tried."""
 
+_CONTEXT = re.compile(
+    r"(?:phone|tel\b|tel[eé:.]|call|ring|mobile?|mobil|cell|whats\s?app|sms|text|fax|"
+    r"contact|reach|dial|hotline|ruf|anruf|handy|portable|m[oó]vil|llam|chiam|cellulare|"
+    r"bel\b|bellen|numéro de t|n[°º]\s?tel)",
+    re.IGNORECASE,
+)
+_WRITTEN_AS_PHONE = re.compile(
+    r"(?:\+|00|\(|0\d*[ ./-]|1[ .-]?\()|(?:1[ .-])?\d{3}([ .-])\d{3}\1\d{4}$"
+)
+_BEFORE, _AFTER = 40, 25
 _CANDIDATE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d \t().\-/]{4,22}\d(?![\w])")
 _MIN_DIGITS = 7
 _MAX_DIGITS = 17
@@ -48,6 +66,10 @@ def _matches_in(candidate: str, regions: Sequence[str]) -> list[tuple[int, int]]
     return found
 
 
+def _named_near(text: str, start: int, end: int) -> bool:
+    return _CONTEXT.search(text, max(0, start - _BEFORE), end + _AFTER) is not None
+
+
 def find_phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[tuple[int, int]]:
     """Spans of phone numbers in `text` (scan the copy with exempt spans blanked).
 
@@ -61,4 +83,6 @@ def find_phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[t
             continue
         offset = candidate.start()
         for start, end in _matches_in(candidate.group(), regions):
-            yield offset + start, offset + end
+            written = candidate.group()[start:end]
+            if _WRITTEN_AS_PHONE.match(written) or _named_near(text, offset + start, offset + end):
+                yield offset + start, offset + end
