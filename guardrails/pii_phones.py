@@ -15,8 +15,9 @@ valid somewhere (an epoch timestamp, a count, ``98 76 54 32 10``). A national nu
 therefore counts on its own only when it is written like one: an area code in brackets
 (``(415) 555-2671``, ``1 (800) 275-2273``), a trunk ``0`` and separators
 (``030 12345678``), or the North American 3-3-4 grouping (``415-555-2671``,
-``1-800-275-2273``). Any other national number (bare ``4155552671``, ``912 345 678``) needs a word that names a phone (`_CONTEXT`: phone, call,
-mobile, fax, WhatsApp, Telefon, téléphone, llámame...) within 40 characters before or 25 after.
+``1-800-275-2273``). Any other national number (bare ``4155552671``, ``912 345 678``)
+needs a word that names a phone (`_CONTEXT`: phone, call, mobile, fax, WhatsApp, Telefon,
+téléphone, llámame...) within 40 characters before or 25 after.
 
 Example:
     >>> list(find_phones("call +44 20 7946 0958 or (415) 555-2671"))
