@@ -21,7 +21,6 @@ from cli.errors import explain  # noqa: E402
 from cli.events import add_event_commands  # noqa: E402
 from cli.knowledge import add_knowledge_commands  # noqa: E402
 from cli.metrics import add_metrics_command  # noqa: E402
-from cli.metrics import add_metrics_command  # noqa: E402
 from cli.workers import add_worker_commands  # noqa: E402
 
 __all__ = ["build_parser", "main"]
@@ -39,7 +38,6 @@ def build_parser(**options: object) -> argparse.ArgumentParser:
     add_worker_commands(commands)
     add_event_commands(commands)
     add_knowledge_commands(commands)
-    add_metrics_command(commands)
     add_metrics_command(commands)
     add_dlq_commands(commands)
     return parser
