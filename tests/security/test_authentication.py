@@ -21,8 +21,10 @@ from tests.integration.devserver import TEST_JWT_SECRET, DevServer
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
-OPEN_ROUTES = [("GET", "/"), ("GET", "/ok")]
-"""Health checks: open on purpose (load balancers, the test harness)."""
+OPEN_ROUTES = [("GET", "/"), ("GET", "/ok"), ("GET", "/ops/")]
+"""Open on purpose: health checks (load balancers, the test harness) and the operations
+console's page, which holds no data and asks for a token (its API under /ops/api is not open:
+tests/security/test_ops_routes.py)."""
 META_ROUTES = [("GET", "/info"), ("GET", "/metrics"), ("GET", "/docs"), ("GET", "/openapi.json")]
 CLOSED_ROUTES = [
     ("POST", "/internal/truncate"),

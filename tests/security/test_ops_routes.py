@@ -204,3 +204,12 @@ def test_the_console_page_is_open_and_holds_no_data(
         assert alices["thread_id"] not in response.text
     page = httpx.get(f"{dev_server.url}/ops/").text
     assert "Authorization" in page and 'type="password"' in page
+
+
+def test_the_api_is_in_the_servers_openapi_document(dev_server: DevServer) -> None:
+    """So the whole-API token test (test_authentication.py) calls these routes too."""
+    spec = httpx.get(f"{dev_server.url}/openapi.json", headers=dev_server.headers("root")).json()
+    documented = {
+        (m.upper(), p) for p, ms in spec["paths"].items() for m in ms if p.startswith("/ops")
+    }
+    assert documented == {(r.method, r.path) for r in OPS_API}
