@@ -128,7 +128,7 @@ _GUIDANCE = r"(?:instructions?|rules|guidelines|directions|directives|prompts?|c
 DEFAULT_RULES: tuple[Rule, ...] = (
     # --- instruction overrides (English) ---
     Rule("override.ignore_previous", 0.8,
-         rf"\b(?:ignore|disregard|forget|override|overrule|bypass|skip|drop|abandon|discard|neglect)\b"
+         rf"\b(?:ignor|disregard|forget|forgot|overrid|overrul|bypass|skip|drop|abandon|discard|neglect)(?:e|es|s|ed|ing|ting|ping)?\b"
          rf"(?:\W+\w+){{0,3}}?\W+{_PRIOR}\b(?:\W+\w+){{0,2}}?\W+{_GUIDANCE}\b"),
     Rule("override.system_prompt", 0.8,
          r"\b(?:ignore|disregard|forget|override|reveal|print|leak|show me)\b(?:\W+\w+){0,3}?\W+"
@@ -177,7 +177,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("impersonation.chat_template", 0.9,
          r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|\[/?inst\]|<<sys>>|###\s*(?:system|instruction)"),
     Rule("impersonation.you_are_now", 0.6,
-         r"\byou are (?:now|no longer)\b|\bact as (?:an? )?(?:unrestricted|admin|administrator|system|developer|dan)\b"
+         r"\byou are now (?:an?|the|in|my|free|dan|unrestricted|jailbroken|allowed|authori[sz]ed)\b|\byou are no longer\b|\bact as (?:an? )?(?:unrestricted|admin|administrator|system|developer|dan)\b"
          r"|\bpretend (?:to be|you are)\b|\b(?:developer|god|jailbreak|dan) mode\b"),
     Rule("impersonation.du_bist_jetzt", 0.6,
          r"\bdu bist (?:jetzt|ab sofort)\b|\btu es maintenant\b|\bahora eres\b|\bora sei\b|\bagora você é\b"
@@ -194,7 +194,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
          r"|reverse_refund|escalate_to_human|create_support_ticket|post_refund_note)"),
     Rule("coercion.must_act", 0.55,
          r"\b(?:you|the assistant|the agent|ai|assistant),?\s+(?:must|should|need to|have to|are required to|shall)"
-         r"\s+(?:now\s+|immediately\s+)?(?:issue|refund|transfer|approve|send|call|wire|delete|block|pay|cancel|escalate)\b"),
+         r"\s+(?:now\s+|immediately\s+)?(?:issue|refund|transfer|approve|send|call|wire|delete|block|pay|cancel|escalate|create|open|file|post|run)\b"),
     Rule("coercion.transfer_funds", 0.55,
          r"\b(?:transfer|wire|send|move|pay)\s+(?:all\s+|the\s+)?(?:funds|money|balance|\$\s?\d[\d,.]*|\d[\d,.]*\s?(?:usd|eur|dollars|euros))"
          r"\s+(?:\w+\s+){0,3}?to\s+(?:account|iban|wallet|card|me|the following)"),
@@ -202,11 +202,11 @@ DEFAULT_RULES: tuple[Rule, ...] = (
          r"\b(?:approve|authori[sz]e|process|issue|grant)\s+(?:this|the|all|every|a full|full)?\s*"
          r"(?:refunds?|requests?|transactions?|payments?|transfers?)\s+(?:immediately|now|automatically|right away|without)"),
     Rule("coercion.policy_never", 0.55,
-         r"\b(?:the|our|new|updated)\s+policy\s+(?:is|says|states|now says)\s+(?:to\s+)?(?:never|always|no longer)\s+"
+         r"\b(?:the|our|new|updated)\s+(?:\w+\s+)?policy\s+(?:is|says|states|now says)\s+(?:to\s+)?(?:never|always|no longer)\s+"
          r"(?:\w+\s+){0,3}?(?:approv|confirm|ask|check|verif|review|escalat|refund)"),
     # --- exfiltration ---
     Rule("exfiltration.send_to", 0.6,
-         r"\b(?:send|forward|post|upload|email|e-mail|leak|exfiltrate|copy|submit|transmit)\s+(?:\w+\s+){0,6}?"
+         r"\b(?:send|forward|post|upload|email|e-mail|leak|exfiltrate|copy|submit|transmit)\s+(?:\S+\s+){0,8}?"
          r"(?:to|at|into)\s+(?:https?://|www\.|[\w.+-]+@[\w-]+\.\w|this (?:url|address|webhook|endpoint))"),
     Rule("exfiltration.data_words", 0.4,
          r"\b(?:system prompt|api key|password|credentials|conversation history|customer data|card numbers?|all (?:user|customer) (?:data|records))"
