@@ -46,6 +46,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ops.retry import RetryError
 from server import ops_sources
 from server.ops_access import (
     Access,
@@ -92,6 +93,8 @@ def _endpoint(route: OpsRoute) -> Callable[[Request], Awaitable[Response]]:
             result = await route.handler(request, principal)
         except OpsError as exc:
             return _error(exc.status_code, exc.detail)
+        except RetryError as exc:  # not failed or stuck: waiting, finished, dead-lettered
+            return _error(409, str(exc))
         except LookupError as exc:
             return _error(404, str(exc) or "not found")
         except ValueError as exc:

@@ -29,13 +29,11 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from checkpointers.breakers import default_breaker_store
 from checkpointers.dead_letters import DeadLetterError, DeadLetterStore, default_dead_letters
 from checkpointers.factory import open_checkpointer
+from graphs.errors import UnknownThreadError
 from graphs.registry import build_graph
 from nodes.budget_caps import Budgets
+from ops import monitor
 from ops.dead_letters import discard_letter, retry_letter
-from ops.latest_checkpoints import ThreadFilter, latest_checkpoints
-from ops.run_list import list_runs, summarize
-from ops.status_rules import DEFAULT_STUCK_AFTER
-from ops.thread_facts import thread_facts
 from server.checkpointer import server_checkpointer_url
 
 __all__ = [
@@ -47,7 +45,9 @@ __all__ = [
     "jsonable",
     "reset_breaker",
     "retry_dead_letter",
+    "retry_run",
     "run_detail",
+    "run_timeline",
     "runs",
     "saver",
 ]
@@ -185,36 +185,40 @@ def runs(
     Raises:
         ValueError: an unknown status or a bad time.
     """
-    page = list_runs(
+    page = monitor.list_runs(
         saver(), status=status, graph=graph, owner=owner, since=_when(since), limit=limit
     )
     return jsonable(page.to_dict())
 
 
 def run_detail(thread_id: str) -> dict[str, Any] | None:
-    """One thread's latest run with its pending requests in full; None for no such thread."""
-    checkpointer = saver()
-    found = latest_checkpoints(checkpointer, ThreadFilter(thread_id=thread_id))
-    if not found:
+    """One run in detail (`ops.monitor.run_detail`: pending requests in full, evidence, usage).
+
+    None for a thread the checkpointer does not hold.
+    """
+    try:
+        return jsonable(monitor.run_detail(saver(), thread_id))
+    except UnknownThreadError:
         return None
-    facts = thread_facts(checkpointer, [thread_id])
-    summary = summarize(found[0], facts, now=datetime.now(UTC), stuck_after=DEFAULT_STUCK_AFTER)
-    detail = summary.to_dict()
-    detail["waiting_for"] = jsonable(summary.waiting_for)  # with each request in full
-    return jsonable(detail)
 
 
-def run_timeline(thread_id: str) -> Any:
-    """A thread's timeline, step by step (`ops.timeline`)."""
-    from ops.timeline import thread_timeline
+def run_timeline(thread_id: str) -> dict[str, Any]:
+    """A thread's timeline, oldest event first (`ops.monitor.run_timeline`).
 
-    return jsonable(thread_timeline(saver(), thread_id))
+    Raises:
+        LookupError: no such thread.
+    """
+    try:
+        return jsonable(monitor.run_timeline(saver(), thread_id))
+    except UnknownThreadError:
+        raise LookupError(f"thread {thread_id} not found") from None
 
 
 def retry_run(thread_id: str, *, model: str | None, actor: str) -> dict[str, Any]:
-    """Continue a failed run from its last good checkpoint (`ops.retry`); its new status."""
-    from ops.retry import retry_run as retry
+    """Continue a failed or stuck run from its last good checkpoint (`ops.monitor.retry_run`).
 
-    result = retry(saver(), thread_id, model=model)
-    detail = run_detail(thread_id) or {}
-    return {"retried_by": actor, "status": detail.get("status"), "result": jsonable(result)}
+    Raises:
+        RetryError: the run is not failed or stuck (waiting, finished, dead-lettered).
+    """
+    result = monitor.retry_run(saver(), thread_id, model)
+    return {"retried_by": actor, **jsonable(result)}

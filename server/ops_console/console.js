@@ -113,25 +113,39 @@ async function loadTimeline() {
   const id = encodeURIComponent(state.thread);
   const [detail, data] = await Promise.all([
     call("GET", `/ops/api/runs/${id}`), call("GET", `/ops/api/runs/${id}/timeline`)]);
+  const timeline = data.timeline;
   $("timeline-thread").textContent = state.thread;
-  $("timeline-detail").replaceChildren(el("dl", {},
-    ...["status", "graph_id", "owner", "created_at", "updated_at", "error"].filter((k) => detail[k])
-      .map((k) => [el("dt", {}, k), el("dd", {}, k.endsWith("_at") ? when(detail[k]) : detail[k])]).flat()));
-  const steps = Array.isArray(data.timeline) ? data.timeline : (data.timeline.steps || []);
-  rows("timeline-table", steps, (step) => el("tr", {},
-    el("td", {}, step.step ?? ""),
-    el("td", {}, step.node || (step.nodes || []).join(", ") || step.kind || "-"),
-    el("td", {}, when(step.started_at || step.at || step.ts)),
-    el("td", {}, step.duration_s === undefined || step.duration_s === null ? "" : `${Number(step.duration_s).toFixed(3)} s`),
-    el("td", { className: "note" }, stepText(step))),
-  "No steps recorded.");
+  const facts = { status: detail.status, graph: detail.graph_id, owner: detail.owner,
+    created: when(detail.created_at), updated: when(detail.updated_at),
+    steps: timeline.steps, retries: timeline.retries, error: detail.error,
+    usage: detail.usage ? `${detail.usage.total_tokens ?? "?"} tokens, $${Number(detail.usage.cost_usd || 0).toFixed(4)}` : null };
+  $("timeline-detail").replaceChildren(el("dl", {}, ...Object.entries(facts)
+    .filter(([, v]) => v !== null && v !== undefined && v !== "")
+    .map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]).flat()));
+  let index = 0;
+  rows("timeline-table", timeline.events, (event) => el("tr", { className: `event-${event.kind}` },
+    el("td", {}, ++index),
+    el("td", {}, el("span", { className: `badge kind-${event.kind}` }, event.kind)),
+    el("td", {}, when(event.at)),
+    el("td", {}, event.duration_s === null || event.duration_s === undefined ? "" : `${Number(event.duration_s).toFixed(3)} s`),
+    el("td", { className: "note" }, eventText(event))),
+  "No events recorded.");
 }
 
-function stepText(step) {
-  const parts = [];
-  for (const key of ["summary", "kind", "error"]) if (step[key] && key !== "kind") parts.push(String(step[key]));
-  for (const event of step.events || []) parts.push(typeof event === "string" ? event : (event.summary || json(event)));
-  return parts.join("; ");
+function eventText(event) {
+  switch (event.kind) {
+    case "step": return `step ${event.step ?? "?"}: ${(event.nodes || []).join(", ") || "-"}`;
+    case "tool_call": return `${event.tool}(${json(event.args || {})}) ${event.status}${event.retries ? `, ${event.retries} retries` : ""}: ${event.result || ""}`;
+    case "approval": return `${event.tool}: ${event.decision} by ${event.reviewer}${event.reason ? ` (${event.reason})` : ""}`;
+    case "model_call": return `${event.role || "model"} ${event.model}: ${event.total_tokens ?? "?"} tokens${event.cost_usd ? `, $${Number(event.cost_usd).toFixed(5)}` : ""}${event.retries ? `, ${event.retries} retries` : ""}`;
+    case "worker_run": return `worker ${event.worker || "-"}: ${event.status}${event.error ? `: ${event.error}` : ""}`;
+    case "error": return event.error;
+    case "interrupt": return "waits for a person";
+    default: {
+      const rest = Object.fromEntries(Object.entries(event).filter(([k]) => !["kind", "at", "end", "duration_s"].includes(k)));
+      return json(rest);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- approvals
@@ -141,11 +155,9 @@ async function loadApprovals() {
   list.replaceChildren();
   let count = 0;
   for (const run of data.runs) {
-    let values = {};
-    try {  // the recommendation and policy checks, through LangGraph's API with the same token
-      values = (await call("GET", `/threads/${run.thread_id}/state`)).values || {};
-    } catch (error) { values = {}; }
-    for (const request of run.waiting_for || []) {
+    const detail = await call("GET", `/ops/api/runs/${encodeURIComponent(run.thread_id)}`);
+    const values = detail.evidence || {};  // hitl's case, facts, recommendation, policy checks
+    for (const request of detail.pending || []) {
       if (!request.action) continue;
       list.append(approvalCard(run, values, request));
       count += 1;
@@ -171,8 +183,10 @@ function approvalCard(run, values, request) {
     await loadApprovals();
   };
   const evidence = [];
-  if (values.recommendation) evidence.push(el("h4", {}, "Recommendation"), el("pre", {}, json(values.recommendation)));
-  if (values.policy) evidence.push(el("h4", {}, "Policy checks"), el("pre", {}, json(values.policy)));
+  const titles = { case: "Case", facts: "Facts", recommendation: "Recommendation", policy: "Policy checks", outcome: "Outcome" };
+  for (const [key, title] of Object.entries(titles)) {
+    if (values[key]) evidence.push(el("h4", {}, title), el("pre", {}, json(values[key])));
+  }
   const mayDecide = state.me && state.me.role !== "user";
   const button = (type, label, extra) => el("button", { type: "button", className: `act ${extra || ""}`,
     "data-decision": type, disabled: !mayDecide, onclick: guard(decide(type)) }, label);
