@@ -39,11 +39,20 @@ from langgraph.types import Command, StateSnapshot, StateUpdate
 from langgraph.typing import ContextT, InputT, OutputT, StateT
 
 from graphs._pending import CANCEL_PENDING_KEY, cancellation, pending_requests
+from graphs._tracing import (
+    arun_outcome,
+    finish_run,
+    is_top_level,
+    observing,
+    run_outcome,
+    traced_config,
+)
 from graphs.errors import InvalidInputError, PendingApprovalError, UnknownThreadError
 from graphs.input_validation import check_text, validate_input, validate_messages
 from nodes.identity import authenticated_user_id
 from nodes.operator_config import without_forged_keys
 from nodes.run_budget import start_run
+from observability.timing import clock
 
 __all__ = ["BoundaryGraph", "behind_boundary"]
 
@@ -173,15 +182,42 @@ class BoundaryGraph(CompiledStateGraph[StateT, ContextT, InputT, OutputT]):
     ) -> Iterator[Any]:
         """`CompiledStateGraph.stream`, after the boundary checks (see the module)."""
         run_input, run_config = self._admit(input, config)
-        yield from super().stream(run_input, run_config, **kwargs)
+        if not is_top_level(self, run_config):
+            yield from super().stream(run_input, run_config, **kwargs)
+            return
+        run_config = traced_config(self, run_config, kwargs.get("context"))
+        started = clock()
+        try:
+            yield from super().stream(run_input, run_config, **kwargs)
+        except BaseException as exc:
+            if observing():
+                finish_run(self, run_config or {}, started, "error", exc, kwargs.get("context"))
+            raise
+        if observing():
+            outcome = run_outcome(self, run_config or {})
+            finish_run(self, run_config or {}, started, outcome, None, kwargs.get("context"))
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """`CompiledStateGraph.astream`, after the boundary checks (see the module)."""
         run_input, run_config = await self._aadmit(input, config)
-        async for chunk in super().astream(run_input, run_config, **kwargs):
-            yield chunk
+        if not is_top_level(self, run_config):
+            async for chunk in super().astream(run_input, run_config, **kwargs):
+                yield chunk
+            return
+        run_config = traced_config(self, run_config, kwargs.get("context"))
+        started = clock()
+        try:
+            async for chunk in super().astream(run_input, run_config, **kwargs):
+                yield chunk
+        except BaseException as exc:
+            if observing():
+                finish_run(self, run_config or {}, started, "error", exc, kwargs.get("context"))
+            raise
+        if observing():
+            outcome = await arun_outcome(self, run_config or {})
+            finish_run(self, run_config or {}, started, outcome, None, kwargs.get("context"))
 
 
 def _with_run_id(config: RunnableConfig | None) -> RunnableConfig:

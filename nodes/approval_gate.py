@@ -28,6 +28,7 @@ from typing import Any, cast
 
 from langchain_core.messages import ToolCall
 from langchain_core.tools import BaseTool
+from langgraph.errors import GraphInterrupt
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 from pydantic import BaseModel, ValidationError
@@ -36,6 +37,7 @@ from typing_extensions import TypedDict
 from checkpointers.ledger import EffectLedger, args_hash
 from nodes.context import agent_context
 from nodes.identity import authenticated_user_id, current_thread_id
+from observability.events import emit, sinks_active
 from state.approval import (
     ApprovalDecision,
     ApprovalRecord,
@@ -286,7 +288,11 @@ def _decide(
             escalated=escalated,
             note=payload.get("note"),
         )
-        answer = interrupt([request])
+        try:
+            answer = interrupt([request])
+        except GraphInterrupt:  # the request goes out now (a resumed run returns the answer)
+            emit("approval_requested", tool=call["name"], call_id=call["id"])
+            raise
         expired = deadline is not None and not escalated and datetime.now(UTC) > deadline
         if expired and deadline is not None and payload.get("on_timeout") != "escalate":
             reason = f"no decision before the deadline ({deadline.isoformat()})"
@@ -350,9 +356,36 @@ def make_approval_gate(
             args_hash=args_hash(dict(call["args"])),
         ).model_dump(mode="json")
         bind_decision(ledger, record)
+        _observe_decision(record)
         return {"approvals": [record]}
 
     return approval_gate
+
+
+_DECISION_NAMES = {"response": "respond", "ignore": "reject"}
+
+
+def _observe_decision(record: dict[str, Any]) -> None:
+    """One ``approval_decided`` event: the decision, its reviewer and how long it waited."""
+    if not sinks_active():
+        return
+    decision = _DECISION_NAMES.get(record["decision"], record["decision"])
+    if record["reviewer"] == DEADLINE:
+        decision = "expired"
+    wait_s = None
+    try:
+        requested = datetime.fromisoformat(str(record.get("requested_at")))
+        wait_s = round((datetime.now(UTC) - requested).total_seconds(), 3)
+    except (TypeError, ValueError):  # no request time, or one without a zone
+        pass
+    emit(
+        "approval_decided",
+        tool=record["action"],
+        call_id=record["tool_call_id"],
+        decision=decision,
+        wait_s=wait_s,
+        reviewer=record["reviewer"],
+    )
 
 
 def bind_decision(ledger: EffectLedger, record: dict[str, Any]) -> None:

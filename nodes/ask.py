@@ -42,11 +42,15 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.messages.utils import MessageLikeRepresentation, convert_to_messages
 from langchain_core.runnables import Runnable
+from langgraph.errors import GraphBubbleUp
 from pydantic import BaseModel, ValidationError
 
-from nodes.model_chain import Rebind, call_model_chain
+from nodes.model_chain import Rebind, call_model_chain, model_label
 from nodes.run_budget import record_model_call
+from nodes.run_stop import RunStopped
 from nodes.usage import find_chat_model, record_usage
+from observability.events import emit
+from observability.timing import clock, elapsed, error_name
 
 __all__ = [
     "DEFAULT_MAX_REASKS",
@@ -148,10 +152,35 @@ def invoke_model(
     """
     prompt = list(messages)
     model = find_chat_model(runnable)
-    reply, used = call_model_chain(runnable, prompt, role=role, model=model, rebind=rebind)
+    started = clock()
+    try:
+        reply, used = call_model_chain(runnable, prompt, role=role, model=model, rebind=rebind)
+    except (GraphBubbleUp, RunStopped):
+        raise  # an interrupt, or a stop before or instead of a call (its own event)
+    except Exception as exc:
+        label = model_label(model).split("#")[0]
+        emit(
+            "model_call",
+            role=role,
+            model=label,
+            latency_s=elapsed(started),
+            success=False,
+            error=error_name(exc),
+        )
+        raise
     row = record_usage(used, prompt, reply, role=role)  # tokens and cost: see nodes.usage
     if row is not None:
         record_model_call(row.total_tokens, row.cost_usd)
+        emit(
+            "model_call",
+            role=role,
+            model=row.model,
+            latency_s=elapsed(started),
+            success=True,
+            input_tokens=row.input_tokens,
+            output_tokens=row.output_tokens,
+            cost_usd=row.cost_usd,
+        )
     return reply
 
 

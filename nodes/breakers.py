@@ -57,6 +57,7 @@ from checkpointers.breakers import BreakerState, BreakerStore, default_breaker_s
 from checkpointers.ledger import RUN_CHECKPOINTER_KEY
 from nodes.controls import BreakerSettings, current_controls
 from nodes.error_classes import CircuitOpenError
+from observability.events import emit
 
 __all__ = ["MIN_PROBE_TIMEOUT_S", "BreakerBoard", "breaker_board", "breaker_key"]
 
@@ -98,6 +99,7 @@ class BreakerBoard:
     def __init__(self, store: BreakerStore, settings: BreakerSettings) -> None:
         self.store = store
         self.settings = settings
+        self._probes: set[str] = set()  # keys whose half-open probe this board holds
 
     @property
     def enabled(self) -> bool:
@@ -118,11 +120,17 @@ class BreakerBoard:
         )
         if not admission.allowed:
             raise CircuitOpenError(key, retry_in_s=admission.retry_in_s)
+        if admission.probe:
+            self._probes.add(key)
+            emit("breaker_change", key=key, state="half_open")
 
     def record_success(self, key: str) -> None:
         """A call succeeded: close a half-open breaker, reset a closed one's count."""
         if self.enabled:
-            self.store.record_success(key)
+            changed = self.store.record_success(key)
+            if changed is not None and key in self._probes:
+                emit("breaker_change", key=key, state="closed")
+            self._probes.discard(key)
 
     def record_failure(self, key: str, error: str) -> None:
         """A call failed in a way that counts: count it; open at the threshold.
@@ -132,12 +140,16 @@ class BreakerBoard:
             error: one line about the failure (shown by ``agent-patterns breakers``).
         """
         if self.enabled:
-            self.store.record_failure(
+            row = self.store.record_failure(
                 key,
                 error,
                 threshold=self.settings.failure_threshold,
                 window_s=self.settings.window_s,
             )
+            self._probes.discard(key)
+            opened_now = row.opened_at is not None and row.opened_at == row.updated_at
+            if row.state == "open" and opened_now:
+                emit("breaker_change", key=key, state="open")
 
     def states(self) -> list[BreakerState]:
         """Every breaker of the store, by key."""

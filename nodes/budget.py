@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMes
 from langgraph.runtime import Runtime
 
 from nodes.context import agent_context
+from observability.events import emit
 from state.agent import AgentState
 from state.context import AgentContext
 
@@ -42,9 +43,10 @@ def stop_at_budget(state: AgentState, *, runtime: Runtime[AgentContext]) -> dict
     calls = last.tool_calls if isinstance(last, AIMessage) else []
     used = model_calls_this_turn(messages)
     if state.get("remaining_steps", RECURSION_HEADROOM) < RECURSION_HEADROOM:
-        limit = "the run's recursion limit"
+        limit, budget = "the run's recursion limit", "recursion_limit"
     else:
-        limit = f"the step budget ({context.max_steps} model calls per turn)"
+        limit, budget = f"the step budget ({context.max_steps} model calls per turn)", "max_steps"
+    emit("budget_stop", limit=budget, reason=f"{limit} was used up")
     closing: list[AnyMessage] = [
         ToolMessage(
             content=f"Not run: {limit} was used up before this call could run.",

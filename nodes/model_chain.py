@@ -51,6 +51,8 @@ from nodes.error_classes import CircuitOpenError, ModelTimeoutError, classify, d
 from nodes.retry import call_with_retry
 from nodes.run_budget import check_before_model_call
 from nodes.run_stop import RunStopped
+from observability.events import emit
+from observability.timing import error_name
 
 __all__ = ["Rebind", "call_model_chain", "fallback_specs", "model_label", "model_from_spec"]
 
@@ -274,14 +276,13 @@ def _on_retry(role: str, label: str, attempt: int, exc: BaseException, delay_s: 
 def _on_switch(
     role: str, label: str, following: str | None, error_class: str, exc: BaseException
 ) -> None:
-    emit_event(
-        "fallback",
-        {
-            "role": role,
-            "from_model": label.split("#")[0],
-            "to_model": following.split("#")[0] if following else None,
-            "error_class": error_class,
-            "error": describe_failure(exc),
-        },
-        keep=True,
-    )
+    record = {
+        "role": role,
+        "from_model": label.split("#")[0],
+        "to_model": following.split("#")[0] if following else None,
+        "error_class": error_class,
+        "error": describe_failure(exc),
+    }
+    emit_event("fallback", record, keep=True)
+    observed = {key: record[key] for key in ("role", "from_model", "to_model")}
+    emit("fallback", **observed, reason=error_class, error=error_name(exc))

@@ -35,6 +35,8 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from observability.events import emit
+
 __all__ = ["RUN_STOP_CHANNEL", "RunStopped", "StopKind", "unanswered_calls", "wrap_up"]
 
 logger = logging.getLogger(__name__)
@@ -134,4 +136,6 @@ def wrap_up(
         "at": datetime.now(UTC).isoformat(),
     }
     logger.warning("run %s stopped (%s): %s", run_id, stop.kind, stop.reason)
+    if stop.kind == "budget":
+        emit("budget_stop", limit=stop.detail.get("budget"), reason=stop.reason)
     return {"messages": [*kept, *closing], RUN_STOP_CHANNEL: record}

@@ -96,6 +96,7 @@ from nodes.injection_screen import FLAGS_CHANNEL, screen_tool_outputs
 from nodes.retry import call_with_retry
 from nodes.run_budget import claim_tool_call
 from nodes.tool_failures import (
+    ERROR_CLASS_KEY,
     FALLBACK_FROM_KEY,
     TOOL_FALLBACK_KEY,
     ToolFailure,
@@ -111,6 +112,8 @@ from nodes.tool_replay import record as record_outcome
 from nodes.tool_workers import InlineToolNode as _InlineToolNode
 from nodes.tool_workers import ReturnWatch as _ReturnWatch
 from nodes.tool_workers import ToolWorkers as _ToolWorkers
+from observability.events import emit, sinks_active
+from observability.timing import clock, elapsed
 from state.agent import AgentState
 from state.context import AgentContext, ApprovalPolicy
 from tools.idempotency import using_idempotency_key
@@ -577,7 +580,9 @@ def make_run_tools(
             if refusal is not None:
                 outputs.append(error_message(call, f"Not run: {refusal}."))
                 continue
+            started = clock()
             produced = _execute_once(decided, tools_by_name, ledger, thread_id, env, timeout_s)
+            _observe(decided["name"], produced, started, tools_by_name.get(decided["name"]))
             produced = cap_outputs(produced, controls.window.max_tool_output_chars)
             produced, flagged = screen_tool_outputs(produced)
             flags.extend(flagged)
@@ -593,6 +598,23 @@ def make_run_tools(
         return _with_flags(combine_outputs(outputs), flags)
 
     return run_tools
+
+
+def _observe(name: str, produced: list[ToolOutput], started: float, tool: BaseTool | None) -> None:
+    """One ``tool_call`` event for an executed call (`observability.events`)."""
+    if not sinks_active():
+        return
+    failed = [m for m in _messages_of(produced) if getattr(m, "status", None) == "error"]
+    error = (failed[0].additional_kwargs.get(ERROR_CLASS_KEY) or "error") if failed else None
+    side_effect = has_side_effects(tool) if tool is not None else False
+    emit(
+        "tool_call",
+        tool=name,
+        latency_s=elapsed(started),
+        success=not failed,
+        error=error,
+        side_effect=side_effect,
+    )
 
 
 def _with_flags(

@@ -7,8 +7,9 @@ log writer, the metrics recorder, a test's list) receive each `Event`. With no s
 watches.
 
 ``emit`` fills in the run's context when it runs inside a LangGraph node: ``thread_id``,
-``run_id``, ``graph_id``, ``step``, ``node`` and ``user_id`` (the server's authenticated user,
-else the run context's ``user_id``). An explicit field always wins. A failing sink never
+``run_id``, ``graph_id``, ``step``, ``node``, ``user_id`` (the server's authenticated user,
+else the run context's ``user_id``) and ``agent`` (the sub-agent whose subgraph is running,
+else the graph). An explicit field always wins. A failing sink never
 breaks a run: it is skipped for that call and logged (a warning the first time, debug after).
 
 Example:
@@ -51,7 +52,7 @@ KINDS = (
 )
 """Every event kind; `emit` refuses (logs and drops) any other."""
 
-CONTEXT_KEYS = ("thread_id", "run_id", "graph_id", "step", "node", "user_id")
+CONTEXT_KEYS = ("thread_id", "run_id", "graph_id", "step", "node", "user_id", "agent")
 """The context fields `emit` fills in from the running LangGraph config when known."""
 
 
@@ -160,8 +161,7 @@ def context_fields(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
         config: a runnable config; None reads the current LangGraph context, if any.
 
     Returns:
-        Any of ``thread_id``, ``run_id``, ``graph_id``, ``step``, ``node`` and ``user_id``
-        that are known; empty outside a run.
+        Any of `CONTEXT_KEYS` that are known; empty outside a run.
     """
     if config is None:
         config = _current_config()
@@ -176,6 +176,7 @@ def context_fields(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "step": metadata.get("langgraph_step"),
         "node": metadata.get("langgraph_node"),
         "user_id": _user_id(configurable, metadata),
+        "agent": _agent(configurable, metadata),
     }
     return {key: _json_safe(value) for key, value in found.items() if value is not None}
 
@@ -200,6 +201,16 @@ def _user_id(configurable: Mapping[str, Any], metadata: Mapping[str, Any]) -> st
     else:
         user = getattr(context, "user_id", None)
     return str(user) if user else None
+
+
+def _agent(configurable: Mapping[str, Any], metadata: Mapping[str, Any]) -> str | None:
+    """The node holding the running subgraph (a sub-agent), else the graph's id."""
+    namespace = str(configurable.get("checkpoint_ns") or "")
+    parts = [part for part in namespace.split("|") if part]
+    if len(parts) >= 2:
+        return parts[-2].split(":", 1)[0] or None
+    graph = metadata.get("graph_id") or configurable.get("graph_id")
+    return str(graph) if graph else None
 
 
 def _json_safe(value: Any) -> Any:

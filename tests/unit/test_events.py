@@ -132,6 +132,7 @@ def test_context_fields_come_from_the_running_graph(seen: list[Event]) -> None:
         "step": 1,
         "node": "work",
         "user_id": "alice",
+        "agent": "react",
     }
     assert tool_event.fields["node"] == "explicit wins"
     assert tool_event.fields["user_id"] == "explicit"
