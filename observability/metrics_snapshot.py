@@ -55,6 +55,7 @@ class MetricsSnapshot:
     """The scrape, added up: per pattern, model, tool and approval decision."""
 
     patterns: dict[str, PatternStats] = field(default_factory=dict)
+    nodes: dict[tuple[str, str], dict[float, float | None]] = field(default_factory=dict)
     models: dict[str, dict[str, float]] = field(default_factory=dict)
     tools: dict[str, dict[str, float]] = field(default_factory=dict)
     approvals_requested: int = 0
@@ -86,16 +87,20 @@ def _sum_by(rows: Iterable[tuple[Labels, float]], *keys: str) -> dict[tuple[str,
     return totals
 
 
-def _histograms_by(rows: Iterable[tuple[Labels, float]], key: str) -> dict[str, list[Bucket]]:
-    """Buckets per value of label `key`, other labels summed (``sum by (key, le)``)."""
-    series: dict[tuple[str, tuple[tuple[str, str], ...]], list[Bucket]] = defaultdict(list)
+def _histograms_by(
+    rows: Iterable[tuple[Labels, float]], *keys: str
+) -> dict[tuple[str, ...], list[Bucket]]:
+    """Buckets per value of the labels `keys`, other labels summed (``sum by (keys, le)``)."""
+    series: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[Bucket]]
+    series = defaultdict(list)
     for labels, value in rows:
         others = tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
-        series[(labels.get(key, ""), others)].append((float(labels["le"]), value))
-    grouped: dict[str, list[list[Bucket]]] = defaultdict(list)
-    for (name, _), buckets in series.items():
-        grouped[name].append(buckets)
-    return {name: merge_buckets(histograms) for name, histograms in grouped.items()}
+        wanted = tuple(labels.get(k, "") for k in keys)
+        series[(wanted, others)].append((float(labels["le"]), value))
+    grouped: dict[tuple[str, ...], list[list[Bucket]]] = defaultdict(list)
+    for (wanted, _), buckets in series.items():
+        grouped[wanted].append(buckets)
+    return {wanted: merge_buckets(histograms) for wanted, histograms in grouped.items()}
 
 
 def _patterns(found: Samples) -> dict[str, PatternStats]:
@@ -106,10 +111,20 @@ def _patterns(found: Samples) -> dict[str, PatternStats]:
         stats = patterns.setdefault(graph_id, PatternStats(graph_id))
         stats.outcomes[outcome] = stats.outcomes.get(outcome, 0) + int(n)
     latency = _histograms_by(found.get(PREFIX + "run_duration_seconds_bucket", []), "graph_id")
-    for graph_id, buckets in latency.items():
+    for (graph_id,), buckets in latency.items():
         stats = patterns.setdefault(graph_id, PatternStats(graph_id))
         stats.latency = dict(quantiles(buckets, QS))
     return dict(sorted(patterns.items()))
+
+
+def _nodes(found: Samples) -> dict[tuple[str, str], dict[float, float | None]]:
+    """Latency quantiles per (graph_id, node), successes and failures together."""
+    rows = found.get(PREFIX + "node_duration_seconds_bucket", [])
+    nodes = {
+        (graph_id, node): dict(quantiles(buckets, QS))
+        for (graph_id, node), buckets in _histograms_by(rows, "graph_id", "node").items()
+    }
+    return dict(sorted(nodes.items()))
 
 
 def _models(found: Samples) -> dict[str, dict[str, float]]:
@@ -147,7 +162,7 @@ def _approvals(found: Samples, snapshot: MetricsSnapshot) -> None:
     snapshot.approvals_pending = int(sum(v for _, v in found.get(PREFIX + "approvals_pending", [])))
     wait = found.get(PREFIX + "approval_wait_seconds_bucket", [])
     if wait:
-        everything = _histograms_by(wait, "")[""]  # no label named "": all series merged
+        everything = _histograms_by(wait)[()]  # by no label: every series merged
         snapshot.approval_wait = dict(quantiles(everything, QS))
 
 
@@ -159,7 +174,7 @@ def parse_snapshot(text: str) -> MetricsSnapshot:
     """
     found = samples(text)
     snapshot = MetricsSnapshot(
-        patterns=_patterns(found), models=_models(found), tools=_tools(found)
+        patterns=_patterns(found), nodes=_nodes(found), models=_models(found), tools=_tools(found)
     )
     _approvals(found, snapshot)
     stops = _sum_by(found.get(PREFIX + "budget_stops_total", []), "limit")
@@ -207,6 +222,13 @@ def render_snapshot(snapshot: MetricsSnapshot) -> str:
         lines += _table(header, _pattern_rows(snapshot.patterns))
     else:
         lines.append("  (no runs recorded by this process yet)")
+    if snapshot.nodes:
+        lines += ["", "Node latency"]
+        node_rows = [
+            (graph_id, node, *(_seconds(latency.get(q)) for q in QS))
+            for (graph_id, node), latency in snapshot.nodes.items()
+        ]
+        lines += _table(("PATTERN", "NODE", "P50", "P95", "P99"), node_rows)
     if snapshot.models:
         lines += ["", "Models"]
         rows = [
