@@ -21,6 +21,7 @@ from cli.errors import explain  # noqa: E402
 from cli.events import add_event_commands  # noqa: E402
 from cli.knowledge import add_knowledge_commands  # noqa: E402
 from cli.metrics import add_metrics_command  # noqa: E402
+from cli.ops_runs import add_run_monitor_commands  # noqa: E402
 from cli.workers import add_worker_commands  # noqa: E402
 
 __all__ = ["build_parser", "main"]
@@ -36,6 +37,7 @@ def build_parser(**options: object) -> argparse.ArgumentParser:
     add_breaker_commands(commands)
     add_budget_commands(commands)
     add_worker_commands(commands)
+    add_run_monitor_commands(commands)  # after the workers' `runs`: adds its verbs
     add_event_commands(commands)
     add_knowledge_commands(commands)
     add_metrics_command(commands)
