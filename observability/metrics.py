@@ -78,9 +78,11 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 """The ``Content-Type`` of `MetricsRecorder.prometheus_text` (Prometheus text format 0.0.4)."""
 
 DURATION_BUCKETS = (
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0,
+    20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
 )  # fmt: skip
-"""Upper bounds (seconds) of the run, node, model and tool latency histograms."""
+"""Upper bounds (seconds) of the run, node, model and tool latency histograms: about x1.5
+apart from half a second to ten minutes, where model calls and agent runs take their time."""
 
 WAIT_BUCKETS = (
     1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 4 * 3600.0, 12 * 3600.0,
