@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, Literal, get_args
@@ -115,11 +116,14 @@ def find_pii(text: str, kinds: Collection[str] | None = None) -> list[PiiMatch]:
     chosen = _chosen_kinds(kinds)
     if "@" not in text and not _HAS_DIGIT.search(text):
         return []
-    kept: list[PiiMatch] = []
+    kept: list[PiiMatch] = []  # sorted by start, never overlapping
     for match in _candidates(text, chosen):
-        if all(match.end <= other.start or match.start >= other.end for other in kept):
-            kept.append(match)
-    return sorted(kept, key=lambda match: match.start)
+        index = bisect.bisect_left(kept, match.start, key=lambda other: other.start)
+        clear_before = index == 0 or kept[index - 1].end <= match.start
+        clear_after = index == len(kept) or match.end <= kept[index].start
+        if clear_before and clear_after:
+            kept.insert(index, match)
+    return kept
 
 
 def _mask(match: PiiMatch) -> str:

@@ -26,33 +26,40 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 
 import phonenumbers
 
-__all__ = ["PHONE_REGIONS", "find_phones"]
+__all__ = ["PHONE_REGIONS", "clear_phone_cache", "find_phones"]
 
 PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "AU", "BR")
 """The regions whose national formats are recognised, in the order they are tried."""
 
 _CONTEXT = re.compile(
-    r"(?:phone|tel\b|tel[eé:.]|call|ring|mobile?|mobil|cell|whats\s?app|sms|text|fax|"
-    r"contact|reach|dial|hotline|ruf|anruf|handy|portable|m[oó]vil|llam|chiam|cellulare|"
-    r"bel\b|bellen|numéro de t|n[°º]\s?tel)",
+    r"\b(?:phone|tel\b|tel[eé:.]|call|ring|mobil|cell|whats\s?app|sms|text|fax|contact|"
+    r"reach|dial|hotline|ruf|anruf|handy|portable|m[oó]vil|ll[aá]m|chiam|bel\b|bellen|"
+    r"numéro de t|n[°º]\s?tel)",
     re.IGNORECASE,
 )
 _WRITTEN_AS_PHONE = re.compile(
     r"(?:\+|00|\(|0\d*[ ./-]|1[ .-]?\()|(?:1[ .-])?\d{3}([ .-])\d{3}\1\d{4}$"
 )
+_MAY_BE_WRITTEN_AS_PHONE = re.compile(r"\+|\(|(?<!\d)0\d|\d{3}([ .-])\d{3}\1\d{4}")
+"""A cheap test of a whole candidate run: could any number inside it pass `_WRITTEN_AS_PHONE`?"""
 _BEFORE, _AFTER = 40, 25
 _CANDIDATE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d[\d \t().\-/]{4,22}\d(?![\w])")
 _MIN_DIGITS = 7
 _MAX_DIGITS = 17
 
 
-def _matches_in(candidate: str, regions: Sequence[str]) -> list[tuple[int, int]]:
-    """Spans of valid phone numbers inside one candidate run, first region that finds any."""
+@functools.lru_cache(maxsize=4096)
+def _matches_in(candidate: str, regions: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """Spans of valid phone numbers inside one candidate run (cached: log lines repeat).
+
+    Regions are tried in order until the numbers found cover every digit of the run.
+    """
     found: list[tuple[int, int]] = []
     for region in regions:
         matcher = phonenumbers.PhoneNumberMatcher(
@@ -64,7 +71,12 @@ def _matches_in(candidate: str, regions: Sequence[str]) -> list[tuple[int, int]]
         digits_found = sum(sum(c.isdigit() for c in candidate[start:end]) for start, end in found)
         if found and digits_found == sum(c.isdigit() for c in candidate):
             break
-    return found
+    return tuple(found)
+
+
+def clear_phone_cache() -> None:
+    """Forget the candidate runs already checked (for benchmarks that time a cold scan)."""
+    _matches_in.cache_clear()
 
 
 def _named_near(text: str, start: int, end: int) -> bool:
@@ -82,8 +94,12 @@ def find_phones(text: str, regions: Sequence[str] = PHONE_REGIONS) -> Iterator[t
         digits = sum(char.isdigit() for char in candidate.group())
         if not _MIN_DIGITS <= digits <= _MAX_DIGITS:
             continue
-        offset = candidate.start()
-        for start, end in _matches_in(candidate.group(), regions):
-            written = candidate.group()[start:end]
+        offset, written_run = candidate.start(), candidate.group()
+        if not _MAY_BE_WRITTEN_AS_PHONE.search(written_run) and not _named_near(
+            text, offset, candidate.end()
+        ):
+            continue
+        for start, end in _matches_in(written_run, tuple(regions)):
+            written = written_run[start:end]
             if _WRITTEN_AS_PHONE.match(written) or _named_near(text, offset + start, offset + end):
                 yield offset + start, offset + end
