@@ -6,7 +6,8 @@
   answer one and resume the run (from this process) until it ends or waits again;
 - ``approvals sweep``: touch every thread whose approval is past its deadline, so its policy
   (reject or escalate) applies;
-- ``audit THREAD``: the thread's audit trail and effect-ledger entries;
+- ``audit THREAD``: the thread's audit trail, effect-ledger entries, runs a control stopped
+  and guardrail flags (content screened as a likely prompt injection);
 - ``history THREAD [--show CHECKPOINT]``: the thread's steps, newest first (time travel).
 """
 
@@ -38,6 +39,7 @@ from cli.workers import enqueue_decision, workers_enabled
 from graphs._pending import unique_interrupts
 from graphs.registry import build_graph
 from nodes.approval_gate import EXPIRE_MARKER
+from nodes.injection_screen import thread_flags
 from state.approval import InvalidDecisionError, parse_decision
 
 __all__ = ["PendingApproval", "add_approval_commands", "pending_approvals"]
@@ -237,7 +239,21 @@ def _audit(args: argparse.Namespace, out: TextIO) -> int:
                 f"attempts={e.attempts} result={(e.result or '')[:80]}\n"
             )
         _write_run_stops(graph, args.thread, out)
+        _write_guardrail_flags(saver, args.thread, out)
     return 0
+
+
+def _write_guardrail_flags(saver: BaseCheckpointSaver, thread: str, out: TextIO) -> None:
+    """Content the thread's guardrails flagged (`nodes.injection_screen`), oldest first."""
+    flags = thread_flags(saver, thread)
+    out.write(f"Guardrail flags ({len(flags)}):\n")
+    for flag in flags:
+        excerpt = " ".join(str(flag.get("original") or "").split())[:100]
+        out.write(
+            f"  {flag.get('flagged_at')}  {flag.get('kind', 'injection')} {flag.get('label')} "
+            f"score={flag.get('score')} rules={','.join(flag.get('rules') or [])} "
+            f"detector={flag.get('detector')}: {excerpt!r}\n"
+        )
 
 
 def _write_run_stops(graph: Any, thread: str, out: TextIO) -> None:

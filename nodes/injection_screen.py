@@ -50,6 +50,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from langchain_core.messages import ToolMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from guardrails.injection import HeuristicDetector, InjectionDetector, InjectionVerdict
@@ -65,6 +66,7 @@ __all__ = [
     "screen_records",
     "screen_text",
     "screen_tool_outputs",
+    "thread_flags",
     "wrap_untrusted",
 ]
 
@@ -302,3 +304,23 @@ def untrusted_line(record: dict[str, Any], text: str, *, source: Source, name: s
         str(mark.get("detector")),
     )
     return wrap_untrusted(text, label=f"{source}:{name}" if name else source, verdict=verdict)
+
+
+def _flag_key(flag: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(flag.get(k)) for k in ("label", "ref", "flagged_at", "original"))
+
+
+def thread_flags(saver: BaseCheckpointSaver, thread_id: str) -> list[dict[str, Any]]:
+    """Every guardrail flag a thread recorded, its sub-agents' included, oldest first.
+
+    Sub-agents checkpoint into their parent's thread under their own namespace, and their
+    ``guardrail_flags`` may never reach the parent's state, so every checkpoint of the thread
+    (all namespaces) is read; a flag seen in several checkpoints is listed once.
+    """
+    found: dict[tuple[str, ...], dict[str, Any]] = {}
+    for item in saver.list({"configurable": {"thread_id": thread_id}}):
+        flags = item.checkpoint.get("channel_values", {}).get(FLAGS_CHANNEL) or []
+        for flag in flags if isinstance(flags, list) else []:
+            if isinstance(flag, dict):
+                found.setdefault(_flag_key(flag), flag)
+    return sorted(found.values(), key=lambda flag: str(flag.get("flagged_at")))
