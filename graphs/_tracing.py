@@ -128,10 +128,12 @@ def finish_run(
     """Emit the run's ``run_finished`` event (see the module docs)."""
     metadata = {**(graph.config or {}).get("metadata", {}), **(config.get("metadata") or {})}
     configurable = config.get(CONF) or {}
+    graph_id = metadata.get("graph_id") or graph.name
     emit(
         "run_finished",
         pattern=graph.name,
-        graph_id=metadata.get("graph_id") or graph.name,
+        graph_id=graph_id,
+        agent=graph_id,
         thread_id=configurable.get("thread_id"),
         run_id=configurable.get("run_id"),
         user_id=authenticated_user_id(config) or _context_user(context),
