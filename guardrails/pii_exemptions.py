@@ -6,8 +6,8 @@ span found here is blanked (`blank_exempt` overwrites it with ``x``, same length
 offsets still point into the original): UUIDs, hex ids (thread, run and checkpoint ids,
 digests), ISO and local timestamps and dates, clock times, IPv4 addresses, order and ticket
 ids (``A-1001``, ``ORD-2024-0042``), labelled references (``order #4155552671``, ``serial
-no. 31415926535``), money amounts (``$1,234.56``, ``1.234,56 EUR``) and version numbers
-(``v2.10.3``, ``1.2.3``).
+no. 31415926535``), money amounts (``$1,234.56``, ``1.234,56 EUR``), decimal numbers
+(``0.884``, ``(0.884-0.908)``) and version numbers (``v2.10.3``, ``1.2.3``).
 
 Example:
     >>> blank_exempt("id 550e8400-e29b-41d4-a716-446655440000 at 2024-05-01T10:00:00Z")
@@ -54,6 +54,8 @@ EXEMPT_PATTERNS: tuple[re.Pattern[str], ...] = (
     # Money: $1,234.56, € 99, 1.234,56 EUR, 25 dollars.
     re.compile(r"[$€£¥₹]\s?\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?(?!\d)"),
     re.compile(r"(?<![\d.,])\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?\s?" + _CURRENCY + r"\b"),
+    # Decimal numbers with one point or comma: 0.884, 12,50 (not 06.12.34.56.78).
+    re.compile(r"(?<![\w.,])\d+[.,]\d+(?![.,]?\d)"),
     # Version numbers: v2.10.3, 1.2.3, 3.11.4-rc1 (a first part of one or two digits).
     re.compile(r"\b[vV]\d+(?:\.\d+)+(?:[-+][\w.]+)?\b"),
     re.compile(r"(?<![\d.+])\d{1,2}\.\d{1,3}(?:\.\d{1,5}){1,2}(?:[-+][\w.]+)?(?![.\d])"),
