@@ -99,8 +99,28 @@ def _configure_langsmith() -> None:
     """Trace to LangSmith through a client that redacts personal data first."""
     import langsmith
 
+    class RedactingClient(langsmith.Client):
+        """A LangSmith client that redacts every free text of a run before sending it.
+
+        The anonymizer covers inputs, outputs, errors and metadata; `_run_transform` adds
+        what it does not see: a model's serialized arguments, its invocation parameters,
+        streamed events.
+        """
+
+        def _run_transform(self, run: Any, update: bool = False, copy: bool = False) -> dict:
+            transformed = super()._run_transform(run, update=update, copy=copy)
+            for key in ("serialized", "events"):
+                if transformed.get(key):
+                    transformed[key] = redact_trace(transformed[key])
+            extra = transformed.get("extra")
+            if isinstance(extra, dict):
+                for key, value in list(extra.items()):
+                    if key not in ("metadata", "runtime"):
+                        extra[key] = redact_trace(value)
+            return transformed
+
     os.environ["LANGSMITH_TRACING"] = "true"
-    client = langsmith.Client(anonymizer=redact_trace)
+    client = RedactingClient(anonymizer=redact_trace)
     langsmith.configure(client=client, enabled=True)
 
 
