@@ -5,7 +5,8 @@ found in the original text; cards and IBANs in the copy with exempt spans blanke
 (`guardrails.pii_exemptions.blank_exempt`), so ids and timestamps never count.
 
 - **e-mail**: a regular expression (local part, ``@``, a dotted domain with a top-level
-  domain of two letters or more).
+  domain of two letters or more; letters of any script, as internationalised addresses
+  have).
 - **card**: runs of 13 to 19 digits, optionally grouped by spaces or dashes, that pass the
   Luhn check and start with a known issuer prefix and length (Visa, Mastercard, American Express,
   Discover, JCB, Diners Club, Maestro, UnionPay, RuPay).
@@ -27,8 +28,10 @@ from stdnum import iban as stdnum_iban
 __all__ = ["card_issuer_known", "find_cards", "find_emails", "find_ibans", "luhn_valid"]
 
 _EMAIL = re.compile(
-    r"(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b"
+    # Letters and digits of any script ([^\W_]), so françois@exemple.fr and user@bücher.de
+    # count whole; a top-level domain is letters only.
+    r"(?<![\w.%+-])[^\W_](?:[\w.%+-]{0,62}[\w%+-])?"
+    r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,24}\b"
 )
 _CARD = re.compile(r"(?<![\w.,])\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d)")
 _IBAN = re.compile(

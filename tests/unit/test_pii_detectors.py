@@ -29,6 +29,25 @@ def test_a_phone_matcher_alone_finds_phones_in_uuids_but_find_pii_does_not() -> 
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("écrire à françois.dupont@exemple.fr merci", "françois.dupont@exemple.fr"),
+        ("Mail an jürgen@bücher.de.", "jürgen@bücher.de"),
+        ("联系 张伟@例子.公司 谢谢", "张伟@例子.公司"),
+    ],
+)
+def test_internationalised_email_addresses_are_found_whole(text: str, address: str) -> None:
+    assert kinds_and_values(text) == [("email", address)]
+
+
+@pytest.mark.parametrize(
+    "text", ["user@localhost", "@jane_doe on Slack", "a@b", "x@1.2", "name@domain.c0m", "@@@"]
+)
+def test_not_an_email_address(text: str) -> None:
+    assert find_pii(text) == []
+
+
 def test_blanking_keeps_offsets() -> None:
     text = "at 2024-05-01T10:30:00Z order A-1001 paid $1,234.56 with v2.10.3 from 10.0.0.1"
     blanked = blank_exempt(text)
