@@ -26,9 +26,12 @@ Example:
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, Literal, get_args
+
+from pydantic import BaseModel
 
 from guardrails.pii_detectors import find_cards, find_emails, find_ibans
 from guardrails.pii_exemptions import blank_exempt
@@ -175,28 +178,50 @@ def redact_value(
 ) -> Any:
     """`value` with every string inside it cleaned, recursively (for logs and traces).
 
-    Strings are cleaned with `redact_text`; dicts (keys and values), lists and tuples are
-    rebuilt with their items cleaned; anything else (numbers, None, objects) is returned as
-    it is. The input is never modified.
+    Strings are cleaned with `redact_text`; dicts (keys and values), lists, tuples (named
+    tuples keep their type), sets, pydantic models (LangChain messages: their content and
+    tool-call arguments) and dataclass instances are rebuilt with their parts cleaned;
+    anything else (numbers, None, other objects) is returned as it is. The input is never
+    modified.
 
     Args:
-        value: a string or nested dicts, lists and tuples.
+        value: a string, or data holding strings.
         mode: as for `redact_text`.
         kinds: as for `redact_text`.
 
     Raises:
         PiiBlocked: in ``block`` mode, when any string holds personal data.
+        ValueError: an unknown mode or kind.
     """
+    if mode not in _MODES:
+        raise ValueError(f"unknown redaction mode {mode!r}; choose from {list(_MODES)}")
+    _chosen_kinds(kinds)
+    return _redact(value, mode, kinds)
+
+
+def _redact(value: Any, mode: RedactionMode, kinds: Collection[str] | None) -> Any:
     if isinstance(value, str):
         return redact_text(value, mode, kinds)
     if isinstance(value, dict):
-        return {
-            redact_value(key, mode, kinds): redact_value(item, mode, kinds)
-            for key, item in value.items()
-        }
+        return {_redact(k, mode, kinds): _redact(item, mode, kinds) for k, item in value.items()}
     if isinstance(value, list):
-        return [redact_value(item, mode, kinds) for item in value]
+        return [_redact(item, mode, kinds) for item in value]
+    if isinstance(value, set | frozenset):
+        rebuilt = {_redact(item, mode, kinds) for item in value}
+        return rebuilt if isinstance(value, set) else frozenset(rebuilt)
     if isinstance(value, tuple):
-        items = [redact_value(item, mode, kinds) for item in value]
+        items = [_redact(item, mode, kinds) for item in value]
         return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        return value.model_copy(
+            update={name: _redact(getattr(value, name), mode, kinds) for name in fields}
+        )
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            field.name: _redact(getattr(value, field.name), mode, kinds)
+            for field in dataclasses.fields(value)
+            if field.init
+        }
+        return dataclasses.replace(value, **changes)
     return value

@@ -4,9 +4,11 @@ nested data (log records, trace payloads), and clear errors for bad input.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage
 
 from guardrails.pii import PiiBlocked, PiiMatch, find_pii, redact_text, redact_value
 
@@ -110,6 +112,29 @@ def test_redact_value_walks_nested_data_without_changing_it() -> None:
     assert redact_value(42) == 42 and redact_value(None) is None
 
 
+@dataclass(frozen=True)
+class Note:
+    author: str
+    body: str
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+
+def test_redact_value_cleans_messages_models_and_dataclasses() -> None:
+    human = HumanMessage("I'm jane.doe@example.com, card 4111 1111 1111 1111", id="m1")
+    ai = AIMessage(
+        "",
+        tool_calls=[{"name": "refund", "args": {"iban": "DE89370400440532013000"}, "id": "c1"}],
+    )
+    note = Note("ops", "call +44 20 7946 0958", frozenset({"bob@example.org", "vip"}))
+    cleaned = redact_value({"messages": [human, ai], "note": note, "seen": {"a@example.com"}})
+    assert cleaned["messages"][0] == HumanMessage("I'm [email], card [card]", id="m1")
+    assert cleaned["messages"][1].tool_calls[0]["args"] == {"iban": "[iban]"}
+    assert cleaned["note"] == Note("ops", "call [phone]", frozenset({"[email]", "vip"}))
+    assert cleaned["seen"] == {"[email]"}
+    assert human.content == "I'm jane.doe@example.com, card 4111 1111 1111 1111"
+    assert ai.tool_calls[0]["args"] == {"iban": "DE89370400440532013000"}
+
+
 def test_redact_value_masks_and_blocks_deep_inside() -> None:
     nested = {"a": [{"b": ("x", "card 4111 1111 1111 1111")}]}
     assert redact_value(nested, mode="mask") == {"a": [{"b": ("x", "card ****1111")}]}
@@ -125,5 +150,7 @@ def test_bad_input_gets_a_clear_error() -> None:
         find_pii(TEXT, kinds=["email", "passport"])
     with pytest.raises(TypeError, match="not the string 'email'"):
         find_pii(TEXT, kinds="email")
+    with pytest.raises(ValueError, match="unknown redaction mode"):
+        redact_value(42, mode="erase")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="not bytes"):
         find_pii(b"jane@example.com")  # type: ignore[arg-type]
