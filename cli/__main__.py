@@ -22,6 +22,7 @@ from cli.events import add_event_commands  # noqa: E402
 from cli.knowledge import add_knowledge_commands  # noqa: E402
 from cli.metrics import add_metrics_command  # noqa: E402
 from cli.ops_runs import add_run_monitor_commands  # noqa: E402
+from cli.retention import add_retention_commands  # noqa: E402
 from cli.workers import add_worker_commands  # noqa: E402
 
 __all__ = ["build_parser", "main"]
@@ -42,6 +43,7 @@ def build_parser(**options: object) -> argparse.ArgumentParser:
     add_knowledge_commands(commands)
     add_metrics_command(commands)
     add_dlq_commands(commands)
+    add_retention_commands(commands)
     return parser
 
 

@@ -28,13 +28,14 @@ from typing import Any
 from celery import Task
 from celery.signals import worker_process_shutdown
 
+from ops.retention_task import RETENTION_TASK, run_retention
 from workers.advance import advance
 from workers.app import celery_app
 from workers.locks import thread_lock
 from workers.overrides import context_fields, run_context
 from workers.resources import close_resources, process_resources
 
-__all__ = ["LOCK_RETRY_S", "TASK_NAME", "advance_thread", "worker_name"]
+__all__ = ["LOCK_RETRY_S", "TASK_NAME", "advance_thread", "retention_prune", "worker_name"]
 
 TASK_NAME = "agent_patterns.advance_thread"
 LOCK_RETRY_S = 0.5
@@ -123,6 +124,12 @@ def _dead_letter(
         thread_id=thread_id,
         attempts=record.attempts if record is not None else 1,
     )
+
+
+@celery_app.task(name=RETENTION_TASK)
+def retention_prune() -> dict[str, Any]:
+    """The scheduled retention prune of the workers' database (`ops.retention_task`)."""
+    return run_retention()
 
 
 @worker_process_shutdown.connect

@@ -151,3 +151,29 @@ def test_only_the_named_graph_is_pruned(postgres_url: str) -> None:
     config = RetentionConfig(RetentionPolicy(keep_last=1))
     assert prune(postgres_url, config, graph_id="hitl").threads_seen == 0
     assert prune(postgres_url, config, graph_id="react", dry_run=True).threads_seen == 1
+
+
+def test_the_cli_and_the_beat_task_run_the_same_prune(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.__main__ import main
+    from workers.tasks import retention_prune
+
+    with open_checkpointer(postgres_url) as saver:
+        _turns(build_graph("react", checkpointer=saver), "cli-t", 30)
+    before = _count(postgres_url, "checkpoints", "cli-t")
+    capsys.readouterr()
+    args = ["retention", "prune", "--keep", "1", "--dry-run", "--json"]
+    assert main([*args, "--checkpointer", postgres_url]) == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert dry["dry_run"] and dry["checkpoints_deleted"] > 0
+    assert _count(postgres_url, "checkpoints", "cli-t") == before
+    assert main(["retention", "prune", "--older-than", "soon", "--checkpointer", postgres_url]) == 2
+    assert "an age is" in capsys.readouterr().err
+
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("AGENT_PATTERNS_RETENTION", '{"default": {"keep_last": 1}}')
+    done = retention_prune()  # what the beat entry runs on a worker
+
+    assert done["checkpoints_deleted"] == dry["checkpoints_deleted"]
+    assert _count(postgres_url, "checkpoints", "cli-t") == before - dry["checkpoints_deleted"]
