@@ -262,11 +262,12 @@ def main(argv: list[str] | None = None) -> None:
         with open_checkpointer(url) as saver:
             list_runs(saver, limit=1000)  # warm the pool and the side tables
             timings = {}
-            for label, options in (
+            cases: list[tuple[str, dict[str, Any]]] = [
                 ("all", {}),
                 ("status=waiting", {"status": "waiting"}),
                 ("owner=bob", {"owner": "bob"}),
-            ):
+            ]
+            for label, options in cases:
                 samples = []
                 for _ in range(args.repeat):
                     started = time.perf_counter()
