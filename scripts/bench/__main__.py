@@ -31,6 +31,7 @@ BENCHMARKS = [
     "fanout",
     "parallel",
     "workers",
+    "bench_events",
 ]
 """Module names under scripts/bench/, in the order they run."""
 
