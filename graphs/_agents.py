@@ -20,7 +20,15 @@ from state.agent_spec import AgentSpec
 from state.shared_memory import SharedMemoryContext
 from tools.registry import ToolRegistry
 
-__all__ = ["agent_graph"]
+__all__ = ["agent_graph", "agent_tools"]
+
+
+def agent_tools(specs: Sequence[AgentSpec]) -> list[BaseTool]:
+    """The tools of a team's agents, for the parent's reply-claim check (`graphs._compile`).
+
+    An agent given as a compiled graph brings its own tools, which its own graph checks.
+    """
+    return [tool for spec in specs for tool in spec.tools]
 
 
 def agent_graph(
@@ -123,5 +131,9 @@ def _shared_memory_agent(
     )
     builder.add_edge(START, "call_model")
     return compile_pattern(
-        builder, runtime=runtime, name=spec.name, recursion_limit=recursion_limit
+        builder,
+        runtime=runtime,
+        name=spec.name,
+        recursion_limit=recursion_limit,
+        tools=list(registry),
     )

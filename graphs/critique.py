@@ -365,7 +365,7 @@ from demo.critique_stand_ins import register_stand_ins  # noqa: E402  (the serve
 
 register_stand_ins()
 
-SERVED_OPTIONS: dict[str, Any] = {}
+SERVED_OPTIONS: dict[str, Any] = {"runtime": PatternRuntime.served()}
 """The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_critique_graph(**SERVED_OPTIONS)

@@ -474,7 +474,11 @@ from demo.product_debate import debate_perspectives, register_stand_ins  # noqa:
 
 register_stand_ins()
 
-SERVED_OPTIONS: dict[str, Any] = {"perspectives": debate_perspectives(), "rounds": 2}
+SERVED_OPTIONS: dict[str, Any] = {
+    "runtime": PatternRuntime.served(),
+    "perspectives": debate_perspectives(),
+    "rounds": 2,
+}
 """A product decision: research, engineering, finance and support debate a launch."""
 
 graph = build_debate_graph(**SERVED_OPTIONS)

@@ -362,14 +362,24 @@ def build_fraud_events_graph(
     builder.add_edge("approval_gate", "run_tools")
     builder.add_edge("run_tools", "finish")
     builder.add_edge("finish", END)
-    return compile_pattern(builder, runtime=pattern, name=name, recursion_limit=recursion_limit)
+    return compile_pattern(
+        builder,
+        runtime=pattern,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=[*enrichment_tools, block_tool],
+    )
 
 
 from demo.fraud import block_card, card_desk_tools, register_stand_ins  # noqa: E402  (the served graph's wiring only)
 
 register_stand_ins()
 
-SERVED_OPTIONS: dict[str, Any] = {"enrichment_tools": card_desk_tools(), "block_tool": block_card}
+SERVED_OPTIONS: dict[str, Any] = {
+    "runtime": PatternRuntime.served(),
+    "enrichment_tools": card_desk_tools(),
+    "block_tool": block_card,
+}
 """The demo card desk's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_fraud_events_graph(**SERVED_OPTIONS)

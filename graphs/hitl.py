@@ -116,12 +116,18 @@ def build_hitl_graph(
     builder.add_edge("approval_gate", "run_tools")
     builder.add_edge("run_tools", "draft_reply")
     builder.add_edge("draft_reply", END)
-    return compile_pattern(builder, runtime=runtime, name=name, recursion_limit=recursion_limit)
+    return compile_pattern(
+        builder,
+        runtime=runtime,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=list(tools_by_name.values()),
+    )
 
 
 from demo.refund_desk import refund_desk  # noqa: E402  (the served graph's wiring only)
 
-SERVED_OPTIONS: dict[str, Any] = {"desk": refund_desk()}
+SERVED_OPTIONS: dict[str, Any] = {"runtime": PatternRuntime.served(), "desk": refund_desk()}
 """The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_hitl_graph(**SERVED_OPTIONS)

@@ -314,7 +314,7 @@ from demo.supplier_csv import csv_repair_body, register_stand_ins  # noqa: E402 
 
 register_stand_ins()
 
-SERVED_OPTIONS: dict[str, Any] = {"body": csv_repair_body()}
+SERVED_OPTIONS: dict[str, Any] = {"runtime": PatternRuntime.served(), "body": csv_repair_body()}
 """The supplier-CSV scenario's wiring of the served graph (`graphs.registry` builds it with a
 saver)."""
 

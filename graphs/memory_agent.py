@@ -138,12 +138,18 @@ def build_memory_agent_graph(
     else:
         builder.add_edge("recall_memories", "call_model")
     builder.add_edge("remember_facts", END)
-    return compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
+    return compile_pattern(
+        builder,
+        runtime=shared,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=list(registry),
+    )
 
 
 from demo.orders import order_tools  # noqa: E402  (the served graph's wiring only)
 
-SERVED_OPTIONS: dict[str, Any] = {"tools": order_tools()}
+SERVED_OPTIONS: dict[str, Any] = {"runtime": PatternRuntime.served(), "tools": order_tools()}
 """The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_memory_agent_graph(**SERVED_OPTIONS)

@@ -630,7 +630,13 @@ def build_orchestrator_graph(
         builder.add_node(node, action, retry_policy=MODEL_RETRY if node in with_model else None)
     _wire(builder)
     add_saga(builder, all_tools.values(), ledger=runtime.ledger, timeout_s=runtime.tool_timeout_s)
-    return compile_pattern(builder, runtime=runtime, name=name, recursion_limit=recursion_limit)
+    return compile_pattern(
+        builder,
+        runtime=runtime,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=list(all_tools.values()),
+    )
 
 
 def _wire(builder: StateGraph[Any, Any, Any, Any]) -> None:
@@ -668,6 +674,7 @@ from demo.refund_orchestrator import (  # noqa: E402  (the served graph's wiring
 register_stand_ins()
 
 SERVED_OPTIONS: dict[str, Any] = {
+    "runtime": PatternRuntime.served(),
     "records": ShopPurchases(),
     "refund_tool": issue_refund,
     "note_tool": post_refund_note,

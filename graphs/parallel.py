@@ -215,6 +215,7 @@ from demo.incident import (  # noqa: E402  (the served graph's wiring only)
 register_stand_ins()
 
 SERVED_OPTIONS: dict[str, Any] = {
+    "runtime": PatternRuntime.served(),
     "branches": incident_branches(),
     "aggregate": "synthesis",
     "synthesis_instructions": COMMANDER_PROMPT,

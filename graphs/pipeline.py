@@ -50,7 +50,7 @@ from langgraph.store.base import BaseStore
 from langgraph.types import Send
 
 from checkpointers.ledger import EffectLedger
-from graphs._agents import agent_graph
+from graphs._agents import agent_graph, agent_tools
 from graphs._compile import compile_pattern
 from nodes.approval_gate import gate_sends, make_approval_gate
 from nodes.context import AgentNode, context_as
@@ -342,14 +342,24 @@ def build_pipeline_graph(
     builder.add_node("finish", make_finish(names, name=name))
     builder.add_edge(START, names[0])
     builder.add_edge("finish", END)
-    return compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
+    return compile_pattern(
+        builder,
+        runtime=shared,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=agent_tools(specs),
+    )
 
 
 from demo.contract_review import contract_stages, register_stand_ins  # noqa: E402  (the served graph's wiring only)
 
 register_stand_ins()
 
-SERVED_OPTIONS: dict[str, Any] = {"stages": contract_stages(), "approve_after": ("assess_risks",)}
+SERVED_OPTIONS: dict[str, Any] = {
+    "runtime": PatternRuntime.served(),
+    "stages": contract_stages(),
+    "approve_after": ("assess_risks",),
+}
 """The contract-review wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_pipeline_graph(**SERVED_OPTIONS)

@@ -498,7 +498,9 @@ def build_plan_execute_graph(
     builder.add_edge("execute", "replan")
     builder.add_conditional_edges("replan", route_after_replan, ["execute", COMPENSATE, END])
     add_saga(builder, tool_list, ledger=shared.ledger, timeout_s=shared.tool_timeout_s)
-    return compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
+    return compile_pattern(
+        builder, runtime=shared, name=name, recursion_limit=recursion_limit, tools=tool_list
+    )
 
 
 def _follow_step(
@@ -514,7 +516,7 @@ from demo.fleet import fleet_tools, register_stand_ins  # noqa: E402  (the serve
 
 register_stand_ins()
 
-SERVED_OPTIONS: dict[str, Any] = {"tools": fleet_tools()}
+SERVED_OPTIONS: dict[str, Any] = {"runtime": PatternRuntime.served(), "tools": fleet_tools()}
 """The demo fleet's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_plan_execute_graph(**SERVED_OPTIONS)

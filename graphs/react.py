@@ -124,12 +124,18 @@ def compile_tool_agent(
         exit_on_handoff=exit_on_handoff,
     )
     builder.add_edge(START, "call_model")
-    return compile_pattern(builder, runtime=runtime, name=name, recursion_limit=recursion_limit)
+    return compile_pattern(
+        builder,
+        runtime=runtime,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=list(registry),
+    )
 
 
 from demo.orders import order_tools  # noqa: E402  (the served graph's wiring only)
 
-SERVED_OPTIONS: dict[str, Any] = {"tools": order_tools()}
+SERVED_OPTIONS: dict[str, Any] = {"runtime": PatternRuntime.served(), "tools": order_tools()}
 """The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_react_graph(**SERVED_OPTIONS)

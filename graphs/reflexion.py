@@ -490,7 +490,7 @@ from demo.reflexion_stand_ins import register_stand_ins  # noqa: E402  (the serv
 
 register_stand_ins()
 
-SERVED_OPTIONS: dict[str, Any] = {}
+SERVED_OPTIONS: dict[str, Any] = {"runtime": PatternRuntime.served()}
 """The demo's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_reflexion_graph(**SERVED_OPTIONS)

@@ -643,6 +643,7 @@ from demo.market_research import (  # noqa: E402  (the served graph's wiring onl
 register_stand_ins()
 
 SERVED_OPTIONS: dict[str, Any] = {
+    "runtime": PatternRuntime.served(),
     "workers": market_workers(),
     "capabilities": market_capabilities(),
     "generalist": "generalist",

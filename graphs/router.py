@@ -37,7 +37,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
-from graphs._agents import agent_graph
+from graphs._agents import agent_graph, agent_tools
 from graphs._compile import compile_pattern
 from memory.embeddings import create_embeddings
 from nodes.context import AgentNode
@@ -193,7 +193,13 @@ def build_router_graph(
     builder.add_edge(TRIAGE, END)
     builder.add_edge(START, "route_request")
     builder.add_conditional_edges("route_request", _route_to_specialist, [*names, TRIAGE])
-    return compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
+    return compile_pattern(
+        builder,
+        runtime=shared,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=agent_tools(team),
+    )
 
 
 def _route_to_specialist(state: RouterState) -> str:
@@ -206,7 +212,11 @@ from demo.teams import register_stand_ins, support_desks, support_routes  # noqa
 
 register_stand_ins()
 
-SERVED_OPTIONS: dict[str, Any] = {"agents": support_desks(), "hints": support_routes()}
+SERVED_OPTIONS: dict[str, Any] = {
+    "runtime": PatternRuntime.served(),
+    "agents": support_desks(),
+    "hints": support_routes(),
+}
 """The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_router_graph(**SERVED_OPTIONS)

@@ -45,7 +45,7 @@ from langgraph.store.base import BaseStore
 from langgraph.types import Send
 from pydantic import BaseModel, Field, ValidationError
 
-from graphs._agents import agent_graph
+from graphs._agents import agent_graph, agent_tools
 from graphs._compile import compile_pattern
 from nodes.approval_gate import make_approval_gate
 from nodes.budget import stop_at_budget
@@ -433,13 +433,19 @@ def build_supervisor_graph(
         builder.add_edge(agent.name, "call_model")
     builder.add_edge("stop_at_budget", END)
     builder.add_edge(START, "call_model")
-    compiled = compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
+    compiled = compile_pattern(
+        builder,
+        runtime=shared,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=[*registry, *agent_tools(team)],
+    )
     return compiled.with_config(metadata={"lc_agent_name": name})
 
 
 from demo.teams import research_team  # noqa: E402  (the served graph's wiring only)
 
-SERVED_OPTIONS: dict[str, Any] = {"agents": research_team()}
+SERVED_OPTIONS: dict[str, Any] = {"runtime": PatternRuntime.served(), "agents": research_team()}
 """The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_supervisor_graph(**SERVED_OPTIONS)

@@ -36,7 +36,7 @@ from langgraph.pregel import Pregel
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
-from graphs._agents import agent_graph
+from graphs._agents import agent_graph, agent_tools
 from graphs._compile import compile_pattern
 from nodes.context import context_as
 from nodes.runtime import PatternRuntime
@@ -229,12 +229,18 @@ def build_swarm_graph(
     builder.add_conditional_edges(START, steps.route_to_active_agent, names)
     builder.add_conditional_edges(HANDOFF_NODE, steps.route_after_handoff, [*names, STOP_NODE, END])
     builder.add_edge(STOP_NODE, END)
-    return compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
+    return compile_pattern(
+        builder,
+        runtime=shared,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=agent_tools(members),
+    )
 
 
 from demo.teams import support_agents  # noqa: E402  (the served graph's wiring only)
 
-SERVED_OPTIONS: dict[str, Any] = {"agents": support_agents()}
+SERVED_OPTIONS: dict[str, Any] = {"runtime": PatternRuntime.served(), "agents": support_agents()}
 """The demo shop's wiring of the served graph (`graphs.registry` builds it with a saver)."""
 
 graph = build_swarm_graph(**SERVED_OPTIONS)

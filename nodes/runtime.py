@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, replace
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
-from checkpointers.ledger import EffectLedger, default_ledger
+from checkpointers.ledger import EffectLedger, RunLedger, default_ledger
 from nodes.controls import DEFAULT_CONTROLS, Controls
+from nodes.guardrails import DEFAULT_GUARDRAILS, SERVED_GUARDRAILS, Guardrails
 
 __all__ = ["DEFAULT_TOOL_TIMEOUT_S", "PatternRuntime"]
 
@@ -52,6 +53,8 @@ class PatternRuntime:
         controls: the cost and failure controls of the shared model-call path and tool node
             (run limits, timeouts, retries, fallbacks, breakers, context window, tool
             selection; see `nodes.controls`).
+        guardrails: PII in replies, canaries, the reply-claim check and injection screening
+            (`nodes.guardrails`); the served graphs turn every check on.
     """
 
     checkpointer: BaseCheckpointSaver | None = None
@@ -59,6 +62,7 @@ class PatternRuntime:
     ledger: EffectLedger = field(default=None)  # type: ignore[assignment]
     tool_timeout_s: float | None = DEFAULT_TOOL_TIMEOUT_S
     controls: Controls = DEFAULT_CONTROLS
+    guardrails: Guardrails = DEFAULT_GUARDRAILS
 
     def __post_init__(self) -> None:
         if self.ledger is None:
@@ -76,18 +80,39 @@ class PatternRuntime:
     ) -> PatternRuntime:
         """The runtime a factory uses: `runtime`, or one built from the two shorthands.
 
+        A runtime without a saver or store of its own (a served graph's settings, e.g. its
+        guardrails) takes the shorthands' saver and store, and the ledger derived from them.
+
         Raises:
             ValueError: both a runtime and a shorthand were given (which should win is not
                 obvious, so neither does).
         """
         if runtime is None:
             return cls(checkpointer=checkpointer, store=store)
+        if runtime.settings_only and (checkpointer is not None or store is not None):
+            return replace(runtime, checkpointer=checkpointer, store=store, ledger=None)  # type: ignore[arg-type]
         if checkpointer is not None or store is not None:
             raise ValueError(
                 "Pass checkpointer and store inside runtime=PatternRuntime(...) or as "
                 "shorthands, not both."
             )
         return runtime
+
+    @classmethod
+    def served(cls) -> PatternRuntime:
+        """The settings of a graph `langgraph.json` serves: every guardrail on, no saver.
+
+        A pattern module's ``SERVED_OPTIONS`` carries it; a saver or store given as a
+        shorthand next to it is taken in (`of`).
+        """
+        return cls(guardrails=SERVED_GUARDRAILS)
+
+    @property
+    def settings_only(self) -> bool:
+        """Whether this runtime carries settings only: no saver, no store, the derived ledger."""
+        return (
+            self.checkpointer is None and self.store is None and isinstance(self.ledger, RunLedger)
+        )
 
     def for_subagent(self) -> PatternRuntime:
         """The runtime of an agent compiled into a parent graph: same ledger, no saver.

@@ -8,7 +8,7 @@ assistant's ``context``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "AgentContext", "ApprovalPolicy", "TimeoutPolicy"]
 
@@ -109,8 +109,20 @@ class AgentContext:
         },
     )
 
+    guardrails: dict[str, Any] | None = field(
+        default=None,
+        metadata={
+            "description": "Tighten the graph's guardrails for this run (never loosen them): "
+            "{'pii_mode': 'mask'|'redact'|'block', 'claim_check': true, "
+            "'injection_screening': true, 'canaries': ['secret']}. A weaker value than the "
+            "operator's is ignored."
+        },
+    )
+
     def __post_init__(self) -> None:
         _check_run_budgets(self)
+        if self.guardrails is not None and not isinstance(self.guardrails, dict):
+            raise ValueError(f"guardrails must be a mapping of settings, got {self.guardrails!r}")
         if self.approval_policy not in ("side-effects", "always", "never"):
             raise ValueError(
                 f"approval_policy must be 'side-effects', 'always' or 'never', "
