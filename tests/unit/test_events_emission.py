@@ -3,6 +3,7 @@ fallbacks, breaker changes, nodes and runs finished, with the run's context fiel
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -204,3 +205,11 @@ def test_without_a_sink_nothing_is_built(monkeypatch: pytest.MonkeyPatch) -> Non
     graph, config = _react([tool_calls_reply(LOOKUP), "done"], tools=order_tools())
     graph.invoke({"messages": [HumanMessage("where is A-1001?")]}, config)
     assert built == []
+
+
+def test_an_async_run_reports_the_same_events(seen: list[Event]) -> None:
+    graph, config = _react([tool_calls_reply(REFUND), "never"], tools=order_tools())
+    asyncio.run(graph.ainvoke({"messages": [HumanMessage("refund A-1001")]}, config))
+    kinds = [event.kind for event in seen]
+    assert kinds == ["model_call", "node_finished", "approval_requested", "run_finished"]
+    assert _of(seen, "run_finished")[0]["outcome"] == "interrupted"
