@@ -33,7 +33,8 @@ _EMAIL = re.compile(
     r"(?<![\w.%+-])[^\W_](?:[\w.%+-]{0,62}[\w%+-])?"
     r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,24}\b"
 )
-_CARD = re.compile(r"(?<![\w.,])\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d)")
+_CARD = re.compile(r"(?<![\w.,])\d(?:[ -]?\d){12,47}(?![\w]|[.,]\d)")
+"""A run of 13 digits or more (up to 48: a card and the numbers written beside it)."""
 _IBAN = re.compile(
     r"(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?(?![\w])"
 )
@@ -99,12 +100,48 @@ def card_issuer_known(digits: str) -> bool:
     return False
 
 
+def _is_card(digits: str) -> bool:
+    return (
+        13 <= len(digits) <= 19
+        and digits[0] not in "0179"  # no network's prefix starts with these
+        and card_issuer_known(digits)
+        and luhn_valid(digits)
+    )
+
+
+def _card_in_groups(run: str, offset: int) -> Iterator[tuple[int, int]]:
+    """Cards among the digit groups of a run that is not one card as a whole.
+
+    A card next to other numbers (``4111 1111 1111 1111 12/27``, ``pay 2 4111 ...``) makes
+    one run with them; the longest windows of whole groups that are a card are kept.
+    """
+    groups = [match.span() for match in re.finditer(r"\d+", run)]
+    windows = []  # (digits, start, end) of every window of whole groups that may be a card
+    for first, (start, _) in enumerate(groups):
+        digits = 0
+        for group_start, end in groups[first:]:
+            digits += end - group_start
+            if digits > 19:
+                break
+            if digits >= 13:
+                windows.append((digits, start, end))
+    taken: list[tuple[int, int]] = []
+    for _, start, end in sorted(windows, key=lambda window: -window[0]):
+        if any(start < t_end and t_start < end for t_start, t_end in taken):
+            continue
+        if _is_card(re.sub(r"[ -]", "", run[start:end])):
+            taken.append((start, end))
+    for start, end in sorted(taken):
+        yield offset + start, offset + end
+
+
 def find_cards(text: str) -> Iterator[tuple[int, int]]:
-    """Spans of payment card numbers (Luhn-checked, known issuer) in `text`."""
+    """Spans of payment card numbers (Luhn-checked, known issuer and length) in `text`."""
     for match in _CARD.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if luhn_valid(digits) and card_issuer_known(digits):
+        if _is_card(re.sub(r"[ -]", "", match.group())):
             yield match.span()
+        elif " " in match.group() or "-" in match.group():
+            yield from _card_in_groups(match.group(), match.start())
 
 
 def find_ibans(text: str) -> Iterator[tuple[int, int]]:

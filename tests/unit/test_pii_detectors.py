@@ -72,6 +72,21 @@ def test_cards_in_any_grouping(written: str) -> None:
     assert [(m.kind, m.text) for m in find_pii(f"pay with {written}.")] == [("card", written)]
 
 
+@pytest.mark.parametrize(
+    ("text", "cards"),
+    [
+        ("card 4111 1111 1111 1111 12/27", ["4111 1111 1111 1111"]),
+        ("4111 1111 1111 1111 123", ["4111 1111 1111 1111"]),
+        ("pay 2 4111-1111-1111-1111", ["4111-1111-1111-1111"]),
+        ("4111 1111 1111 1111 5555 5555 5555 4444", ["4111 1111 1111 1111", "5555 5555 5555 4444"]),
+        ("4111111111111111 5555555555554444", ["4111111111111111", "5555555555554444"]),
+        ("4111 1111 1111 1112 1", []),
+    ],
+)
+def test_a_card_beside_other_numbers(text: str, cards: list[str]) -> None:
+    assert [value for kind, value in kinds_and_values(text) if kind == "card"] == cards
+
+
 def test_card_not_read_out_of_a_longer_number_or_a_decimal() -> None:
     assert list(find_cards("id 94111111111111111111 end")) == []
     assert list(find_cards("ratio 0.4111111111111111")) == []
