@@ -62,6 +62,10 @@ _IIN_PREFIXES: tuple[tuple[int, int, range | tuple[int, ...]], ...] = (
 )
 
 
+_IIN_RULES = tuple((len(str(low)), low, high, lengths) for low, high, lengths in _IIN_PREFIXES)
+_IIN_WIDTHS = frozenset(width for width, _, _, _ in _IIN_RULES)
+
+
 def find_emails(text: str) -> Iterator[tuple[int, int]]:
     """Spans of e-mail addresses in `text`."""
     if "@" not in text:
@@ -93,11 +97,11 @@ def card_issuer_known(digits: str) -> bool:
         >>> card_issuer_known("378282246310005"), card_issuer_known("3782822463100050")
         (True, False)
     """
-    for low, high, lengths in _IIN_PREFIXES:
-        width = len(str(low))
-        if low <= int(digits[:width]) <= high and len(digits) in lengths:
-            return True
-    return False
+    prefixes = {width: int(digits[:width]) for width in _IIN_WIDTHS}
+    return any(
+        low <= prefixes[width] <= high and len(digits) in lengths
+        for width, low, high, lengths in _IIN_RULES
+    )
 
 
 def _is_card(digits: str) -> bool:
@@ -115,21 +119,19 @@ def _card_in_groups(run: str, offset: int) -> Iterator[tuple[int, int]]:
     A card next to other numbers (``4111 1111 1111 1111 12/27``, ``pay 2 4111 ...``) makes
     one run with them; the longest windows of whole groups that are a card are kept.
     """
-    groups = [match.span() for match in re.finditer(r"\d+", run)]
-    windows = []  # (digits, start, end) of every window of whole groups that may be a card
-    for first, (start, _) in enumerate(groups):
-        digits = 0
-        for group_start, end in groups[first:]:
-            digits += end - group_start
-            if digits > 19:
+    groups = [(match.start(), match.end(), match.group()) for match in re.finditer(r"\d+", run)]
+    cards = []  # (digits, start, end) of every window of whole groups that is a card
+    for first, (start, _, _) in enumerate(groups):
+        digits = ""
+        for _, end, group in groups[first:]:
+            digits += group
+            if len(digits) > 19:
                 break
-            if digits >= 13:
-                windows.append((digits, start, end))
+            if _is_card(digits):
+                cards.append((len(digits), start, end))
     taken: list[tuple[int, int]] = []
-    for _, start, end in sorted(windows, key=lambda window: -window[0]):
-        if any(start < t_end and t_start < end for t_start, t_end in taken):
-            continue
-        if _is_card(re.sub(r"[ -]", "", run[start:end])):
+    for _, start, end in sorted(cards, key=lambda card: -card[0]):
+        if all(end <= t_start or t_end <= start for t_start, t_end in taken):
             taken.append((start, end))
     for start, end in sorted(taken):
         yield offset + start, offset + end
