@@ -16,8 +16,9 @@ prints, per kind:
 
 then the hard negatives flagged (should be none) and the time per case: the median over
 rounds of scanning the whole corpus, divided by its size (with the phone detector's cache
-cleared each round, and warm), and the same for a line without digits or ``@`` (the fast
-path most log lines take).
+cleared each round, and warm), the same for a line without digits or ``@`` (the fast path
+most log lines take), and the throughput on one long text (the corpus joined, as a long tool
+output would be).
 """
 
 from __future__ import annotations
@@ -183,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         f"\ntime per case: {time_per_case(texts) * 1e6:.0f} µs over the corpus "
         f"({time_per_case(texts, cold=False) * 1e6:.0f} µs with the phone runs cached); "
         f"{time_per_case(plain) * 1e6:.1f} µs for a line without digits or '@'"
+    )
+    long_text = "\n".join(texts)
+    seconds = time_per_case([long_text], rounds=3)
+    print(
+        f"one long text (the corpus joined, {len(long_text) / 1000:.0f} KB): "
+        f"{seconds * 1e3:.0f} ms, {len(long_text) / 1000 / seconds:.0f} KB/s"
     )
     return 0
 
