@@ -106,8 +106,9 @@ def _retry(args: argparse.Namespace, out: TextIO) -> int:
 
 def _fork(args: argparse.Namespace, out: TextIO) -> int:
     with open_existing_checkpointer(args.checkpointer) as saver:
-        thread = fork_letter(saver, args.id, new_thread_id=args.thread)
-    out.write(f"forked {args.id} into thread {thread}\n")
+        fork = fork_letter(saver, args.id, new_thread_id=args.thread)
+    nodes = ", ".join(fork.next_nodes) or "nothing"
+    out.write(f"forked {args.id} into thread {fork.thread_id} (next: {nodes})\n")
     return 0
 
 

@@ -28,9 +28,8 @@ travel: the original stays as it was). **Discard** needs a reason and records wh
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -42,6 +41,9 @@ from checkpointers.dead_letters import (
     default_dead_letters,
 )
 from nodes.error_classes import classify
+
+if TYPE_CHECKING:
+    from ops.fork import ForkResult
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +233,9 @@ def retry_letter(
 ) -> Any:
     """Claim an open letter ``retried`` and continue its thread from the last checkpoint.
 
+    The run itself is `ops.retry.retry_run` (the monitor's retry); a retry that fails again
+    is dead-lettered anew.
+
     Args:
         graph: the thread's graph, compiled with the thread's checkpointer.
         letter_id: the letter.
@@ -246,20 +251,35 @@ def retry_letter(
         DeadLetterError: no such letter, not open, or nothing to retry.
         Exception: the retry failed (a new letter was written).
     """
+    from ops.retry import retry_run
     from workers.overrides import context_fields, run_context
 
     table = store or default_dead_letters(graph.checkpointer)
     letter = _open_letter(table, letter_id)
     config = _resumable_thread(graph, letter)
-    wanted = {**dict(context or {}), **({"model": model} if model else {})}
-    checked = run_context(wanted, fields=context_fields(graph))
+    checked = run_context(dict(context or {}), fields=context_fields(graph))
     reason = f"retried from checkpoint {letter.checkpoint_id}" + (
         f" with model {model}" if model else ""
     )
     table.resolve(letter.id, "retried", by=by, reason=reason)
-    return invoke_or_dead_letter(
-        graph, None, config, context=checked, graph_id=letter.graph_id, store=table
-    )
+    thread = str(letter.thread_id)
+    try:
+        retry_run(graph.checkpointer, thread, model, graph=graph, context=checked)
+    except Exception as exc:
+        again = record_failure(
+            table,
+            exc,
+            source="in_process",
+            thread_id=thread,
+            checkpointer=graph.checkpointer,
+            graph_id=letter.graph_id,
+        )
+        try:
+            exc.dead_letter_id = again.id  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        raise
+    return graph.get_state(config).values
 
 
 def fork_letter(
@@ -268,14 +288,19 @@ def fork_letter(
     *,
     new_thread_id: str | None = None,
     store: DeadLetterStore | None = None,
-) -> str:
-    """Copy the letter's thread, as of its last checkpoint, into a new thread; its id.
+) -> ForkResult:
+    """Fork the letter's thread, as of the checkpoint it failed at, into a new thread.
 
-    The letter stays open (retry or discard it when the fork has shown what to do).
+    The fork is `ops.fork.fork_thread` (completed tool calls are answered from the source's
+    ledger, approvals are asked again). The letter stays open: retry or discard it once the
+    fork has shown what to do.
 
     Raises:
         DeadLetterError: no such letter, or its thread has no checkpoint.
+        ForkError: the new thread exists already.
     """
+    from ops.fork import fork_thread
+
     table = store or default_dead_letters(checkpointer)
     letter = table.get(letter_id)
     if letter is None:
@@ -283,20 +308,10 @@ def fork_letter(
     source = None
     if letter.thread_id:
         source = checkpointer.get_tuple({"configurable": {"thread_id": letter.thread_id}})
-    if source is None:
+    if source is None or not letter.thread_id:
         raise DeadLetterError(f"dead letter {letter_id} has no thread checkpoint to fork")
-    target = new_thread_id or f"{letter.thread_id}-fork-{uuid.uuid4().hex[:8]}"
-    if checkpointer.get_tuple({"configurable": {"thread_id": target}}) is not None:
-        raise DeadLetterError(f"thread {target} exists already: name another")
-    metadata = {**source.metadata, "source": "fork", "forked_from": letter.thread_id}
-    checkpoint = source.checkpoint
-    checkpointer.put(
-        {"configurable": {"thread_id": target, "checkpoint_ns": ""}},
-        checkpoint,
-        metadata,  # type: ignore[arg-type]
-        dict(checkpoint["channel_versions"]),
-    )
-    return target
+    at = letter.checkpoint_id or str(source.config["configurable"]["checkpoint_id"])
+    return fork_thread(checkpointer, letter.thread_id, at, new_thread_id=new_thread_id)
 
 
 def discard_letter(store: DeadLetterStore, letter_id: str, *, by: str, reason: str) -> DeadLetter:

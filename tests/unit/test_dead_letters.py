@@ -141,13 +141,14 @@ def test_fork_copies_the_failed_thread_and_the_fork_finishes() -> None:
         letter = _fail_once(graph, "forked")
         fork = fork_letter(saver, letter.id, new_thread_id="forked-copy")
 
-        result = graph.invoke(None, {"configurable": {"thread_id": fork}})
+        assert fork.thread_id == "forked-copy" and fork.next_nodes == ("call_model",)
+        result = graph.invoke(None, {"configurable": {"thread_id": fork.thread_id}})
 
         assert result["messages"][-1].text == "Noted A-7."
         assert CALLS == ["A-7"]
         original = graph.get_state({"configurable": {"thread_id": "forked"}})
         assert original.next  # the original still waits for its retry
-        with pytest.raises(DeadLetterError, match="exists already"):
+        with pytest.raises(ValueError, match="exists already"):
             fork_letter(saver, letter.id, new_thread_id="forked-copy")
 
 
