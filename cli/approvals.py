@@ -244,16 +244,27 @@ def _audit(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _write_guardrail_flags(saver: BaseCheckpointSaver, thread: str, out: TextIO) -> None:
-    """Content the thread's guardrails flagged (`nodes.injection_screen`), oldest first."""
+    """What the thread's guardrails flagged, oldest first.
+
+    Likely prompt injections (`nodes.injection_screen`) and replies an output check changed
+    (`nodes.output_guard`).
+    """
     flags = thread_flags(saver, thread)
     out.write(f"Guardrail flags ({len(flags)}):\n")
     for flag in flags:
-        excerpt = " ".join(str(flag.get("original") or "").split())[:100]
-        out.write(
-            f"  {flag.get('flagged_at')}  {flag.get('kind', 'injection')} {flag.get('label')} "
-            f"score={flag.get('score')} rules={','.join(flag.get('rules') or [])} "
-            f"detector={flag.get('detector')}: {excerpt!r}\n"
-        )
+        if flag.get("kind") == "injection":
+            excerpt = " ".join(str(flag.get("original") or "").split())[:100]
+            detail = (
+                f"{flag.get('label')} score={flag.get('score')} "
+                f"rules={','.join(flag.get('rules') or [])} detector={flag.get('detector')}: "
+                f"{excerpt!r}"
+            )
+        else:  # an output check (nodes.output_guard): which check did what to which reply
+            detail = (
+                f"check={flag.get('check')} action={flag.get('action')} "
+                f"message={flag.get('message_id')}"
+            )
+        out.write(f"  {flag.get('flagged_at')}  {flag.get('kind')} {detail}\n")
 
 
 def _write_run_stops(graph: Any, thread: str, out: TextIO) -> None:

@@ -51,9 +51,10 @@ class AgentOutput(TypedDict):
             error class, error), appended (`nodes.model_chain`).
         run_stop: why the latest stopped run stopped (a budget, a terminal error): kind,
             reason, detail, run id (`nodes.run_stop`); a later run is not affected.
-        guardrail_flags: content a guardrail flagged (a tool result, memory or passage that
-            looks like a prompt injection: source, detector, score, rules, the original),
-            appended (`nodes.injection_screen`); ``agent-patterns audit`` prints them.
+        guardrail_flags: what a guardrail flagged, appended: a tool result, memory or passage
+            that looks like a prompt injection (source, detector, score, rules, the original;
+            `nodes.injection_screen`), a reply an output check changed (`nodes.output_guard`);
+            ``agent-patterns audit`` prints them.
 
     A sub-agent compiled into a parent graph returns the last two as well, so a switch or a
     stop inside it is recorded in, and stops, the parent's run too.
