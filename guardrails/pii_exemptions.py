@@ -23,8 +23,7 @@ __all__ = ["EXEMPT_PATTERNS", "blank_exempt", "exempt_spans"]
 _CURRENCY = r"(?:USD|EUR|GBP|INR|CHF|JPY|CAD|AUD|dollars?|euros?|pounds?|rupees?)"
 _LABEL = (
     r"\b(?:order|invoice|ticket|ref(?:erence)?|serial|s/n|sn|tracking|part|model|sku|case|"
-    r"booking|confirmation|transaction|txn|batch|lot|build|issue|pr|commit|run|thread|"
-    r"checkpoint|request|trace|span)"
+    r"booking|confirmation|transaction|txn|batch|lot|build|issue|pr|commit)"
 )
 
 EXEMPT_PATTERNS: tuple[re.Pattern[str], ...] = (
@@ -45,10 +44,13 @@ EXEMPT_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}\b(?!\.\d)"),
     # Order, ticket and invoice ids: A-1001, ORD-2024-0042, INV/2024/17.
     re.compile(r"\b[A-Z]{1,5}(?:[-/_]\d+)+\b"),
-    # Labelled references of four characters or more: "order #4155552671", "serial no.
-    # 31415926535", "ticket: 20240501" (not "SN 12 34 56 A", a National Insurance number).
+    # Labelled references of four characters or more, one word: "order #4155552671",
+    # "serial no. 31415926535", "ticket: 20240501" (not "SN 12 34 56 A", a National Insurance
+    # number, nor "case 0151 23456789", a phone number after "in case").
     re.compile(
-        _LABEL + r"(?:\s*(?:no\.?|number|nr\.?|id|#))?\s*[#:]?\s*(?=[\w-]*\d)[A-Za-z0-9][\w-]{3,}",
+        _LABEL
+        + r"(?:\s*(?:no\.?|number|nr\.?|id|#))?\s*[#:]?\s*(?=[\w-]*\d)[A-Za-z0-9][\w-]{3,}"
+        + r"(?![\w-]| ?\d)",
         re.IGNORECASE,
     ),
     # Money: $1,234.56, € 99, 1.234,56 EUR, 25 dollars.

@@ -142,6 +142,20 @@ def test_a_run_too_long_for_a_phone_is_not_split_into_one() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("in case 0151 23456789 does not answer", ("phone", "0151 23456789")),
+        ("please run 4111 1111 1111 1111 again", ("card", "4111 1111 1111 1111")),
+        ("order no. 4111 1111 1111 1111", ("card", "4111 1111 1111 1111")),
+    ],
+)
+def test_a_label_word_exempts_one_reference_not_the_number_after_it(
+    text: str, found: tuple[str, str]
+) -> None:
+    assert kinds_and_values(text) == [found]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "checkpoint 1ef4f797-8335-6428-8001-8a1503f9b875",
