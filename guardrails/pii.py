@@ -88,14 +88,13 @@ def _chosen_kinds(kinds: Collection[str] | None) -> list[str]:
 
 
 def _candidates(text: str, chosen: list[str]) -> Iterator[PiiMatch]:
-    blanked: str | None = None
+    has_digit = _HAS_DIGIT.search(text) is not None
+    blanked = blank_exempt(text) if has_digit else text
     for kind in chosen:
-        detector, needs_blanking = _DETECTORS[kind]
-        if needs_blanking and not _HAS_DIGIT.search(text):
+        detector, scans_blanked = _DETECTORS[kind]
+        if scans_blanked and not has_digit:
             continue
-        if needs_blanking and blanked is None:
-            blanked = blank_exempt(text)
-        for start, end in detector(blanked if needs_blanking and blanked else text):
+        for start, end in detector(blanked if scans_blanked else text):
             yield PiiMatch(kind, start, end, text[start:end])
 
 
@@ -108,7 +107,8 @@ def find_pii(text: str, kinds: Collection[str] | None = None) -> list[PiiMatch]:
 
     Returns:
         The matches sorted by position. Where two overlap, the kind earlier in
-        e-mail, IBAN, card, national id, phone order wins, then the longer one.
+        e-mail, IBAN, card, national id, phone order wins (within a kind, the one its
+        detector reports first).
 
     Raises:
         TypeError: `text` is not a string, or `kinds` is a bare string.
