@@ -89,7 +89,8 @@ def _chosen_kinds(kinds: Collection[str] | None) -> list[str]:
 
 def _candidates(text: str, chosen: list[str]) -> Iterator[PiiMatch]:
     has_digit = _HAS_DIGIT.search(text) is not None
-    blanked = blank_exempt(text) if has_digit else text
+    numbers = has_digit and any(_DETECTORS[kind][1] for kind in chosen)
+    blanked = blank_exempt(text) if numbers else text
     for kind in chosen:
         detector, scans_blanked = _DETECTORS[kind]
         if scans_blanked and not has_digit:
