@@ -222,8 +222,8 @@ def _event_line(event: dict[str, Any]) -> str:
             f"attempts={e['attempts']}" + (f" error: {e['error']}" if e.get("error") else "")
         ),
         "fallback": lambda e: f"{e.get('from_model')} -> {e.get('to_model')}",
-        "stop": lambda e: f"{e.get('kind')}: {e.get('reason')}",
-    }.get(kind, lambda e: str(e.get("error") or e.get("value") or ""))
+        "stop": lambda e: f"{e.get('stop_kind')}: {e.get('reason')}",
+    }.get(kind, lambda e: f"{', '.join(e.get('nodes') or [])}: {e.get('error') or e.get('value')}")
     duration = f" [{event['duration_s']:.3f}s]" if event.get("duration_s") is not None else ""
     when = str(event.get("at") or "?")[:23]
     return f"{when}  {kind:<10} {what(event)}{duration}"

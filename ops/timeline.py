@@ -177,15 +177,18 @@ def _worker_events(saver: BaseCheckpointSaver, thread_id: str) -> list[dict[str,
 def _state_events(latest: CheckpointTuple) -> list[dict[str, Any]]:
     values = latest.checkpoint.get("channel_values") or {}
     events = [
-        {"kind": "fallback", **record, **_span(record.get("at"), None)}
+        {**record, "kind": "fallback", **_span(record.get("at"), None)}
         for record in values.get("fallbacks") or []
         if isinstance(record, dict)
     ]
     stop = values.get("run_stop")
     if isinstance(stop, dict):
-        events.append({"kind": "stop", **stop, **_span(stop.get("at"), None)})
+        events.append(
+            {**stop, "stop_kind": stop.get("kind"), "kind": "stop", **_span(stop.get("at"), None)}
+        )
+    due = next_nodes(values, latest.checkpoint.get("updated_channels"), values.get(TASKS_CHANNEL))
     for _task, channel, value in latest.pending_writes or ():
-        at = _span(latest.checkpoint.get("ts"), None)
+        at = {"nodes": list(due), **_span(latest.checkpoint.get("ts"), None)}
         if channel == "__error__":
             events.append({"kind": "error", "error": str(value), **at})
         elif channel == "__interrupt__":

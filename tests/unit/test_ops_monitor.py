@@ -153,6 +153,8 @@ def test_retry_continues_without_paying_again(saver: InMemorySaver) -> None:
     with pytest.raises(RuntimeError):
         accept(failing, "t")
     assert EFFECTS == [5]
+    error = run_timeline(saver, "t").events[-1]
+    assert (error["kind"], error["nodes"]) == ("error", ["call_model"])
     with pytest.raises(RetryError, match="finished|waiting"):
         start(graph_of(saver, PAY), "other")
         retry_run(saver, "other", graph=graph_of(saver, "x"))
@@ -184,6 +186,8 @@ def test_retry_of_a_stopped_run_with_another_model(saver: InMemorySaver) -> None
     stopping = graph_of(saver, PAY, CallError("refused"))
     start(stopping, "t")
     accept(stopping, "t")
+    stops = [e for e in run_timeline(saver, "t").events if e["kind"] == "stop"]
+    assert [e["stop_kind"] for e in stops] == ["terminal_error"]
     result = retry_run(saver, "t", graph=graph_of(saver, "all done"))
     assert result.status == "finished" and EFFECTS == [5]
     assert stopping.get_state(config("t")).values["messages"][-1].content == "all done"
