@@ -10,12 +10,13 @@ DESC`` over the root namespace (the saver's primary key index serves it), joined
   only at the version the checkpoint names.
 
 Filters on graph, owner and time apply to the newest checkpoint (a thread is listed by what
-it is now, not by what an older checkpoint said). Other savers (SQLite, in memory) are walked
-thread by thread, which is fine for the sizes they hold.
+it is now, not by what an older checkpoint said). The SQLite saver answers which checkpoints
+are each thread's newest and oldest in one query, then loads those two; other savers (in
+memory) are walked.
 
-What runs next is read from the channel versions, without loading the graph: a node is due
-when one of its trigger channels (``branch:to:<node>``) has a newer version than the node
-has seen, and the targets of `Send`s written in the last step are due too.
+What runs next is read without loading the graph (`next_nodes`): a node is due while its
+trigger channel (``branch:to:<node>``) holds a value, and the targets of `Send`s written in
+the checkpoint's step are due too.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -319,16 +321,54 @@ def _walk(saver: BaseCheckpointSaver, wanted: ThreadFilter) -> list[LatestCheckp
     return found
 
 
+_SQLITE = """
+SELECT thread_id, MAX(checkpoint_id) AS newest, MIN(checkpoint_id) AS oldest
+  FROM checkpoints WHERE checkpoint_ns = '' {thread_clause}
+ GROUP BY thread_id
+"""
+
+
+def _sqlite(saver: SqliteSaver, wanted: ThreadFilter) -> list[LatestCheckpoint]:
+    """One query for each thread's newest and oldest root checkpoint ids, then those two."""
+    clause, params = ("AND thread_id = ?", (wanted.thread_id,)) if wanted.thread_id else ("", ())
+    with saver.cursor(transaction=False) as cur:
+        rows = cur.execute(_SQLITE.format(thread_clause=clause), params).fetchall()
+    found = []
+    for thread, newest, oldest in rows:
+        latest = saver.get_tuple(_at(str(thread), str(newest)))
+        first = saver.get_tuple(_at(str(thread), str(oldest)))
+        if latest is None or first is None:
+            continue  # deleted meanwhile
+        summary = _from_tuple(latest, first)
+        if wanted.admits(summary.graph_id, summary.owner, summary.updated_at):
+            found.append(summary)
+    found.sort(key=_newest_first)
+    return found
+
+
+def _at(thread_id: str, checkpoint_id: str) -> Any:
+    return {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": "",
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+
+
 def latest_checkpoints(
     saver: BaseCheckpointSaver, wanted: ThreadFilter | None = None
 ) -> list[LatestCheckpoint]:
     """The newest root checkpoint of every thread that passes `wanted`, newest first.
 
     Args:
-        saver: the checkpoint saver (Postgres: one query; others: a walk).
+        saver: the checkpoint saver (Postgres: one query; SQLite: one query, then the two
+            checkpoints each thread needs; others: a walk).
         wanted: which threads (None: all).
     """
     wanted = wanted or ThreadFilter()
     if isinstance(saver, PostgresSaver):
         return _postgres(saver, wanted)
+    if isinstance(saver, SqliteSaver):
+        return _sqlite(saver, wanted)
     return _walk(saver, wanted)
