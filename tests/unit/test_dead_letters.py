@@ -159,3 +159,19 @@ def test_unknown_filters_and_sources_are_refused() -> None:
             store.list(status="opened")
         with pytest.raises(DeadLetterError, match="source is one of"):
             DeadLetter(source="cron")
+
+
+def test_a_failed_worker_run_is_a_letter_but_a_resume_of_nothing_is_not() -> None:
+    from ops.dead_letters import record_worker_failure
+    from workers.advance import NothingToResumeError
+
+    with open_checkpointer("memory") as saver:
+        store = default_dead_letters(saver)
+        facts = {"checkpointer": saver, "graph_id": "hitl", "thread_id": "w1", "attempts": 2}
+        skipped = record_worker_failure(store, NothingToResumeError("answered"), **facts)  # type: ignore[arg-type]
+        letter = record_worker_failure(store, ConnectionError("reset by peer"), **facts)  # type: ignore[arg-type]
+
+        assert skipped is None
+        assert letter is not None and (letter.source, letter.attempts) == ("worker", 2)
+        assert letter.error_class == "retriable" and letter.graph_id == "hitl"
+        assert [x.id for x in store.list(source="worker")] == [letter.id]
