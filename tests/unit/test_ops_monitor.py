@@ -97,7 +97,14 @@ def test_statuses_from_checkpoints(saver: InMemorySaver) -> None:
 
 
 def test_detail_shows_the_pending_request_in_full(saver: InMemorySaver) -> None:
-    start(graph_of(saver, PAY), "t")
+    graph_of(saver, PAY).invoke(
+        {"messages": [("user", "pay 5")]}, config("t"), context={"approval_timeout_s": 60}
+    )
+    waiting = list_runs(saver).runs[0].waiting_for[0]
+    assert waiting["deadline"] and not waiting["expired"] and waiting["age_s"] < 60
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    late = list_runs(saver, now=later).runs[0].waiting_for[0]
+    assert late["expired"] and late["age_s"] >= 120
     detail = run_detail(saver, "t")
     assert detail["status"] == "waiting" and detail["graph_id"] == "react"
     request = detail["pending"][0]
@@ -250,3 +257,19 @@ def test_a_cut_short_call_is_copied_as_unknown_never_rerun(saver: InMemorySaver)
     entry = next(e for e in ledger.entries(fork.thread_id) if e.tool_call_id == call["id"])
     assert entry.status == "unknown"
     assert ledger.decision(fork.thread_id, call["id"]) is None
+
+
+def test_detail_of_a_hitl_request_carries_its_evidence(saver: InMemorySaver) -> None:
+    from graphs.registry import build_graph
+
+    build_graph("hitl", checkpointer=saver).invoke(
+        {"messages": [("user", "Refund order A-1002 please, it is late.")]},
+        config("h"),
+        context={"model": "demo"},
+    )
+    detail = run_detail(saver, "h")
+    assert detail["status"] == "waiting" and detail["graph_id"] == "hitl"
+    assert {"case", "facts", "recommendation", "policy"} <= set(detail["evidence"])
+    request = detail["pending"][0]
+    assert request["action"] == "issue_refund" and request["args"]["order_id"] == "A-1002"
+    assert "recommend" in request["description"].lower()
