@@ -10,8 +10,8 @@ breaker changes, nodes and runs finished, guardrail findings) becomes one line o
 - ``human``: the same facts as one readable line;
 - ``off`` (the default): nothing.
 
-Personal data is redacted from every line (`guardrails.pii.redact_value`: an e-mail address
-becomes ``[email]``, a card number ``[card]``) before it is written. The graphs, the CLI and
+Personal data is redacted from every line (`observability.redact`, with `guardrails.pii`: an
+e-mail address becomes ``[email]``, a card number ``[card]``) before it is written. The graphs, the CLI and
 the server install the log sink once per process at import (`observability.setup`).
 
 Example:
@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any, Literal, cast, get_args
 
 from observability.events import Event, add_sink
+from observability.redact import redact_fields
 
 __all__ = [
     "LOG_ENV",
@@ -76,8 +77,6 @@ def log_mode(environ: dict[str, str] | None = None) -> LogMode:
 
 def log_record(event: Event) -> dict[str, Any]:
     """The event as the ordered, redacted record a log line shows (see the module docs)."""
-    from guardrails.pii import redact_value
-
     fields = {_RENAMED.get(key, key): value for key, value in event.fields.items()}
     record: dict[str, Any] = {"timestamp": event.at, "action": event.kind}
     for key in (*_FIRST, *_CONTEXT):
@@ -86,7 +85,7 @@ def log_record(event: Event) -> dict[str, Any]:
     for key, value in fields.items():
         if key not in record and value is not None:
             record[key] = value
-    return cast(dict[str, Any], redact_value(record))
+    return redact_fields(record)
 
 
 def json_line(event: Event) -> str:

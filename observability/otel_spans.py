@@ -14,7 +14,7 @@ threads and async tasks. The spans nest by ids derived from the run and the Lang
   zero-length spans there too.
 
 Attributes are the event's fields (the same as the JSON log lines), with personal data
-redacted (`guardrails.pii.redact_value`); a failed call's span has an error status. Spans go
+redacted (`observability.redact`); a failed call's span has an error status. Spans go
 to OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (``install_otel_spans()`` with no
 exporter), or to the exporter given (tests use the SDK's ``InMemorySpanExporter``).
 """
@@ -42,6 +42,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
 
 from observability.events import Event, add_sink
+from observability.redact import redact_fields
 
 __all__ = ["SPAN_NAMES", "flush_otel_spans", "install_otel_spans", "span_for_event"]
 
@@ -118,9 +119,7 @@ def _attribute(value: Any) -> Any:
 
 def span_for_event(event: Event, tracer: trace.Tracer) -> None:
     """Record one event as a span (see the module docs) on `tracer`."""
-    from guardrails.pii import redact_value
-
-    fields = redact_value({k: v for k, v in event.fields.items() if v is not None})
+    fields = redact_fields({k: v for k, v in event.fields.items() if v is not None})
     end = int(datetime.fromisoformat(event.at.replace("Z", "+00:00")).timestamp() * 1e9)
     latency = fields.get("latency_s")
     start = end - int(float(latency) * 1e9) if isinstance(latency, int | float) else end
