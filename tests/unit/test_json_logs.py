@@ -19,7 +19,14 @@ from demo.orders import order_tools
 from graphs.react import build_react_graph
 from models import ScriptedChatModel, tool_calls_reply
 from observability.events import Event
-from observability.logs import LOG_ENV, human_line, install_log_sink, json_line, log_mode
+from observability.logs import (
+    LOG_ENV,
+    human_line,
+    install_log_sink,
+    json_line,
+    log_mode,
+    log_record,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL, CARD = "jane.doe@example.com", "4111 1111 1111 1111"
@@ -154,3 +161,16 @@ def test_human_lines_are_readable_and_redacted(capsys: pytest.CaptureFixture[str
     assert "user_id=[email]" in tool_line and EMAIL not in "\n".join(lines)
     event = Event("tool_call", "2026-01-01T00:00:00.000Z", {"tool": "x", "success": False})
     assert human_line(event) == "2026-01-01T00:00:00.000Z tool_call FAILED tool_name=x"
+
+
+def test_ids_and_names_are_redacted_too_but_uuids_and_vocabulary_are_kept() -> None:
+    run_id = str(uuid.uuid4())
+    event = Event(
+        "approval_decided",
+        "2026-01-01T00:00:00.000Z",
+        {"thread_id": EMAIL, "run_id": run_id, "decision": "accept", "reviewer": f"x {CARD}"},
+    )
+    for _ in range(2):  # the second time from the cache: the same answer
+        record = log_record(event)
+        assert record["conversation_id"] == "[email]" and record["run_id"] == run_id
+        assert record["decision"] == "accept" and record["reviewer"] == "x [card]"
