@@ -52,7 +52,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from guardrails.normalise import normalise, views
+from guardrails.normalise import split_views
 
 __all__ = [
     "DEFAULT_RULES",
@@ -262,8 +262,8 @@ class HeuristicDetector:
         """Score `text`: which rules fire on any normalised view (see the module docs)."""
         if not isinstance(text, str) or not text.strip():
             return InjectionVerdict(False, 0.0, (), self.name)
-        plain = {normalise(text, leet=False), normalise(text)}
-        hidden = [form for form in views(text) if form not in plain]
+        found = split_views(text)
+        plain, hidden = found.plain, found.hidden
         fired: list[Rule] = []
         hidden_only = False
         for rule in self.rules:

@@ -29,8 +29,17 @@ import binascii
 import codecs
 import re
 import unicodedata
+from dataclasses import dataclass
 
-__all__ = ["MAX_SCREENED_CHARS", "decoded_blobs", "normalise", "surface_markup", "views"]
+__all__ = [
+    "MAX_SCREENED_CHARS",
+    "Views",
+    "decoded_blobs",
+    "normalise",
+    "split_views",
+    "surface_markup",
+    "views",
+]
 
 MAX_SCREENED_CHARS = 20_000
 """Characters of a text that are screened (a longer text is screened head and tail)."""
@@ -160,24 +169,51 @@ def decoded_blobs(text: str) -> list[str]:
     return found
 
 
-def views(text: str) -> list[str]:
-    """Every normalised form of `text` a detector should screen (the first is the text itself).
+@dataclass(frozen=True)
+class Views:
+    """The normalised forms of one text, as `split_views` returns them.
 
-    The text, its markup surfaced, and each blob decoded from it (one level deep, then the
-    decoded text's own blobs once more, for base64 of base64), all `normalise`d, without
-    duplicates.
+    Attributes:
+        plain: the text itself, normalised with and without leetspeak undone.
+        hidden: forms only surfacing markup or decoding blobs reveals (not in `plain`).
     """
+
+    plain: tuple[str, ...]
+    hidden: tuple[str, ...]
+
+
+def _markup(text: str) -> str | None:
+    """`surface_markup` of `text`, or None when it holds no markup at all (the common case)."""
+    return surface_markup(text) if "<" in text or "](" in text else None
+
+
+def split_views(text: str) -> Views:
+    """The text's own normalised forms and the hidden ones (see `views`)."""
     raw = (
         text[:MAX_SCREENED_CHARS]
         if len(text) <= MAX_SCREENED_CHARS
         else (text[: MAX_SCREENED_CHARS // 2] + " " + text[-MAX_SCREENED_CHARS // 2 :])
     )
-    forms = [raw, surface_markup(raw)]
+    plain = tuple(dict.fromkeys(f for f in (normalise(raw), normalise(raw, leet=False)) if f))
+    forms = [_markup(raw)]
     for blob in decoded_blobs(raw):
-        forms += [blob, surface_markup(blob), *decoded_blobs(blob)]
-    seen: list[str] = []
+        forms += [blob, _markup(blob), *decoded_blobs(blob)]
+    hidden: list[str] = []
     for form in forms:
+        if form is None:
+            continue
         for normal in (normalise(form), normalise(form, leet=False)):
-            if normal and normal not in seen:
-                seen.append(normal)
-    return seen
+            if normal and normal not in plain and normal not in hidden:
+                hidden.append(normal)
+    return Views(plain, tuple(hidden))
+
+
+def views(text: str) -> list[str]:
+    """Every normalised form of `text` a detector should screen (the first is the text itself).
+
+    The text, its markup surfaced, and each blob decoded from it (one level deep, then the
+    decoded text's own blobs once more, for base64 of base64), all `normalise`d (with and
+    without leetspeak undone), without duplicates.
+    """
+    found = split_views(text)
+    return [*found.plain, *found.hidden]

@@ -10,7 +10,7 @@ Reads ``tests/data/injection_corpus.json`` and prints, for the operator's detect
 - the same two numbers on the **held-out** attacks and look-alikes, written after the tuning
   and never tuned on: what the heuristic does on phrasings it has not seen;
 - the share of the project's own documentation paragraphs flagged (technical prose about
-  approvals and tools, none of it an attack);
+  approvals and tools, none of it an attack; docs/guardrails.md, which quotes attacks, left out);
 - the screening time per text (median and p95, microseconds) for short and 10 KB texts.
 """
 
@@ -57,6 +57,8 @@ def _by(detector: InjectionDetector, items: list[dict[str, Any]], key: str) -> s
 def _doc_paragraphs() -> list[dict[str, Any]]:
     paragraphs = []
     for path in sorted((ROOT / "docs").rglob("*.md")):
+        if path.name == "guardrails.md":  # it quotes attacks on purpose
+            continue
         for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")):
             if len(block.strip()) >= 20:
                 paragraphs.append({"text": block, "source": path.name})
