@@ -23,7 +23,6 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from graphs.errors import UnknownThreadError
 from ops.fork import ForkResult, fork_thread
 from ops.latest_checkpoints import ThreadFilter, latest_checkpoints
 from ops.retry import RetryResult, retry_run
@@ -88,15 +87,15 @@ def run_detail(
     """
     now = now or datetime.now(UTC)
     found = latest_checkpoints(checkpointer, ThreadFilter(thread_id=thread_id, owner=owner))
-    if not found:
-        raise UnknownThreadError(thread_id)
-    latest = found[0]
-    summary = summarize(
-        latest, thread_facts(checkpointer, [thread_id]), now=now, stuck_after=stuck_after
-    )
-    detail = summary.to_dict()
-    detail["pending"] = json_safe(pending_requests(latest.interrupts, now))
-    detail["evidence"] = json_safe(_evidence(checkpointer, thread_id))
-    detail["stop"] = json_safe(latest.stop)
+    if not found:  # a run a worker was given that wrote no checkpoint yet, or nothing
+        summary = run_summary(checkpointer, thread_id, owner=owner, now=now)
+        detail = {**summary.to_dict(), "pending": [], "evidence": {}, "stop": None}
+    else:
+        latest = found[0]
+        facts = thread_facts(checkpointer, [thread_id])
+        detail = summarize(latest, facts, now=now, stuck_after=stuck_after).to_dict()
+        detail["pending"] = json_safe(pending_requests(latest.interrupts, now))
+        detail["evidence"] = json_safe(_evidence(checkpointer, thread_id))
+        detail["stop"] = json_safe(latest.stop)
     detail["worker_runs"] = worker_runs(checkpointer, thread_id)
     return detail

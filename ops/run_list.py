@@ -22,10 +22,11 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from checkpointers.run_status import RunRecord
 from graphs.errors import UnknownThreadError
 from ops.latest_checkpoints import LatestCheckpoint, ThreadFilter, latest_checkpoints
 from ops.status_rules import DEFAULT_STUCK_AFTER, RunState, StatusFacts, classify, parse_status
-from ops.thread_facts import ThreadFacts, run_dict, thread_facts
+from ops.thread_facts import ThreadFacts, run_dict, runs_without_checkpoints, thread_facts
 
 __all__ = [
     "MAX_LIMIT",
@@ -36,6 +37,7 @@ __all__ = [
     "pending_requests",
     "run_summary",
     "summarize",
+    "summarize_unstarted",
 ]
 
 MAX_LIMIT = 1000
@@ -171,6 +173,31 @@ def summarize(
     )
 
 
+def summarize_unstarted(record: RunRecord, *, now: datetime, stuck_after: timedelta) -> RunSummary:
+    """A thread known only from its worker run (no checkpoint yet: see `ops.thread_facts`)."""
+    facts = StatusFacts(worker_status=record.status, worker_updated_at=record.updated_at)
+    status = classify(facts, now=now, stuck_after=stuck_after)
+    return RunSummary(
+        thread_id=record.thread_id,
+        graph_id=record.graph_id,
+        owner=None,
+        status=status,
+        created_at=record.queued_at,
+        updated_at=record.updated_at,
+        age_s=_age_s(record.updated_at, now),
+        checkpoint_id="",
+        step=None,
+        next_nodes=(),
+        error=record.error if status == "failed" else None,
+        worker_run=run_dict(record),
+    )
+
+
+def _newest_first(summary: RunSummary) -> tuple[float, str]:
+    stamp = summary.updated_at.timestamp() if summary.updated_at else 0.0
+    return (-stamp, summary.thread_id)
+
+
 @dataclass(frozen=True)
 class RunPage:
     """A page of the run list, with the counts by status of everything the filters matched."""
@@ -232,11 +259,16 @@ def list_runs(
     wanted_status = parse_status(status)
     _check_page(limit, offset)
     now = now or datetime.now(UTC)
-    latest = latest_checkpoints(
-        checkpointer, ThreadFilter(graph=graph, owner=owner, since=since, before=before)
-    )
+    wanted = ThreadFilter(graph=graph, owner=owner, since=since, before=before)
+    latest = latest_checkpoints(checkpointer, wanted)
     facts = thread_facts(checkpointer, [item.thread_id for item in latest])
     summaries = [summarize(item, facts, now=now, stuck_after=stuck_after) for item in latest]
+    unstarted = runs_without_checkpoints(checkpointer, wanted)
+    if unstarted:
+        summaries.extend(
+            summarize_unstarted(r, now=now, stuck_after=stuck_after) for r in unstarted
+        )
+        summaries.sort(key=_newest_first)
     counts = Counter(str(s.status) for s in summaries)
     if wanted_status is not None:
         summaries = [s for s in summaries if s.status == wanted_status]
@@ -262,8 +294,12 @@ def run_summary(
     Raises:
         UnknownThreadError: no such thread (or not `owner`'s).
     """
-    found = latest_checkpoints(checkpointer, ThreadFilter(thread_id=thread_id, owner=owner))
-    if not found:
-        raise UnknownThreadError(thread_id)
-    facts = thread_facts(checkpointer, [thread_id])
-    return summarize(found[0], facts, now=now or datetime.now(UTC), stuck_after=stuck_after)
+    now = now or datetime.now(UTC)
+    wanted = ThreadFilter(thread_id=thread_id, owner=owner)
+    found = latest_checkpoints(checkpointer, wanted)
+    if found:
+        facts = thread_facts(checkpointer, [thread_id])
+        return summarize(found[0], facts, now=now, stuck_after=stuck_after)
+    for record in runs_without_checkpoints(checkpointer, wanted):
+        return summarize_unstarted(record, now=now, stuck_after=stuck_after)
+    raise UnknownThreadError(thread_id)

@@ -22,9 +22,16 @@ from checkpointers.run_status_postgres import RUN_TABLE
 from checkpointers.usage import default_usage_log
 from checkpointers.usage_postgres import TOTALS, USAGE_TABLE, totals_from
 from ops.dead_lettered import open_dead_letters
-from ops.latest_checkpoints import postgres_connection
+from ops.latest_checkpoints import ThreadFilter, postgres_connection
 
-__all__ = ["ThreadFacts", "run_dict", "table_exists", "thread_facts", "worker_runs"]
+__all__ = [
+    "ThreadFacts",
+    "run_dict",
+    "runs_without_checkpoints",
+    "table_exists",
+    "thread_facts",
+    "worker_runs",
+]
 
 _RUN_COLUMNS = (
     "run_id, thread_id, graph_id, status, queue, worker, worker_pid, attempts, outcome, error, "
@@ -106,3 +113,35 @@ def worker_runs(saver: BaseCheckpointSaver, thread_id: str) -> list[dict[str, An
             (thread_id,),
         ).fetchall()
     return [run_dict(RunRecord(**row)) for row in rows]
+
+
+def runs_without_checkpoints(saver: BaseCheckpointSaver, wanted: ThreadFilter) -> list[RunRecord]:
+    """The latest worker run of each thread that has no checkpoint yet (Postgres only).
+
+    A run queued for a new thread and never started (a lost task, no worker on its queue)
+    leaves no checkpoint, only its row: the list shows it from the row. Such a thread has
+    no owner recorded yet, so an owner filter excludes it.
+    """
+    if not isinstance(saver, PostgresSaver) or wanted.owner is not None:
+        return []
+    clauses = ["NOT EXISTS (SELECT 1 FROM checkpoints c WHERE c.thread_id = r.thread_id)"]
+    params: dict[str, Any] = {}
+    for clause, key, value in (
+        ("r.thread_id = %(thread_id)s", "thread_id", wanted.thread_id),
+        ("r.graph_id = %(graph)s", "graph", wanted.graph),
+        ("r.updated_at >= %(since)s", "since", wanted.since),
+        ("r.updated_at < %(before)s", "before", wanted.before),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params[key] = value
+    columns = ", ".join("r." + name.strip() for name in _RUN_COLUMNS.split(","))
+    with postgres_connection(saver) as conn, conn.cursor(row_factory=dict_row) as cur:
+        if not table_exists(conn, RUN_TABLE):
+            return []
+        rows = cur.execute(
+            f"SELECT DISTINCT ON (r.thread_id) {columns} FROM {RUN_TABLE} r "
+            f"WHERE {' AND '.join(clauses)} ORDER BY r.thread_id, r.queued_at DESC, r.run_id DESC",
+            params,
+        ).fetchall()
+    return [RunRecord(**row) for row in rows]

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 
 from checkpointers import open_checkpointer
@@ -45,7 +46,17 @@ def database() -> Iterator[tuple[str, Population]]:
             runs.queued(f"run-q{index}", thread, "react")
             runs.started(f"run-q{index}", thread, "react", worker="w2", worker_pid=22)
             population.expected[thread] = "running"
+        runs.queued("run-new", "t-queued", "react")  # no worker took it yet: no checkpoint
+        runs.queued("run-lost", "t-lost", "react")  # queued two hours ago, never started
+        population.expected.update({"t-queued": "running", "t-lost": "stuck"})
+        population.owners.update({"t-queued": "", "t-lost": ""})
+        population.graphs.update({"t-queued": "react", "t-lost": "react"})
         runs.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE agent_patterns_runs SET queued_at = now() - interval '2 hours', "
+                "updated_at = now() - interval '2 hours' WHERE run_id = 'run-lost'"
+            )
         with open_checkpointer(url) as saver:
             letters = default_dead_letters(saver)
             for thread in failed:
@@ -58,7 +69,7 @@ def test_every_thread_gets_its_status_from_one_listing(database: tuple[str, Popu
     url, population = database
     with open_checkpointer(url) as saver:
         page = list_runs(saver, limit=1000)
-    assert page.total == len(population.expected) == 251
+    assert page.total == len(population.expected) == 253
     assert {r.thread_id: r.status for r in page.runs} == population.expected
     assert page.counts == dict(population.counts)
     assert set(page.counts) == {
@@ -69,7 +80,7 @@ def test_every_thread_gets_its_status_from_one_listing(database: tuple[str, Popu
         "stuck",
         "dead_lettered",
     }
-    stuck = next(r for r in page.runs if r.status == "stuck")
+    stuck = next(r for r in page.runs if r.status == "stuck" and r.checkpoint_id)
     assert stuck.age_s is not None and stuck.age_s > 7000 and stuck.next_nodes == ("run_tools",)
     failed = [r for r in page.runs if r.status == "failed"]
     errors = {(r.error or "").split(":")[0].split("(")[0] for r in failed}
@@ -91,6 +102,10 @@ def test_an_old_waiting_thread_behind_thousands_of_newer_checkpoints(
     assert page.runs[-1].age_s is not None and page.runs[-1].age_s > 3 * 3600 - 60
     assert waiting["age_s"] is not None and waiting["deadline"] is None
     assert busy["status"] == "finished" and busy["step"] is not None
+    with open_checkpointer(url) as saver:
+        lost = run_detail(saver, "t-lost")
+    assert lost["status"] == "stuck" and lost["worker_run"]["status"] == "queued"
+    assert lost["age_s"] > 7000 and [r["run_id"] for r in lost["worker_runs"]] == ["run-lost"]
 
 
 def test_filters_by_owner_graph_time_and_pages(database: tuple[str, Population]) -> None:
@@ -115,9 +130,9 @@ def test_filters_by_owner_graph_time_and_pages(database: tuple[str, Population])
         if s == "waiting" and population.graphs[t] == "hitl"
     )
     assert {r.status for r in old.runs} == {"stuck", "waiting"}  # the aged clones only
-    assert old.total + recent.total == 251
+    assert old.total + recent.total == 253
     listed = [r.thread_id for page in pages for r in page.runs]
-    assert len(listed) == len(set(listed)) == 251
+    assert len(listed) == len(set(listed)) == 253
 
 
 def _pay_graph(saver: Any, replies: list[Any]) -> Any:
