@@ -10,7 +10,8 @@ the operator's settings for what reaches the user and what reaches the model:
 - ``claim_check``: a reply claiming an action the effect ledger does not show as done is
   replaced by a correction (`nodes.output_guard`);
 - ``injection_screening``: tool results and retrieved memories are screened for prompt
-  injection (read by the injection-screening node).
+  injection (`nodes.injection_screen`, which screens in every graph: the default is on and a
+  run cannot turn it off).
 
 How a node gets them: the node wrapper every pattern is compiled with
 (`graphs._stop_guard`) sets them for the duration of each node from the graph's own runtime
@@ -103,13 +104,14 @@ class Guardrails:
             by a refusal); `all_canaries` adds ``AGENT_PATTERNS_CANARIES``.
         claim_check: replace a reply that claims an action the effect ledger does not show
             as done in this turn.
-        injection_screening: screen tool results and retrieved memories for prompt injection.
+        injection_screening: screen tool results and retrieved memories for prompt injection
+            (on by default, like the screening node itself).
     """
 
     pii_mode: PiiMode = "off"
     canaries: tuple[str, ...] = ()
     claim_check: bool = False
-    injection_screening: bool = False
+    injection_screening: bool = True
 
     def __post_init__(self) -> None:
         if self.pii_mode not in PII_MODES:
@@ -169,7 +171,8 @@ class Guardrails:
 
 
 DEFAULT_GUARDRAILS = Guardrails()
-"""The guardrails of a graph built without its own: every check off (env canaries still apply)."""
+"""The guardrails of a graph built without its own: the output checks off (canaries from the
+environment still apply), injection screening on."""
 
 SERVED_GUARDRAILS = Guardrails(pii_mode="redact", claim_check=True, injection_screening=True)
 """The guardrails of the graphs `langgraph.json` serves: every check on."""
