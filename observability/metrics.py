@@ -55,7 +55,10 @@ from typing import Any
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import Counter, Histogram, Meter
+from opentelemetry.sdk.metrics import Counter as SdkCounter
+from opentelemetry.sdk.metrics import Histogram as SdkHistogram
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import CardinalityLimits
 from opentelemetry.sdk.resources import Resource
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
@@ -66,6 +69,7 @@ __all__ = [
     "BREAKER_STATES",
     "CONTENT_TYPE",
     "DURATION_BUCKETS",
+    "SERIES_LIMITS",
     "WAIT_BUCKETS",
     "MetricsRecorder",
     "install_metrics",
@@ -89,6 +93,13 @@ WAIT_BUCKETS = (
     86400.0, 3 * 86400.0, 7 * 86400.0,
 )  # fmt: skip
 """Upper bounds (seconds) of the approval wait histogram: a second to a week."""
+
+SERIES_LIMITS: CardinalityLimits = {
+    SdkCounter: 500,
+    SdkHistogram: 200,
+}
+"""Label sets kept per metric; more (a client naming a new model on every run) are added up
+in one series labelled ``otel_metric_overflow="true"``, so memory and scrapes stay bounded."""
 
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 """The value of ``breaker_state`` for each circuit-breaker state."""
@@ -197,7 +208,11 @@ class MetricsRecorder:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self._reader = PrometheusMetricReader(disable_target_info=True, registry=self.registry)
+        self._reader = PrometheusMetricReader(
+            disable_target_info=True,
+            registry=self.registry,
+            cardinality_limits=dict(SERIES_LIMITS),
+        )
         self.provider = MeterProvider(
             metric_readers=[self._reader],
             resource=Resource.create({"service.name": "agent-patterns"}),

@@ -198,3 +198,18 @@ def test_snapshot_of_an_empty_process_and_of_garbage() -> None:
     assert empty.patterns == {} and "no runs recorded" in render_snapshot(empty)
     with pytest.raises(ValueError):
         parse_snapshot("<html>this is not prometheus</html>")
+
+
+def test_f14_made_up_label_values_cannot_grow_the_metrics_without_bound(
+    recorder: MetricsRecorder,
+) -> None:
+    # A prompt can make the model call tools that do not exist, and each executed call is a
+    # tool_call event with that name: 5,000 made-up names must not become 5,000 series.
+    for i in range(5000):
+        recorder(_event("tool_call", tool=f"made_up_{i}", latency_s=0.01, success=False))
+    found = samples(recorder.prometheus_text().decode())
+    calls = found[P + "tool_calls_total"]
+    assert len(calls) <= 501 and sum(v for _, v in calls) == 5000  # counted, in one overflow
+    assert any(lb.get("otel_metric_overflow") == "true" for lb, _ in calls)
+    assert len(found[P + "tool_call_duration_seconds_count"]) <= 201
+    assert sum(v for _, v in found[P + "tool_call_duration_seconds_count"]) == 5000
