@@ -25,6 +25,7 @@ __all__ = ["MetricsSnapshot", "PatternStats", "parse_snapshot", "render_snapshot
 
 PREFIX = "agent_patterns_"
 QS = (0.5, 0.95, 0.99)
+OVERFLOW = "(other)"
 
 Labels = dict[str, str]
 Samples = dict[str, list[tuple[Labels, float]]]
@@ -80,10 +81,17 @@ def samples(text: str) -> Samples:
     return found
 
 
+def _label(labels: Labels, key: str) -> str:
+    """A label's value; ``(other)`` in the series past a metric's label-set limit."""
+    if labels.get("otel_metric_overflow") == "true":
+        return labels.get(key) or OVERFLOW
+    return labels.get(key, "")
+
+
 def _sum_by(rows: Iterable[tuple[Labels, float]], *keys: str) -> dict[tuple[str, ...], float]:
     totals: dict[tuple[str, ...], float] = defaultdict(float)
     for labels, value in rows:
-        totals[tuple(labels.get(k, "") for k in keys)] += value
+        totals[tuple(_label(labels, k) for k in keys)] += value
     return totals
 
 
@@ -95,7 +103,7 @@ def _histograms_by(
     series = defaultdict(list)
     for labels, value in rows:
         others = tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
-        wanted = tuple(labels.get(k, "") for k in keys)
+        wanted = tuple(_label(labels, k) for k in keys)
         series[(wanted, others)].append((float(labels["le"]), value))
     grouped: dict[tuple[str, ...], list[list[Bucket]]] = defaultdict(list)
     for (wanted, _), buckets in series.items():

@@ -213,3 +213,10 @@ def test_f14_made_up_label_values_cannot_grow_the_metrics_without_bound(
     assert any(lb.get("otel_metric_overflow") == "true" for lb, _ in calls)
     assert len(found[P + "tool_call_duration_seconds_count"]) <= 201
     assert sum(v for _, v in found[P + "tool_call_duration_seconds_count"]) == 5000
+
+
+def test_the_snapshot_shows_the_overflow_as_other(recorder: MetricsRecorder) -> None:
+    for i in range(600):
+        recorder(_event("tool_call", tool=f"made_up_{i}", success=True))
+    tools = parse_snapshot(recorder.prometheus_text().decode()).tools
+    assert tools["(other)"]["calls"] == 100 and sum(t["calls"] for t in tools.values()) == 600
