@@ -11,7 +11,8 @@ threads and async tasks. The spans nest by ids derived from the run and the Lang
   their ``agent`` attribute names the sub-agent);
 - a model or tool call's span (``model_call`` / ``tool_call``) is a child of its node's span;
   other events (approvals, budget stops, fallbacks, breaker changes, guardrails) become
-  zero-length spans there too.
+  zero-length spans there too, except an approval request: its node waits for a person and
+  has no span yet, so the request hangs off the run's span.
 
 Attributes are the event's fields (the same as the JSON log lines), with personal data
 redacted (`observability.redact`); a failed call's span has an error status. Spans go
@@ -53,6 +54,9 @@ SPAN_NAMES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "tool_call": lambda f: f"tool {f.get('tool') or '?'}",
 }
 """How an event kind names its span (other kinds: the kind itself)."""
+
+_UNFINISHED = frozenset({"approval_requested"})
+"""Kinds a node emits before it waits for a person (no node span yet: the run is the parent)."""
 
 _ids = threading.local()
 _providers: list[TracerProvider] = []
@@ -106,7 +110,9 @@ def _placement(event: Event) -> tuple[int | None, int | None, int | None]:
     tasks = [part for part in _namespace().split("|") if part]
     if event.kind == "node_finished":
         return trace_id, _span_id(run, "|".join(tasks)) if tasks else None, root
-    return trace_id, None, _span_id(run, "|".join(tasks)) if tasks else root
+    if not tasks or event.kind in _UNFINISHED:
+        return trace_id, None, root
+    return trace_id, None, _span_id(run, "|".join(tasks))
 
 
 def _attribute(value: Any) -> Any:

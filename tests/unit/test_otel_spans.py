@@ -130,3 +130,18 @@ def test_otlp_http_export_reaches_the_collector(monkeypatch: pytest.MonkeyPatch)
         server.server_close()
     [(path, body)] = received
     assert path == "/v1/traces" and b"tool refund_collector_check" in body
+
+
+def test_an_approval_request_hangs_off_the_run(exporter: InMemorySpanExporter) -> None:
+    model = ScriptedChatModel(
+        replies=[
+            tool_calls_reply(("issue_refund", {"order_id": "A-1001", "amount": 5, "reason": "x"}))
+        ]
+    )
+    graph = build_react_graph(model=model, tools=order_tools(), checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": f"t-{uuid.uuid4().hex[:6]}"}}
+    graph.invoke({"messages": [HumanMessage("refund A-1001")]}, config)
+    spans = _by_name(exporter.get_finished_spans())
+    [run], [requested] = spans["run react"], spans["approval_requested"]
+    assert run.context is not None and requested.parent is not None
+    assert requested.parent.span_id == run.context.span_id
