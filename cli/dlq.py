@@ -7,7 +7,9 @@
   checkpoint in this process (on the thread's graph), optionally with another model; the
   letter is marked retried by NAME first, so it is never retried twice;
 - ``dlq fork ID [--thread NEW]``: copy the thread as of its last checkpoint into a new thread;
-- ``dlq discard ID --by NAME --reason TEXT``: close it, recording who and why.
+- ``dlq discard ID --by NAME --reason TEXT``: close it, recording who and why;
+- ``dlq sweep [--graph G]``: letter the failed runs nobody recorded (the server's runs,
+  `ops.dead_letter_sweep`; the workers' beat does it every five minutes).
 
 The letters live beside the checkpoints (`checkpointers.dead_letters`): ``--checkpointer``
 (default ``$CHECKPOINTER_URL``) names them; workers and the event consumer write to
@@ -121,6 +123,17 @@ def _discard(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace, out: TextIO) -> int:
+    from ops.dead_letter_sweep import sweep_failed_runs
+
+    with open_existing_checkpointer(args.checkpointer) as saver:
+        letters = sweep_failed_runs(saver, graph=args.graph)
+    out.write(f"{len(letters)} failed run(s) dead-lettered\n")
+    for letter in letters:
+        out.write(f"{letter.id}  {letter.graph_id}  {letter.thread_id}  {letter.error[:80]}\n")
+    return 0
+
+
 def add_dlq_commands(commands: Any) -> None:
     """Register ``dlq list|show|retry|fork|discard`` on the CLI's subparsers."""
     helptext = f"checkpointer URL (default: $CHECKPOINTER_URL or {DEFAULT_CHECKPOINTER_URL})"
@@ -145,7 +158,10 @@ def add_dlq_commands(commands: Any) -> None:
     discard.add_argument("--by", required=True, help="who discards (recorded)")
     discard.add_argument("--reason", required=True, help="why (recorded)")
     discard.set_defaults(run=_discard)
-    for verb in (listing, show, retry, fork, discard):
-        if verb is not listing:
+    sweep = verbs.add_parser("sweep", help="letter the failed runs nobody recorded")
+    sweep.add_argument("--graph", help="only this graph's threads")
+    sweep.set_defaults(run=_sweep)
+    for verb in (listing, show, retry, fork, discard, sweep):
+        if verb not in (listing, sweep):
             verb.add_argument("id", help="the letter's id (dl-...)")
         verb.add_argument("--checkpointer", help=helptext)

@@ -28,6 +28,7 @@ from typing import Any
 from celery import Task
 from celery.signals import worker_process_shutdown
 
+from ops.dead_letter_sweep import SWEEP_TASK
 from ops.retention_task import RETENTION_TASK, run_retention
 from workers.advance import advance
 from workers.app import celery_app
@@ -35,7 +36,14 @@ from workers.locks import thread_lock
 from workers.overrides import context_fields, run_context
 from workers.resources import close_resources, process_resources
 
-__all__ = ["LOCK_RETRY_S", "TASK_NAME", "advance_thread", "retention_prune", "worker_name"]
+__all__ = [
+    "LOCK_RETRY_S",
+    "TASK_NAME",
+    "advance_thread",
+    "dead_letter_sweep",
+    "retention_prune",
+    "worker_name",
+]
 
 TASK_NAME = "agent_patterns.advance_thread"
 LOCK_RETRY_S = 0.5
@@ -130,6 +138,14 @@ def _dead_letter(
 def retention_prune() -> dict[str, Any]:
     """The scheduled retention prune of the workers' database (`ops.retention_task`)."""
     return run_retention()
+
+
+@celery_app.task(name=SWEEP_TASK)
+def dead_letter_sweep() -> int:
+    """The scheduled sweep: letter the failed runs nobody recorded (`ops.dead_letter_sweep`)."""
+    from ops.dead_letter_sweep import sweep_failed_runs
+
+    return len(sweep_failed_runs(process_resources().saver))
 
 
 @worker_process_shutdown.connect

@@ -200,3 +200,28 @@ def test_poison_events_are_dead_lettered_with_their_raw_body(postgres_url: str) 
     outage = next(x for x in letters if x.thread_id == "dl-outage-2")
     assert outage.attempts == 2 and outage.error_class == "event_failed"
     assert json.loads(outage.payload or "")["event_id"] == "dl-outage-2"
+
+
+def test_a_sweep_letters_a_run_that_failed_outside_the_wrappers(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    NOTES.clear()
+    replies = [tool_calls_reply(("note_order", {"order_id": "A-5"}))]
+    replies += [TimeoutError("model timed out") for _ in range(2)]
+    with open_checkpointer(postgres_url) as saver:
+        runtime = PatternRuntime(checkpointer=saver, controls=Controls(model_retry=RETRY))
+        graph = build_react_graph(ScriptedChatModel(replies=replies), [note_order], runtime=runtime)
+        with pytest.raises(TimeoutError):  # as the server runs a graph: nothing records it
+            graph.invoke({"messages": [("user", "Note A-5")]}, {"configurable": {"thread_id": "s"}})
+    db = ["--checkpointer", postgres_url]
+
+    code, out, err = _cli(capsys, "dlq", "sweep", *db)
+
+    assert code == 0, err
+    assert out.startswith("1 failed run(s) dead-lettered") and "  s  " in out
+    [letter] = postgres_dead_letters(postgres_url).list(status="open")
+    assert (letter.thread_id, letter.source, letter.graph_id) == ("s", "in_process", "react")
+    assert _cli(capsys, "dlq", "sweep", *db)[1].startswith("0 failed run(s)")
+    code, out, _ = _cli(capsys, "runs", "list", "--status", "dead_lettered", "--db", postgres_url)
+    row = next(line for line in out.splitlines() if line.startswith("s "))
+    assert code == 0 and "dead_lettered" in row  # the monitor sees the letter

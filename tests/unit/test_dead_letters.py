@@ -175,3 +175,30 @@ def test_a_failed_worker_run_is_a_letter_but_a_resume_of_nothing_is_not() -> Non
         assert letter is not None and (letter.source, letter.attempts) == ("worker", 2)
         assert letter.error_class == "retriable" and letter.graph_id == "hitl"
         assert [x.id for x in store.list(source="worker")] == [letter.id]
+
+
+def test_a_sweep_letters_failed_runs_nobody_recorded_once() -> None:
+    from ops.dead_letter_sweep import beat_entry, sweep_failed_runs
+
+    CALLS.clear()
+    with open_checkpointer("memory") as saver:
+        graph, _ = _graph(saver, _failing_then_fine(3))
+        config: RunnableConfig = {"configurable": {"thread_id": "served"}}
+        with pytest.raises(TimeoutError):  # as the server runs it: no wrapper, no letter
+            graph.invoke({"messages": [("user", "Note A-7")]}, config)
+        store = default_dead_letters(saver)
+        assert store.list() == []
+
+        [letter] = sweep_failed_runs(saver)
+
+        assert (letter.thread_id, letter.source, letter.graph_id) == (
+            "served",
+            "in_process",
+            "react",
+        )
+        assert "TimeoutError" in letter.error and letter.checkpoint_id
+        assert sweep_failed_runs(saver) == []  # lettered already
+        assert retry_letter(graph, letter.id, by="ana")["messages"][-1].text == "Noted A-7."
+        assert sweep_failed_runs(saver) == [] and CALLS == ["A-7"]
+    assert beat_entry({})["agent-patterns-dlq-sweep"]["schedule"] == 300.0
+    assert beat_entry({"AGENT_PATTERNS_DLQ_SWEEP_EVERY_S": "0"}) == {}
