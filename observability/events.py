@@ -62,7 +62,7 @@ class Event:
 
     Attributes:
         kind: one of `KINDS`.
-        at: ISO-8601 UTC timestamp (milliseconds) of the emission.
+        at: ISO-8601 UTC timestamp (microseconds) of the emission.
         fields: JSON-safe fields of the kind plus the known context fields.
     """
 
@@ -151,7 +151,7 @@ def _deliver(sink: Sink, event: Event) -> None:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def context_fields(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
