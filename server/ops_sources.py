@@ -52,6 +52,8 @@ __all__ = [
     "saver",
 ]
 
+_KEPT_METADATA = ("owner", "graph_id", "assistant_id")
+"""Checkpoint metadata a retry carries over from the thread's latest checkpoint."""
 _lock = threading.Lock()
 _opened: dict[str, BaseCheckpointSaver] = {}
 _stack = ExitStack()
@@ -105,6 +107,20 @@ def reset_breaker(key: str) -> bool:
     return default_breaker_store(saver()).reset(key)
 
 
+def _thread_graph(graph_id: str, thread_id: str | None) -> Any:
+    """The thread's served graph on the server's saver, writing the thread's owner and graph.
+
+    A retry runs here, outside LangGraph's runs API, which would otherwise stamp each new
+    checkpoint with the thread's metadata: without ``owner`` the retried thread would vanish
+    from its owner's views (and from the owner filters of every listing).
+    """
+    graph = build_graph(graph_id, checkpointer=saver())
+    latest = saver().get_tuple({"configurable": {"thread_id": thread_id}}) if thread_id else None
+    metadata: dict[str, Any] = dict((latest.metadata if latest else None) or {})
+    kept = {key: metadata[key] for key in _KEPT_METADATA if metadata.get(key) is not None}
+    return graph.with_config(metadata=kept) if kept else graph
+
+
 def _letters() -> DeadLetterStore:
     return default_dead_letters(saver())
 
@@ -137,7 +153,7 @@ def retry_dead_letter(letter_id: str, *, actor: str, model: str | None) -> dict[
         raise LookupError(f"dead letter {letter_id} not found")
     if not letter.graph_id:
         raise DeadLetterError(f"dead letter {letter_id} names no graph to retry with")
-    graph = build_graph(letter.graph_id, checkpointer=saver())
+    graph = _thread_graph(letter.graph_id, letter.thread_id)
     run_status = "finished"
     try:
         retry_letter(graph, letter_id, by=actor, model=model, store=_letters())
@@ -220,5 +236,7 @@ def retry_run(thread_id: str, *, model: str | None, actor: str) -> dict[str, Any
     Raises:
         RetryError: the run is not failed or stuck (waiting, finished, dead-lettered).
     """
-    result = monitor.retry_run(saver(), thread_id, model)
+    summary = monitor.run_summary(saver(), thread_id)
+    graph = _thread_graph(summary.graph_id, thread_id)
+    result = monitor.retry_run(saver(), thread_id, model, graph=graph)
     return {"retried_by": actor, **jsonable(result)}

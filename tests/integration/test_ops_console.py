@@ -138,7 +138,6 @@ def test_a_reviewer_sees_runs_a_timeline_and_approves_a_refund_once(
     row = page.wait_for_selector(f"#runs-table tr[data-thread='{thread_id}']")
     assert "waiting" in row.inner_text() and "waits for" in row.inner_text()
     assert "waiting" in page.inner_text("#runs-counts")
-    _screenshot(page, "runs.png")
 
     row.query_selector("button:has-text('Timeline')").click()
     page.wait_for_selector("#timeline-table tr.event-step")
@@ -183,6 +182,45 @@ def _dead_lettered_react_thread(server: DevServer, database: str) -> tuple[str, 
         with pytest.raises(TimeoutError) as failed:
             invoke_or_dead_letter(graph, message, config, graph_id="react")
     return thread_id, str(failed.value.dead_letter_id)  # type: ignore[attr-defined]
+
+
+def _failed_react_thread(server: DevServer, database: str) -> str:
+    """Alice's react thread whose model call failed (no dead letter: a plain failed run)."""
+    thread_id = str(_client(server, "alice").threads.create()["thread_id"])
+    retry = RetrySettings(max_attempts=1, initial_delay_s=0, jitter=0)
+    with open_checkpointer(database) as saver:
+        runtime = PatternRuntime(checkpointer=saver, controls=Controls(model_retry=retry))
+        model = ScriptedChatModel(replies=[TimeoutError("the model timed out")])
+        graph = build_graph("react", model=model, runtime=runtime)
+        config: Any = {
+            "configurable": {"thread_id": thread_id},
+            "metadata": {"owner": "alice", "graph_id": "react"},
+        }
+        message = {"messages": [{"role": "user", "content": REFUND_A1001}]}
+        with pytest.raises(TimeoutError):
+            graph.invoke(message, config, durability="sync")
+    return thread_id
+
+
+def test_an_owner_retries_a_failed_run_from_the_runs_view(
+    page: Any, server: DevServer, database: str
+) -> None:
+    server.fresh_payment_log()
+    thread_id = _failed_react_thread(server, database)
+    _log_in(page, server, "alice")
+    page.select_option("#runs-status", "failed")
+    page.click("#runs-filter button[type=submit]")
+    row = page.locator(f"#runs-table tr[data-thread='{thread_id}']")
+    expect(row).to_contain_text("failed")
+    expect(row).to_contain_text("TimeoutError")
+    row.locator("button:has-text('Retry')").click()
+    expect(page.locator("#message")).to_contain_text(f"Retried {thread_id}: waiting")
+    assert _refunds_of(server, "A-1001") == []  # the retried run waits for a reviewer
+    again = _api(page, "POST", f"/ops/api/runs/{thread_id}/retry")
+    assert again["status"] == 409, again
+    page.select_option("#runs-status", "")
+    page.click("#runs-filter button[type=submit]")
+    expect(row).to_contain_text("waiting")
 
 
 def _poison_event_letter(database: str) -> str:
@@ -285,3 +323,7 @@ def test_budgets_and_breakers_are_shown_and_an_admin_resets_a_breaker(
     assert "user:alice" in alice.inner_text("#budgets-table")
     assert "reviewers and admins only" in alice.inner_text("#breakers-note")
     alice.context.close()
+
+    _open(page, "runs")  # every thread of the module's tests, in their states, for the docs
+    expect(page.locator("#runs-counts")).to_contain_text("finished")
+    _screenshot(page, "runs.png")
