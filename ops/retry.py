@@ -28,7 +28,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from graphs.registry import build_graph
-from ops.latest_checkpoints import TASKS_CHANNEL, next_nodes
+from ops.latest_checkpoints import TASKS_CHANNEL, ThreadFilter, latest_checkpoints, next_nodes
 from ops.run_list import json_safe, run_summary
 from ops.status_rules import RunState
 from ops.timeline import checkpoint_chain
@@ -67,9 +67,12 @@ def retry_checkpoint(saver: BaseCheckpointSaver, thread_id: str, stopped: bool) 
         stopped: whether a control stopped the latest run (go back before the stop).
 
     Raises:
-        RetryError: a stopped run with no earlier checkpoint that had work to do.
+        RetryError: no checkpoint at all, or a stopped run with no earlier checkpoint that
+            had work to do.
     """
     chain = checkpoint_chain(saver, thread_id)
+    if not chain:  # a worker run that never started: nothing to continue
+        raise RetryError(f"thread {thread_id} has no checkpoint yet: submit its run again")
     if not stopped:
         return str(chain[-1].checkpoint["id"])
     stop = (chain[-1].checkpoint.get("channel_values") or {}).get("run_stop")
@@ -126,8 +129,8 @@ def retry_run(
             raise RetryError(f"thread {thread_id} has no checkpoint {checkpoint_id!r}")
         start = checkpoint_id
     else:
-        stopped = before.error is not None and before.next_nodes == ()
-        start = retry_checkpoint(checkpointer, thread_id, stopped)
+        found = latest_checkpoints(checkpointer, ThreadFilter(thread_id=thread_id))
+        start = retry_checkpoint(checkpointer, thread_id, bool(found and found[0].stop))
     graph = graph or build_graph(before.graph_id, checkpointer=checkpointer)
     run_context = {**(context or {}), **({"model": model} if model else {})}
     graph.invoke(None, _config(thread_id, start), context=run_context or None, durability="sync")

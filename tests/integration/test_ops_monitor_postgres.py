@@ -238,3 +238,13 @@ def test_the_cli_lists_shows_times_retries_and_forks(
     with pytest.raises(UnknownThreadError):
         with open_checkpointer(postgres_url) as saver:
             run_detail(saver, "cli-2", owner="someone-else")
+
+
+def test_a_lost_run_cannot_be_retried_without_a_checkpoint(
+    database: tuple[str, Population],
+) -> None:
+    from ops.retry import RetryError
+
+    url, _ = database
+    with open_checkpointer(url) as saver, pytest.raises(RetryError, match="no checkpoint yet"):
+        retry_run(saver, "t-lost")
