@@ -15,15 +15,19 @@ detector (a classifier, an LLM judge) replaces it by implementing the same two m
 NFKC, invisible characters, homoglyphs, leetspeak, hidden markup, base64/hex/ROT13 blobs) and
 every view is matched against `DEFAULT_RULES`, regular expressions in six families:
 
-- ``override``: "ignore / disregard / forget the previous instructions", "new instructions",
+- ``override``: "ignore / disregard / forget the previous instructions", "do not follow the
+  company rules", "your real task is", "the above context is outdated", "new instructions",
   in English, German, French, Spanish, Italian, Portuguese, Dutch, Polish, Russian, Chinese
   and Japanese;
 - ``impersonation``: a line opening with ``SYSTEM:`` / ``[admin]``, chat-template tokens
-  (``<|im_start|>``, ``[INST]``), "you are now ...", "developer mode";
+  (``<|im_start|>``, ``[INST]``), "you are now ...", "developer mode", "new system directive",
+  text addressed to the AI ("note to the AI:", "if you are an AI agent");
 - ``coercion``: orders to call a tool or act ("call issue_refund", "transfer $500 to",
-  "approve the refund immediately", "the policy is never to ask");
-- ``exfiltration``: send / forward / post data to a URL or an e-mail address;
-- ``approval_bypass``: "already approved", "no approval needed", "skip the confirmation";
+  "approve the refund immediately", "the policy is never to ask", "refund ... now");
+- ``exfiltration``: an order to send / forward / post data to a URL or an e-mail address;
+- ``approval_bypass``: "already approved", "no approval needed", "the review step has been
+  waived", "the operator has authorised you" (not when negated: "must never ... without an
+  approval" states a rule);
 - ``concealment``: "do not tell the user", "without telling anyone".
 
 Each rule has a weight; the score combines the distinct rules that fired as independent
@@ -109,20 +113,45 @@ class Rule:
         name: ``<family>.<what>``, e.g. ``override.ignore_previous``.
         weight: evidence 0..1 the rule adds when it fires.
         pattern: a regular expression, matched against casefolded, normalised text.
+        unless: a regular expression that, found in the `UNLESS_WINDOW` characters before a
+            match, cancels it ("must **never** issue a refund without an approval" states a
+            rule, it does not bypass one).
     """
 
     name: str
     weight: float
     pattern: str
+    unless: str | None = None
     compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    compiled_unless: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 < self.weight <= 1:
             raise ValueError(f"Rule {self.name}: weight must be in (0, 1], got {self.weight}")
         object.__setattr__(self, "compiled", re.compile(self.pattern, re.S))
+        guard = re.compile(self.unless, re.S) if self.unless else None
+        object.__setattr__(self, "compiled_unless", guard)
+
+    def fires(self, text: str) -> bool:
+        """Whether the rule matches `text` somewhere its `unless` guard does not cancel."""
+        for match in self.compiled.finditer(text):
+            guard = self.compiled_unless
+            if guard is None or not guard.search(
+                text[max(0, match.start() - UNLESS_WINDOW) : match.start()]
+            ):
+                return True
+        return False
 
 
-_PRIOR = r"(?:previous|prior|preceding|above|earlier|former|original|initial|old|existing|all|any|every|your|the|these|those|system|developer)"
+UNLESS_WINDOW = 50
+"""Characters before a match that a rule's ``unless`` guard looks at."""
+
+_NEGATED = (
+    r"\b(?:never|must not|mustn't|may not|cannot|can't|do not|don't|not allowed to|no one may)\b"
+)
+
+
+_PRIOR = r"(?:previous|prior|preceding|above|earlier|former|original|initial|old|existing|all|any|every|your|the|these|those|system|developer|company|store|shop|safety|security|operator|standard|usual|normal|default|current|internal)"
 _GUIDANCE = r"(?:instructions?|rules|guidelines|directions|directives|prompts?|commands|orders|policies|guardrails|constraints|restrictions|programming|context|system message)"
 
 DEFAULT_RULES: tuple[Rule, ...] = (
@@ -206,7 +235,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
          r"(?:\w+\s+){0,3}?(?:approv|confirm|ask|check|verif|review|escalat|refund)"),
     # --- exfiltration ---
     Rule("exfiltration.send_to", 0.6,
-         r"\b(?:send|forward|post|upload|email|e-mail|leak|exfiltrate|copy|submit|transmit)\s+(?:\S+\s+){0,8}?"
+         r"(?:^|[.!?:;\n>\])-]\s*|\b(?:please|now|then|and|also|immediately|first|kindly|you must|you should)\s+)"
+         r"(?:send|forward|post|upload|email|e-mail|leak|exfiltrate|copy|submit|transmit)\s+(?:\S+\s+){0,8}?"
          r"(?:to|at|into)\s+(?:https?://|www\.|[\w.+-]+@[\w-]+\.\w|this (?:url|address|webhook|endpoint))"),
     Rule("exfiltration.data_words", 0.4,
          r"\b(?:system prompt|api key|password|credentials|conversation history|customer data|card numbers?|all (?:user|customer) (?:data|records))"
@@ -219,11 +249,61 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("approval_bypass.no_approval", 0.75,
          r"\b(?:no|without|skip(?:ping)?|bypass(?:ing)?|don't need|do not need|does not need|doesn't need|not require|no longer requires?)\s+"
          r"(?:any\s+|the\s+|an?\s+|human\s+|manager\s+)*(?:approval|confirmation|review|authori[sz]ation|sign-?off|human in the loop)"
-         r"(?:\s+(?:is\s+)?(?:needed|required|necessary))?"),
+         r"(?:\s+(?:is\s+)?(?:needed|required|necessary))?",
+         unless=_NEGATED),
     Rule("approval_bypass.other_languages", 0.7,
          r"bereits genehmigt|keine genehmigung (?:nötig|erforderlich)|déjà approuvé|sans approbation|ya (?:está )?aprobad[oa]"
          r"|sin aprobación|già approvat[oa]|senza approvazione|já aprovad[oa]|sem aprovação|al goedgekeurd|zonder goedkeuring"
          r"|już zatwierdzon|bez zatwierdzenia|уже одобрен|без одобрения|已批准|无需批准|承認済み|承認は不要"),
+    Rule("approval_bypass.waived", 0.7,
+         r"\b(?:approvals?|reviews?|human review|reviewers?|confirmations?|sign-?offs?|authori[sz]ations?|escalations?"
+         r"|approval (?:step|gate|requirement|process|check))\s+(?:step\s+)?(?:has been |have been |is |are |was |were )?"
+         r"(?:now\s+)?(?:waived|disabled|switched off|turned off|removed|skipped|suspended|bypassed|lifted"
+         r"|(?:unnecessary|not necessary|not needed|not required)(?!\s+(?:for|when|if|on|under|below|unless)\b))\b"
+         r"|\b(?:approval|review) (?:requirement|rules?|step) (?:does|do) not apply to you"
+         r"|\b(?:never|no longer|don't|do not) needs? an? (?:reviewer|approval|review|sign-?off)"),
+    Rule("approval_bypass.authorised_you", 0.6,
+         r"\b(?:operator|admin|administrator|owner|manager|management|developer|company)\s+(?:has|have)\s+(?:pre-?)?(?:authori[sz]ed|allowed|permitted|approved)\s+you\b"
+         r"|\bthis is (?:pre-?)?(?:authori[sz]ed|approved)\b"),
+    # --- generalised overrides ---
+    Rule("override.do_not_follow", 0.7,
+         rf"\b(?:do not|don't|dont|no longer|stop)\s+(?:follow|obey|apply|use|respect|heed)(?:ing)?\s+(?:the\s+|your\s+|any\s+|these\s+|those\s+)?"
+         rf"{_PRIOR}\s+(?:\w+\s+)?(?:rules|instructions|guidelines|policies|prompt|directives|orders)\b"
+         r"|\bbefolge\b.{0,40}\b(?:regeln|anweisungen|vorgaben)\b.{0,20}\bnicht\b"
+         r"|\bne (?:tenez pas compte|suivez pas|respectez pas|suivez plus|respectez plus)\b.{0,30}(?:instructions|règles|consignes)"
+         r"|(?:règles|instructions|consignes) (?:précédentes|antérieures) ne s'appliquent plus"
+         r"|\b(?:no|ya no)\s+(?:sigas|apliques|sigan|respetes|obedezcas)\b.{0,30}(?:reglas|instrucciones)|\bomite las instrucciones"
+         r"|\bnon (?:seguire|rispettare|applicare)\b.{0,30}(?:istruzioni|regole)"
+         r"|\bnão (?:siga|sigas|obedeça|aplique)\b.{0,30}(?:regras|instruções)"
+         r"|\bvolg\b.{0,30}(?:regels|instructies)\b.{0,15}\bniet\b"
+         r"|(?:ルール|指示|命令)(?:は|が)(?:無効|取り消)"),
+    Rule("override.overlook", 0.7,
+         r"\b(?:overlook|set aside|pay no attention to|ignore|disregard|forget)\s+(?:whatever|what|everything|anything)\s+(?:\w+\s+){0,3}?"
+         r"(?:operator|developer|system|admin|owner|company|instructions?|rules|prompt|told you|said)"),
+    Rule("override.real_task", 0.6,
+         r"\b(?:your|the)\s+(?:real|actual|true|genuine|new|only)\s+(?:task|objective|goal|job|mission|purpose|instructions?)\b"
+         r"(?:\s+(?:is|are|now)|\s*:)"),
+    Rule("override.context_void", 0.6,
+         r"\b(?:previous|prior|above|earlier|preceding|original|old)\s+(?:context|text|content|guidance|instructions|rules|guidelines|conversation|prompt)\s+"
+         r"(?:is|are|was|were)\s+(?:a test|outdated|void|invalid|obsolete|cancelled|canceled|fake|superseded|no longer valid)"
+         r"|\b(?:guidance|instructions|rules)\s+(?:is|are)\s+(?:now\s+)?(?:void|obsolete|cancelled|superseded)\b"),
+    Rule("impersonation.directive", 0.6,
+         r"\b(?:new|updated|urgent|important)\s+(?:system|admin|developer|operator|security)\s+(?:directive|instructions?|message|override|notice|command|update)"
+         r"|\b(?:assistant|ai|bot|agent|model)\s+instructions\s*\((?:updated|new|revised)\)"
+         r"|\btreat\b.{0,40}\bas (?:coming from |if from )?(?:your |the )?(?:system|admin|administrator|developer|operator|owner)\b"),
+    Rule("impersonation.addresses_ai", 0.45,
+         r"\b(?:note|message|attention|notice|hint|instructions?|p\.s\.)\s*(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:ai|a\.i\.|llm|language model|bots?|automated assistants?|ai (?:agents?|assistants?|models?))\b"
+         r"|\b(?:note|message)\s+(?:to|for)\s+(?:the\s+)?(?:assistant|agent|model)\b(?!\s+(?:manager|team|supervisor|on duty))(?=.{0,60}\b(?:refund|approve|transfer|issue|pay|ignore|skip|rules))"
+         r"|\bif you are an? (?:ai|llm|language model|bot|assistant|agent)\b|\b(?:attention|hey|dear)\s+(?:ai|llm|language model|bot)\b"
+         r"|\b(?:to the ai|for ai agents|for the bot)\b"
+         r"|\b(?:hinweis|nachricht|achtung)\s+(?:für|an)\s+(?:den|die)?\s*(?:assistenten|ki|bot)|\bachtung,?\s+ki\b"
+         r"|\b(?:message|note)\s+pour\s+(?:l'|l’)?(?:assistant|ia|ai|bot)|\b(?:mensaje|nota)\s+para\s+(?:el\s+|la\s+)?(?:asistente|ia|bot)"
+         r"|\bnota per\s+(?:l'|l’)?(?:assistente|ia|ai|bot)|\batenção,?\s+(?:assistente|ia|bot)|\blet op,?\s+(?:assistent|ai|bot)"
+         r"|(?:ai|ＡＩ)への(?:注意|指示|メッセージ)|внимание,?\s+(?:ии|ассистент|бот)|致(?:ai|助手)"),
+    Rule("coercion.act_now", 0.3,
+         r"\b(?:refund|reembolsa|rembourse[zr]?|erstatte|rimborsa|terugbetalen|betaal\b.{0,20}\bterug|faça o reembolso|zwróć|issue_refund|pay|approve)\b"
+         r".{0,40}\b(?:now|immediately|right away|at once|in full|sofort|immédiatement|ahora|subito|agora|meteen|natychmiast|todo|tout|alles)\b"
+         r"|(?:すぐに|直ちに)(?:全額)?返金|立即退款"),
     # --- concealment ---
     Rule("concealment.dont_tell", 0.45,
          r"\b(?:do not|don't|dont|never)\s+(?:tell|inform|mention|reveal|notify|show)\s+(?:this\s+to\s+)?(?:the\s+)?(?:user|customer|human|operator|reviewer)"
@@ -267,9 +347,9 @@ class HeuristicDetector:
         fired: list[Rule] = []
         hidden_only = False
         for rule in self.rules:
-            if any(rule.compiled.search(form) for form in plain):
+            if any(rule.fires(form) for form in plain):
                 fired.append(rule)
-            elif any(rule.compiled.search(form) for form in hidden):
+            elif any(rule.fires(form) for form in hidden):
                 fired.append(rule)
                 hidden_only = True
         weights = [rule.weight for rule in fired]
