@@ -147,9 +147,14 @@ class DeadLetterStore(Protocol):
         graph_id: str | None = None,
         source: str | None = None,
         thread_id: str | None = None,
+        owner: str | None = None,
         limit: int = 100,
     ) -> list[DeadLetter]:
-        """Letters matching the filters, newest first."""
+        """Letters matching the filters (None: any), newest first.
+
+        ``owner`` keeps one user's letters: what an HTTP route shows a user who is not an
+        operator (letters of threads without an owner are then not shown).
+        """
 
     def resolve(
         self, letter_id: str, status: str, *, by: str, reason: str | None = None
@@ -200,11 +205,18 @@ class InMemoryDeadLetters:
         graph_id: str | None = None,
         source: str | None = None,
         thread_id: str | None = None,
+        owner: str | None = None,
         limit: int = 100,
     ) -> list[DeadLetter]:
         """Letters, newest first (see `DeadLetterStore.list`)."""
         check_filters(status, source)
-        wanted = {"status": status, "graph_id": graph_id, "source": source, "thread_id": thread_id}
+        wanted = {
+            "status": status,
+            "graph_id": graph_id,
+            "source": source,
+            "thread_id": thread_id,
+            "owner": owner,
+        }
         with self._lock:
             found = [
                 letter

@@ -88,10 +88,17 @@ class SqliteDeadLetters:
         graph_id: str | None = None,
         source: str | None = None,
         thread_id: str | None = None,
+        owner: str | None = None,
         limit: int = 100,
     ) -> list[DeadLetter]:
         """Letters, newest first (see `DeadLetterStore.list`)."""
-        filters = {"status": status, "graph_id": graph_id, "source": source, "thread_id": thread_id}
+        filters = {
+            "status": status,
+            "graph_id": graph_id,
+            "source": source,
+            "thread_id": thread_id,
+            "owner": owner,
+        }
         sql, params = list_statement("?", filters, limit)
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()

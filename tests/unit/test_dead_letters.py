@@ -202,3 +202,18 @@ def test_a_sweep_letters_failed_runs_nobody_recorded_once() -> None:
         assert sweep_failed_runs(saver) == [] and CALLS == ["A-7"]
     assert beat_entry({})["agent-patterns-dlq-sweep"]["schedule"] == 300.0
     assert beat_entry({"AGENT_PATTERNS_DLQ_SWEEP_EVERY_S": "0"}) == {}
+
+
+@pytest.mark.parametrize("url", ["memory", "sqlite"])
+def test_letters_filter_by_owner_and_thread(url: str, tmp_path: Any) -> None:
+    target = f"sqlite:///{tmp_path}/owners.sqlite" if url == "sqlite" else "memory"
+    with open_checkpointer(target) as saver:
+        store = default_dead_letters(saver)
+        ana = store.add(DeadLetter(source="worker", thread_id="t-a", owner="ana", error="x"))
+        store.add(DeadLetter(source="worker", thread_id="t-b", owner="bob", error="y"))
+        store.add(DeadLetter(source="event", payload="not json", error="malformed"))
+
+        assert [x.id for x in store.list(owner="ana")] == [ana.id]
+        assert [x.thread_id for x in store.list(thread_id="t-b")] == ["t-b"]
+        assert len(store.list()) == 3 and len(store.list(limit=2)) == 2
+        assert store.get(ana.id) == ana
