@@ -151,7 +151,8 @@ async def test_the_cli_prints_the_snapshot_and_the_raw_text(
     assert cli_main(["metrics", "--url", server.url]) == 0
     out = capsys.readouterr().out
     assert "Runs per pattern" in out and "P95" in out, out
-    [react_row] = [line for line in out.splitlines() if line.startswith("react ")]
+    runs_table = out.split("Runs per pattern\n", 1)[1].split("\n\n", 1)[0]
+    [react_row] = [line for line in runs_table.splitlines() if line.startswith("react ")]
     assert react_row.split()[1] == f"{runs:.0f}", (react_row, runs)  # the RUNS column
     assert "lookup_order" in out, out
 
