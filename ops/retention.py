@@ -46,11 +46,8 @@ MARKING_CHANNELS = ("__interrupt__", "__resume__", "run_stop")
 """Pending writes that make their checkpoint (and the one it produced) kept."""
 _LOCK = "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s)) AS held"
 _THREADS = """
-SELECT thread_id,
-       (array_agg(checkpoint ORDER BY checkpoint_id DESC))[1] AS head,
-       (array_agg(checkpoint_id ORDER BY checkpoint_id DESC))[1] AS head_id,
-       (array_agg(metadata ORDER BY checkpoint_id DESC))[1] AS metadata
-  FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id ORDER BY thread_id"""
+SELECT DISTINCT ON (thread_id) thread_id, checkpoint AS head, checkpoint_id AS head_id, metadata
+  FROM checkpoints WHERE checkpoint_ns = '' ORDER BY thread_id, checkpoint_id DESC"""
 _ROWS = """
 SELECT checkpoint_ns AS ns, checkpoint_id AS id, parent_checkpoint_id AS parent,
        metadata -> 'counters_since_delta_snapshot' AS counters,
