@@ -5,7 +5,9 @@
 - ``dlq show ID``: one letter in full (the raw body of a poison event included);
 - ``dlq retry ID --by NAME [--model SPEC]``: continue the letter's thread from its last
   checkpoint in this process (on the thread's graph), optionally with another model; the
-  letter is marked retried by NAME first, so it is never retried twice;
+  letter is marked retried by NAME first, so it is never retried twice. A poison event's
+  letter is retried by publishing its raw body to ``transactions`` again (``--prefix`` as
+  for ``events``), so the consumer decides, audits and publishes it;
 - ``dlq fork ID [--thread NEW]``: copy the thread as of its last checkpoint into a new thread;
 - ``dlq discard ID --by NAME --reason TEXT``: close it, recording who and why;
 - ``dlq sweep [--graph G]``: letter the failed runs nobody recorded (the server's runs,
@@ -29,11 +31,17 @@ from checkpointers.dead_letters import (
     DEAD_LETTER_STATUSES,
     DeadLetter,
     DeadLetterError,
+    DeadLetterStore,
     default_dead_letters,
 )
 from checkpointers.factory import DEFAULT_CHECKPOINTER_URL
 from cli.threads import open_existing_checkpointer
-from ops.dead_letters import discard_letter, fork_letter, retry_letter
+from ops.dead_letters import (
+    discard_letter,
+    fork_letter,
+    republish_event_letter,
+    retry_letter,
+)
 
 __all__ = ["add_dlq_commands", "letter_rows"]
 
@@ -97,12 +105,23 @@ def _retry(args: argparse.Namespace, out: TextIO) -> int:
         letter = store.get(args.id)
         if letter is None:
             raise DeadLetterError(f"no dead letter {args.id!r}")
+        if letter.source == "event":
+            return _republish(args, store, out)
         graph = build_graph(letter.graph_id or "react", checkpointer=saver)
         values = retry_letter(graph, letter.id, by=args.by, model=args.model, store=store)
     messages = values.get("messages") if isinstance(values, dict) else None
     answer = messages[-1].text if messages else ""
     out.write(f"retried {letter.id} (thread {letter.thread_id}) by {args.by}\n")
     out.write(f"last message: {' '.join(answer.split())[:300]}\n")
+    return 0
+
+
+def _republish(args: argparse.Namespace, store: DeadLetterStore, out: TextIO) -> int:
+    from workers.event_stream import EventTopology
+
+    topology = EventTopology(prefix=args.prefix)
+    letter = republish_event_letter(store, args.id, by=args.by, topology=topology)
+    out.write(f"retried {letter.id} (event {letter.thread_id}): {letter.resolved_reason}\n")
     return 0
 
 
@@ -150,6 +169,7 @@ def add_dlq_commands(commands: Any) -> None:
     retry = verbs.add_parser("retry", help="continue the thread from its last checkpoint")
     retry.add_argument("--by", required=True, help="who retries (recorded)")
     retry.add_argument("--model", help="another model spec for the retry (e.g. demo)")
+    retry.add_argument("--prefix", default="", help="an event letter: the exchanges' prefix")
     retry.set_defaults(run=_retry)
     fork = verbs.add_parser("fork", help="copy the thread into a new one")
     fork.add_argument("--thread", help="the new thread's id (default: <thread>-fork-<hex>)")

@@ -53,6 +53,7 @@ __all__ = [
     "invoke_or_dead_letter",
     "record_failure",
     "record_worker_failure",
+    "republish_event_letter",
     "retry_letter",
     "thread_facts",
 ]
@@ -280,6 +281,48 @@ def retry_letter(
             pass
         raise
     return graph.get_state(config).values
+
+
+def republish_event_letter(
+    store: DeadLetterStore,
+    letter_id: str,
+    *,
+    by: str,
+    topology: Any = None,
+    url: str | None = None,
+) -> DeadLetter:
+    """Retry a poison event's letter: publish its raw body to ``transactions`` again.
+
+    The event consumer decides it as any event, exactly once (a thread that stopped half way
+    continues from its checkpoint), and audits and publishes the decision; running the
+    thread here would skip both. The body is published before the letter is claimed: a
+    second operator's claim then fails, and the extra copy is a duplicate the consumer
+    acknowledges without a second decision.
+
+    Args:
+        store: the dead-letter table (``DATABASE_URL``'s, where the consumer writes).
+        letter_id: an open ``event`` letter.
+        by: the operator (recorded).
+        topology: the exchanges (`workers.event_stream.EventTopology`; default names).
+        url: the broker URL (default ``AGENT_PATTERNS_BROKER_URL``).
+
+    Raises:
+        DeadLetterError: not an open event letter, or a malformed one (it would fail again).
+    """
+    from workers.event_stream import EventTopology, publish_events
+
+    letter = _open_letter(store, letter_id)
+    if letter.source != "event" or letter.payload is None:
+        raise DeadLetterError(f"dead letter {letter_id} is not an event's: retry its thread")
+    if not letter.thread_id:
+        raise DeadLetterError(
+            f"dead letter {letter_id} is a malformed message: fix and publish it yourself, "
+            "then discard the letter"
+        )
+    topo = topology or EventTopology()
+    publish_events([letter.payload.encode("utf-8")], topology=topo, url=url)
+    reason = f"republished to {topo.transactions.name}"
+    return store.resolve(letter.id, "retried", by=by, reason=reason)
 
 
 def fork_letter(

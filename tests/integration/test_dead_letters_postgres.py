@@ -177,22 +177,41 @@ def _start(
 
 
 @pytest.mark.workers
-def test_poison_events_are_dead_lettered_with_their_raw_body(postgres_url: str) -> None:
+def test_poison_events_are_dead_lettered_with_their_raw_body_and_republished(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     _broker_or_skip()
     topology = EventTopology(prefix=f"test-{uuid.uuid4().hex[:10]}.", max_attempts=2)
     with Connection(broker_url()) as conn:
         topology.declare(conn.channel())
     try:
-        items = demo_items(0, poison=3, prefix="dl")
-        publish_events(items, topology=topology)
+        publish_events(demo_items(0, poison=3, prefix="dl"), topology=topology)
         with fraud_consumer(postgres_url, topology=topology, context={"model": "demo"}) as c:
             counts = c.run(idle_exit_s=5, limit=4)  # two at once, the outage event twice
+            assert counts["dead"] == 3, counts
+            letters = postgres_dead_letters(postgres_url).list(source="event")
+            _check_event_letters(letters)
+            outage = next(x for x in letters if x.thread_id == "dl-outage-2")
+            malformed = next(x for x in letters if x.thread_id is None)
+            db = ["--checkpointer", postgres_url, "--prefix", topology.prefix]
+            code, _, err = _cli(capsys, "dlq", "retry", malformed.id, "--by", "ops", *db)
+            assert code == 2 and "malformed" in err
+            code, out, err = _cli(capsys, "dlq", "retry", outage.id, "--by", "ops", *db)
+            assert code == 0 and "republished to" in out, err
+
+            again = c.run(idle_exit_s=5, limit=2)  # the consumer takes it up: still failing
     finally:
         with Connection(broker_url()) as conn:
             topology.delete(conn.channel())
 
-    assert counts["dead"] == 3, counts
-    letters = postgres_dead_letters(postgres_url).list(source="event")
+    assert again["dead"] == 1, again
+    store = postgres_dead_letters(postgres_url)
+    assert store.get(outage.id).resolved_by == "ops"  # type: ignore[union-attr]
+    [fresh] = [x for x in store.list(status="open") if x.thread_id == "dl-outage-2"]
+    assert fresh.id != outage.id and fresh.payload == outage.payload
+
+
+def _check_event_letters(letters: list[DeadLetter]) -> None:
     assert len(letters) == 3 and {x.status for x in letters} == {"open"}
     by_body = {x.payload: x for x in letters}
     assert by_body["not an event #0"].thread_id is None
