@@ -244,3 +244,40 @@ def test_a_sweep_letters_a_run_that_failed_outside_the_wrappers(
     code, out, _ = _cli(capsys, "runs", "list", "--status", "dead_lettered", "--db", postgres_url)
     row = next(line for line in out.splitlines() if line.startswith("s "))
     assert code == 0 and "dead_lettered" in row  # the monitor sees the letter
+
+
+def test_an_approved_refund_whose_run_then_fails_is_retried_without_a_second_refund(
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from langgraph.types import Command
+
+    from demo.effects import EFFECTS_LOG_ENV, read_effects
+
+    monkeypatch.setenv(EFFECTS_LOG_ENV, str(tmp_path / "effects.jsonl"))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-unreachable")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    config: RunnableConfig = {"configurable": {"thread_id": "refund-dl"}}
+    refund = "My order A-1001 arrived broken, please refund it."
+    with open_checkpointer(postgres_url) as saver:
+        graph = build_graph("react", checkpointer=saver)
+        graph.invoke({"messages": [("user", refund)]}, config, context={"model": "demo"})
+        [gate] = graph.get_state(config).interrupts
+        decision = Command(resume={gate.id: {"type": "accept", "reviewer": "ana"}})
+        with pytest.raises(Exception, match="Connection") as failed:  # the model after the refund
+            invoke_or_dead_letter(graph, decision, config, context={"model": "openai:dl-test"})
+    assert len(read_effects("refund")) == 1
+    letter_id = failed.value.dead_letter_id  # type: ignore[attr-defined]
+    letter = postgres_dead_letters(postgres_url).get(letter_id)
+    assert letter is not None and letter.attempts == 3  # the role's three attempts
+
+    db = ["--checkpointer", postgres_url]
+    code, out, err = _cli(capsys, "dlq", "retry", letter_id, "--by", "ops", "--model", "demo", *db)
+
+    assert code == 0, err
+    assert len(read_effects("refund")) == 1  # the approved refund ran once
+    with open_checkpointer(postgres_url) as saver:
+        state = build_graph("react", checkpointer=saver).get_state(config)
+    assert not state.next and "refund" in state.values["messages"][-1].text.lower()
