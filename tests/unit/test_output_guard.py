@@ -24,10 +24,11 @@ from langgraph.types import Command
 from demo.effects import clear_effects
 from demo.fleet import FLEET_PLAN, FLEET_REQUEST, fleet_tools
 from demo.orders import issue_refund, lookup_order, order_tools
-from demo.refund_orchestrator import ShopPurchases, post_refund_note
+from demo.refund_orchestrator import EXAMPLE_REQUESTS, ShopPurchases, post_refund_note
 from demo.routing_examples import DEPARTMENTS
 from demo.scenarios import SCENARIOS
 from demo.teams import support_agents, support_desks, support_routes
+from graphs.memory_agent import build_memory_agent_graph
 from graphs.orchestrator import build_orchestrator_graph
 from graphs.plan_execute import build_plan_execute_graph
 from graphs.react import build_react_graph
@@ -41,6 +42,7 @@ from nodes.output_guard import GUARD_KEY
 from nodes.runtime import PatternRuntime
 from observability.events import Event, add_sink
 from state.agent_spec import AgentSpec
+from state.orchestrator import ClaimReading
 from state.plan import Replan
 
 REFUND = ("issue_refund", {"order_id": "A-1001", "amount": 89.99, "reason": "arrived broken"})
@@ -248,6 +250,39 @@ def test_plan_execute_answer_is_judged_against_the_steps_that_ran() -> None:
     read_only = {**FLEET_PLAN, "steps": FLEET_PLAN["steps"][:1]}
     values = ask(plan_execute(read_only), thread(), FLEET_REQUEST, context=no_gates)
     assert last_reply(values).text.startswith("Correction:")
+
+
+# --- orchestrator and memory agent -------------------------------------------------------
+
+
+def orchestrator(path: str, draft: str) -> dict[str, Any]:
+    reading = ClaimReading(damaged_item_reported=path == "approved", claim_summary="A refund.")
+    graph = build_orchestrator_graph(
+        ScriptedChatModel(replies=[reading, draft]),
+        records=ShopPurchases(),
+        refund_tool=issue_refund,
+        runtime=runtime(),
+    )
+    return dict(ask(graph, thread(), EXAMPLE_REQUESTS[path]))
+
+
+def test_orchestrator_offer_claiming_a_refund_is_corrected_and_a_true_note_kept() -> None:
+    assert_corrected(orchestrator("store_credit", CLAIM))  # outside the window: no refund
+    assert_kept(orchestrator("approved", "Note: refund issued."), "Note: refund issued.")
+
+
+def memory_agent(replies: list[Any]) -> Any:
+    return build_memory_agent_graph(
+        tools=order_tools(), model=ScriptedChatModel(replies=replies), runtime=runtime()
+    )
+
+
+def test_memory_agent_false_claim_is_corrected_and_true_claim_kept() -> None:
+    no_facts: dict[str, Any] = {"facts": []}
+    assert_corrected(ask(memory_agent([CLAIM, no_facts]), thread(), context={"user_id": "ana"}))
+    graph, config = memory_agent([tool_calls_reply(REFUND), CLAIM, no_facts]), thread()
+    ask(graph, config, context={"user_id": "ana"})
+    assert_kept(graph.invoke(Command(resume=ACCEPT), config, context={"user_id": "ana"}))
 
 
 # --- every served pattern: the demo replies are true, so the check leaves them alone --------
