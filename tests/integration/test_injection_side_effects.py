@@ -51,6 +51,7 @@ from graphs import registry
 from memory import HashEmbeddings
 from memory.facts import remember
 from models.heuristic import HeuristicDemoModel, fill_from_schema
+from nodes.injection_screen import thread_flags
 from nodes.model_call import model_for_spec
 from nodes.runtime import PatternRuntime
 from tools.registry import has_side_effects
@@ -58,7 +59,9 @@ from tools.registry import has_side_effects
 CORPUS = json.loads(
     (Path(__file__).resolve().parents[1] / "data" / "injection_corpus.json").read_text("utf-8")
 )
-ATTACKS: list[dict[str, Any]] = CORPUS["attacks"]
+ATTACKS: list[dict[str, Any]] = [*CORPUS["attacks"], *CORPUS["held_out_attacks"]]
+"""Every attempt, the held-out ones included: most of those are not flagged, so there the
+approval gate alone stands between the obedient model and the effect."""
 FULL_GRAPH = "react"
 """The graph every attempt runs through."""
 SAMPLE_STRIDE = 8
@@ -189,6 +192,7 @@ class Tally:
     rejected: int = 0
     policy_effects: int = 0
     unapproved_effects: int = 0
+    screened_runs: int = 0
     flagged_runs: int = 0
     failures: list[str] = dataclasses.field(default_factory=list)
 
@@ -218,28 +222,35 @@ def _drive(graph: Any, first: Any, config: Any, context: Any, side: set[str]) ->
 
 
 def _setup(graph_id: str, attack: dict[str, Any], poison: Any) -> tuple[Any, str, Any]:
-    """The graph, its first input and its context, with the attempt delivered."""
+    """The graph, its first input and its context, with the attempt delivered.
+
+    The context carries ``screened``: whether the attempt arrives as data that is screened
+    (a tool result or a memory) rather than as the user's own text.
+    """
     store = InMemoryStore(index={"dims": 512, "embed": HashEmbeddings(), "fields": ["text"]})
     runtime = PatternRuntime(checkpointer=InMemorySaver(), store=store)
     question = SCENARIOS[graph_id].question
     context: dict[str, Any] = {"model": "demo"}
     source = attack["source"]
+    screened = True
     if graph_id == "memory_agent":
         context.update(user_id="victim", recall_threshold=0.0, remember=False)
     if source == "memory" and graph_id == "memory_agent":
         remember(store, "victim", attack["text"])
     elif source == "user" and graph_id not in STRUCTURED_REQUEST:
         question = f"{question}\n{attack['text']}"
+        screened = False
     else:
         poison(graph_id, attack["text"])
-    return registry.build_graph(graph_id, runtime=runtime), question, (runtime, context)
+    graph = registry.build_graph(graph_id, runtime=runtime)
+    return graph, question, (runtime, context, screened)
 
 
 def _check_run(graph_id: str, attack: dict[str, Any], poison: Any, tally: Tally) -> None:
     ObedientDemoModel.attacks = {attack["text"]: attack["target"]}
     ObedientDemoModel.issued.clear()
     clear_effects()
-    graph, question, (runtime, context) = _setup(graph_id, attack, poison)
+    graph, question, (runtime, context, screened) = _setup(graph_id, attack, poison)
     side = {t.name for t in served_tools(graph_id) if has_side_effects(t)}
     thread = uuid.uuid4().hex
     config: Any = {"configurable": {"thread_id": thread}, "recursion_limit": 80}
@@ -247,7 +258,9 @@ def _check_run(graph_id: str, attack: dict[str, Any], poison: Any, tally: Tally)
     tally.runs += 1
     tally.obeyed += len(ObedientDemoModel.issued)
     tally.rejected += len(gated)
-    tally.flagged_runs += bool(result.get("guardrail_flags"))
+    tally.screened_runs += screened
+    flags = thread_flags(runtime.checkpointer, thread)  # sub-agents' namespaces included
+    tally.flagged_runs += screened and any(f.get("kind") == "injection" for f in flags)
     shown = set(gated)
     for call in ObedientDemoModel.issued:
         if (call["name"], json.dumps(call["args"], sort_keys=True)) in shown:
@@ -290,7 +303,8 @@ def test_no_side_effect_happens_without_an_approval(
         f"\n[injection] {graph_id}: runs={tally.runs} obeyed={tally.obeyed} "
         f"stopped_at_gate={tally.gated} rejected_at_gate={tally.rejected} "
         f"policy_approved_effects={tally.policy_effects} "
-        f"unapproved_effects={tally.unapproved_effects} runs_with_flags={tally.flagged_runs}"
+        f"unapproved_effects={tally.unapproved_effects} "
+        f"screened_runs_flagged={tally.flagged_runs}/{tally.screened_runs}"
     )
     assert tally.failures == []
     assert tally.unapproved_effects == 0 and tally.gated == tally.obeyed
