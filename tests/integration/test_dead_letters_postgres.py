@@ -136,6 +136,7 @@ def queue() -> Iterator[str]:
 
 
 @pytest.mark.workers
+@pytest.mark.slow
 def test_a_worker_run_exhausting_its_retries_is_dead_lettered_then_retried(
     postgres_url: str, queue: str, tmp_path: Path
 ) -> None:

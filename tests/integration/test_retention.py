@@ -53,6 +53,7 @@ def effects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_pruned_thread_waiting_at_an_approval_resumes_and_finishes_once(
     postgres_url: str, effects: Path
 ) -> None:
