@@ -49,6 +49,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import get_runtime
 from langgraph.store.base import BaseStore
 
+from graphs._agents import agent_tools
 from graphs._compile import compile_pattern
 from nodes.ask import InvalidOutput
 from nodes.ask_failure import ask_or_failure
@@ -465,7 +466,9 @@ def build_debate_graph(
     builder.add_edge("facilitate", END)
     shared = PatternRuntime.of(runtime, checkpointer=checkpointer, store=store)
     limit = recursion_limit if recursion_limit is not None else rounds + 6
-    compiled = compile_pattern(builder, runtime=shared, name=name, recursion_limit=limit)
+    compiled = compile_pattern(
+        builder, runtime=shared, name=name, recursion_limit=limit, tools=agent_tools(specs)
+    )
     # one worker thread per perspective under invoke, plus the node's own
     return compiled.with_config(max_concurrency=len(specs) + 2)
 

@@ -48,7 +48,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime, get_runtime
 from langgraph.store.base import BaseStore
 
-from graphs._agents import agent_graph
+from graphs._agents import agent_graph, agent_tools
 from graphs._compile import compile_pattern
 from nodes.ask import InvalidOutput
 from nodes.context import AgentNode, context_as
@@ -307,7 +307,13 @@ def build_loop_graph(
     builder.add_edge("body", "check")
     builder.add_conditional_edges("check", route_after_check(max_rounds), ["body", "finish"])
     builder.add_edge("finish", "__end__")
-    return compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
+    return compile_pattern(
+        builder,
+        runtime=shared,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=agent_tools([body]),
+    )
 
 
 from demo.supplier_csv import csv_repair_body, register_stand_ins  # noqa: E402  (the served graph's wiring only)

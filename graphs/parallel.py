@@ -50,7 +50,7 @@ from langgraph.pregel import Pregel
 from langgraph.runtime import get_runtime
 from langgraph.store.base import BaseStore
 
-from graphs._agents import agent_graph
+from graphs._agents import agent_graph, agent_tools
 from graphs._compile import compile_pattern
 from nodes.context import context_as
 from nodes.messages import latest_human_text
@@ -201,7 +201,13 @@ def build_parallel_graph(
     builder.add_edge(START, "branches")
     builder.add_edge("branches", "aggregate")
     builder.add_edge("aggregate", END)
-    compiled = compile_pattern(builder, runtime=shared, name=name, recursion_limit=recursion_limit)
+    compiled = compile_pattern(
+        builder,
+        runtime=shared,
+        name=name,
+        recursion_limit=recursion_limit,
+        tools=agent_tools(specs),
+    )
     # one worker thread per branch under invoke, plus the node's own (a run's config may lower it)
     return compiled.with_config(max_concurrency=len(specs) + 2)
 

@@ -53,6 +53,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import get_runtime
 from langgraph.store.base import BaseStore
 
+from graphs._agents import agent_tools
 from graphs._compile import compile_pattern
 from nodes.ask import InvalidOutput
 from nodes.ask_failure import ask_or_failure
@@ -629,7 +630,9 @@ def build_research_graph(
     shared = PatternRuntime.of(runtime, checkpointer=checkpointer, store=store)
     # per level: assign and research, plus one level for refused splits; then open, plan, brief
     limit = recursion_limit if recursion_limit is not None else 2 * (max_depth + 1) + 8
-    compiled = compile_pattern(builder, runtime=shared, name=name, recursion_limit=limit)
+    compiled = compile_pattern(
+        builder, runtime=shared, name=name, recursion_limit=limit, tools=agent_tools(specs)
+    )
     # one worker thread per workstream of a level under invoke, plus the node's own
     return compiled.with_config(max_concurrency=max_workstreams + 2)
 
