@@ -31,17 +31,11 @@ from checkpointers.dead_letters import (
     DEAD_LETTER_STATUSES,
     DeadLetter,
     DeadLetterError,
-    DeadLetterStore,
     default_dead_letters,
 )
 from checkpointers.factory import DEFAULT_CHECKPOINTER_URL
 from cli.threads import open_existing_checkpointer
-from ops.dead_letters import (
-    discard_letter,
-    fork_letter,
-    republish_event_letter,
-    retry_letter,
-)
+from ops.dead_letters import discard_letter, fork_letter, retry_letter
 
 __all__ = ["add_dlq_commands", "letter_rows"]
 
@@ -99,29 +93,27 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
 
 def _retry(args: argparse.Namespace, out: TextIO) -> int:
     from graphs.registry import build_graph
+    from workers.event_stream import EventTopology
 
     with open_existing_checkpointer(args.checkpointer) as saver:
         store = default_dead_letters(saver)
         letter = store.get(args.id)
         if letter is None:
             raise DeadLetterError(f"no dead letter {args.id!r}")
-        if letter.source == "event":
-            return _republish(args, store, out)
         graph = build_graph(letter.graph_id or "react", checkpointer=saver)
-        values = retry_letter(graph, letter.id, by=args.by, model=args.model, store=store)
+        topology = EventTopology(prefix=args.prefix)
+        values = retry_letter(
+            graph, letter.id, by=args.by, model=args.model, store=store, topology=topology
+        )
+        done = store.get(letter.id)
+    if letter.source == "event":
+        reason = done.resolved_reason if done is not None else "republished"
+        out.write(f"retried {letter.id} (event {letter.thread_id}): {reason}\n")
+        return 0
     messages = values.get("messages") if isinstance(values, dict) else None
     answer = messages[-1].text if messages else ""
     out.write(f"retried {letter.id} (thread {letter.thread_id}) by {args.by}\n")
     out.write(f"last message: {' '.join(answer.split())[:300]}\n")
-    return 0
-
-
-def _republish(args: argparse.Namespace, store: DeadLetterStore, out: TextIO) -> int:
-    from workers.event_stream import EventTopology
-
-    topology = EventTopology(prefix=args.prefix)
-    letter = republish_event_letter(store, args.id, by=args.by, topology=topology)
-    out.write(f"retried {letter.id} (event {letter.thread_id}): {letter.resolved_reason}\n")
     return 0
 
 

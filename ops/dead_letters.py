@@ -231,11 +231,13 @@ def retry_letter(
     model: str | None = None,
     context: Mapping[str, Any] | None = None,
     store: DeadLetterStore | None = None,
+    topology: Any = None,
 ) -> Any:
     """Claim an open letter ``retried`` and continue its thread from the last checkpoint.
 
     The run itself is `ops.retry.retry_run` (the monitor's retry); a retry that fails again
-    is dead-lettered anew.
+    is dead-lettered anew. A poison event's letter is republished instead
+    (`republish_event_letter`, on `topology`): the consumer must decide, audit and publish it.
 
     Args:
         graph: the thread's graph, compiled with the thread's checkpointer.
@@ -244,6 +246,7 @@ def retry_letter(
         model: another model spec for the retry (``context["model"]``), e.g. ``"demo"``.
         context: the retry's context (the operator's policy still applies).
         store: the dead-letter table (default: the checkpointer's).
+        topology: an event letter's exchanges (`workers.event_stream.EventTopology`).
 
     Returns:
         The thread's values after the retry.
@@ -257,21 +260,25 @@ def retry_letter(
 
     table = store or default_dead_letters(graph.checkpointer)
     letter = _open_letter(table, letter_id)
+    if letter.source == "event":
+        republish_event_letter(table, letter.id, by=by, topology=topology)
+        thread: RunnableConfig = {"configurable": {"thread_id": letter.thread_id}}
+        return graph.get_state(thread).values
     config = _resumable_thread(graph, letter)
     checked = run_context(dict(context or {}), fields=context_fields(graph))
     reason = f"retried from checkpoint {letter.checkpoint_id}" + (
         f" with model {model}" if model else ""
     )
     table.resolve(letter.id, "retried", by=by, reason=reason)
-    thread = str(letter.thread_id)
+    thread_id = str(letter.thread_id)
     try:
-        retry_run(graph.checkpointer, thread, model, graph=graph, context=checked)
+        retry_run(graph.checkpointer, thread_id, model, graph=graph, context=checked)
     except Exception as exc:
         again = record_failure(
             table,
             exc,
             source="in_process",
-            thread_id=thread,
+            thread_id=thread_id,
             checkpointer=graph.checkpointer,
             graph_id=letter.graph_id,
         )
