@@ -44,6 +44,7 @@ __all__ = ["MARKING_CHANNELS", "PruneReport", "keep_set", "prune", "thread_has_w
 
 MARKING_CHANNELS = ("__interrupt__", "__resume__", "run_stop")
 """Pending writes that make their checkpoint (and the one it produced) kept."""
+_PENDING = frozenset({"__start__", "__pregel_tasks"})
 _LOCK = "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s)) AS held"
 _THREADS = """
 SELECT DISTINCT ON (thread_id) thread_id, checkpoint AS head, checkpoint_id AS head_id, metadata
@@ -141,10 +142,11 @@ def thread_has_work(head: Mapping[str, Any], metadata: Mapping[str, Any] | None 
     """Whether a thread's latest checkpoint still has a step to run.
 
     A triggered node has a value in its ``branch:to:<node>`` channel (stored inline, as
-    null); a checkpoint saved from an input (``source: input``) has its input still to run.
+    null), pending ``Send`` tasks a value in ``__pregel_tasks``; a checkpoint saved from an
+    input (``source: input``) has its input still to run.
     """
     values = head.get("channel_values") or {}
-    if any(name.startswith("branch:to:") or name == "__start__" for name in values):
+    if any(name.startswith("branch:to:") or name in _PENDING for name in values):
         return True
     return (metadata or {}).get("source") == "input"
 

@@ -47,6 +47,7 @@ def test_namespaces_are_kept_on_their_own() -> None:
 def test_a_thread_has_work_while_a_node_is_triggered_or_its_input_waits() -> None:
     assert thread_has_work({"channel_values": {"branch:to:call_model": None}})
     assert thread_has_work({"channel_values": {}}, {"source": "input"})
+    assert thread_has_work({"channel_values": {"__pregel_tasks": []}})
     assert not thread_has_work({"channel_values": {"messages": []}}, {"source": "loop"})
 
 
