@@ -99,7 +99,7 @@ def _endpoint(route: OpsRoute) -> Callable[[Request], Awaitable[Response]]:
             return _error(404, str(exc) or "not found")
         except ValueError as exc:
             return _error(400, str(exc))
-        return JSONResponse(ops_sources.jsonable(result))
+        return JSONResponse(ops_sources.jsonable(result), headers={"cache-control": "no-store"})
 
     endpoint.__name__ = route.handler.__name__
     endpoint.__doc__ = route.handler.__doc__
@@ -368,11 +368,25 @@ OPS_PAGES = ("/ops", "/ops/", *(f"/ops/{name}" for name in _STATIC))
 """The open paths: the page (no data) and its script and style sheet."""
 
 
+PAGE_HEADERS = {
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+"""The page runs only its own script, calls only this server and cannot be framed (its
+buttons approve refunds: no clickjacking)."""
+
+
 async def _page(request: Request) -> Response:
     name = request.url.path.rsplit("/", 1)[-1]
     if name in _STATIC:
-        return FileResponse(CONSOLE_DIR / name, media_type=_STATIC[name])
-    return FileResponse(CONSOLE_DIR / "index.html", media_type="text/html")
+        return FileResponse(CONSOLE_DIR / name, media_type=_STATIC[name], headers=PAGE_HEADERS)
+    return FileResponse(CONSOLE_DIR / "index.html", media_type="text/html", headers=PAGE_HEADERS)
 
 
 def ops_routes() -> list[BaseRoute]:

@@ -287,11 +287,12 @@ function guard(action) {
 
 async function select(view) {
   state.view = view;
+  document.body.dataset.loaded = "";
   for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${view}`;
   for (const tab of document.querySelectorAll("#tabs button")) tab.classList.toggle("active", tab.dataset.view === view);
   show("");
   try { await LOADERS[view](); } catch (error) { show(error.message, true); }
-  document.body.dataset.loaded = view;
+  if (state.view === view) document.body.dataset.loaded = view;  // a later tab click wins
 }
 
 function logout(reason) {

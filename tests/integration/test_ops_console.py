@@ -93,11 +93,12 @@ def _log_in(page: Any, server: DevServer, user: str) -> None:
     page.fill("#token", TEST_USERS[user][0])
     page.click("#login-form button[type=submit]")
     page.wait_for_selector(f"#who:has-text('{user}')")
+    page.wait_for_selector("body[data-loaded='runs']", state="attached")
 
 
 def _open(page: Any, view: str) -> None:
     page.click(f"#tabs button[data-view='{view}']")
-    page.wait_for_function(f"document.body.dataset.loaded === '{view}'")
+    page.wait_for_selector(f"body[data-loaded='{view}']", state="attached")
 
 
 def _refunds_of(server: DevServer, order: str) -> list[dict[str, Any]]:
@@ -158,7 +159,7 @@ def test_a_reviewer_sees_runs_a_timeline_and_approves_a_refund_once(
     page.wait_for_selector("#message:has-text('Decided (accept)')")
 
     assert len(_refunds_of(server, "A-1002")) == 1
-    assert page.query_selector(f"article.approval[data-thread='{thread_id}']") is None
+    expect(page.locator(f"article.approval[data-thread='{thread_id}']")).to_have_count(0)
     _open(page, "runs")
     row = page.wait_for_selector(f"#runs-table tr[data-thread='{thread_id}']")
     assert "finished" in row.inner_text()
@@ -248,7 +249,7 @@ def test_an_admin_retries_a_dead_letter_once_and_discards_one_with_a_reason(
     row.query_selector("button:has-text('Retry')").click()
     page.wait_for_selector(f"#message:has-text('Dead letter {letter_id}: retried')")
     assert "waiting" in page.inner_text("#message")  # the retried run asks for its refund
-    assert page.query_selector(f"#dlq-table tr[data-letter='{letter_id}']") is None  # not open
+    expect(page.locator(f"#dlq-table tr[data-letter='{letter_id}']")).to_have_count(0)  # not open
     page.select_option("#dlq-status", "")
     page.click("#dlq-filter button[type=submit]")
     retried = page.wait_for_selector(f"#dlq-table tr[data-letter='{letter_id}']")

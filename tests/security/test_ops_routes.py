@@ -202,8 +202,11 @@ def test_the_console_page_is_open_and_holds_no_data(
         response = httpx.get(dev_server.url + path)
         assert response.status_code == 200, (path, response.text[:200])
         assert alices["thread_id"] not in response.text
-    page = httpx.get(f"{dev_server.url}/ops/").text
-    assert "Authorization" in page and 'type="password"' in page
+    page = httpx.get(f"{dev_server.url}/ops/")
+    assert "Authorization" in page.text and 'type="password"' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert page.headers["x-frame-options"] == "DENY"
 
 
 def test_the_api_is_in_the_servers_openapi_document(dev_server: DevServer) -> None:
