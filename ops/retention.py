@@ -238,13 +238,28 @@ def _prune_thread(cur: Any, thread: _Thread, policy: RetentionPolicy, report: Pr
     report.threads_pruned += 1
 
 
+def _pending_blobs(cur: Any, thread: _Thread) -> bool:
+    """Whether the head holds a pending input or ``Send`` tasks (stored as blobs, not inline)."""
+    versions = thread.head.get("channel_versions") or {}
+    wanted = [(name, str(versions[name])) for name in sorted(_PENDING) if name in versions]
+    for channel, version in wanted:
+        found = cur.execute(
+            "SELECT 1 FROM checkpoint_blobs WHERE thread_id = %s AND checkpoint_ns = '' "
+            "AND channel = %s AND version = %s AND type <> 'empty' LIMIT 1",
+            (thread.thread_id, channel, version),
+        ).fetchone()
+        if found is not None:
+            return True
+    return False
+
+
 def _finished_and_old(cur: Any, thread: _Thread, policy: RetentionPolicy, now: datetime) -> bool:
     if policy.finished_after is None:
         return False
     stamp = thread.head.get("ts")
     if not stamp or now - datetime.fromisoformat(str(stamp)) < policy.finished_after:
         return False
-    if thread_has_work(thread.head, thread.metadata):
+    if thread_has_work(thread.head, thread.metadata) or _pending_blobs(cur, thread):
         return False
     pending = cur.execute(
         "SELECT 1 FROM checkpoint_writes WHERE thread_id = %s AND checkpoint_ns = '' "
