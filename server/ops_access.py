@@ -12,9 +12,10 @@ caller or their role. The rules follow `server.ownership`:
   the owner's run from its last good checkpoint; it cannot approve anything (the approval
   gate still waits for a reviewer). A reviewer who may see another user's run may not retry
   it (403), as they may not write another user's thread through LangGraph's API either.
-- **discard** a dead letter, **reset** a circuit breaker, retry **with another model**:
-  ``admin`` only (operator decisions: dropping work, lifting a safeguard, choosing a model
-  and its cost; a client may tighten a safeguard, never loosen it).
+- **discard** a dead letter, **reset** a circuit breaker, retry **with another model**,
+  **fork** a thread: ``admin`` only (operator decisions: dropping work, lifting a safeguard,
+  choosing a model and its cost, writing an edited state, which `server.ownership` allows
+  admins only; a client may tighten a safeguard, never loosen it).
 - **budgets**: a ``user`` sees the caps and spend that apply to them (own, their teams',
   the project's); reviewers and admins see every scope. **Breakers**: reviewers and admins.
 

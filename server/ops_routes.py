@@ -22,6 +22,7 @@ GET       /ops/api/runs                           any       users: own threads o
 GET       /ops/api/runs/{thread_id}               any       visible (404)
 GET       /ops/api/runs/{thread_id}/timeline      any       visible (404)
 POST      /ops/api/runs/{thread_id}/retry         any       owner or admin (403); model: admin
+POST      /ops/api/runs/{thread_id}/fork          admin     checkpoint_id, values (a state write)
 GET       /ops/api/dead-letters                   any       users: own entries only
 GET       /ops/api/dead-letters/{letter_id}       any       visible (404)
 POST      /ops/api/dead-letters/{letter_id}/retry any       owner or admin (403); model: admin
@@ -228,6 +229,26 @@ async def retry_run(request: Request, principal: Principal) -> dict[str, Any]:
     return {"thread_id": thread_id, "result": result}
 
 
+async def fork_run(request: Request, principal: Principal) -> dict[str, Any]:
+    """Copy a thread as of one checkpoint into a new thread, optionally edited (admin).
+
+    ---
+    summary: Fork a thread from a checkpoint (time travel)
+    tags: [ops]
+    """
+    thread_id = request.path_params["thread_id"]
+    body = await _body(request)
+    checkpoint_id, values = body.get("checkpoint_id"), body.get("values") or {}
+    if not isinstance(checkpoint_id, str) or not checkpoint_id:
+        raise OpsError(400, "a fork needs checkpoint_id: the checkpoint to copy (see the timeline)")
+    if not isinstance(values, dict):
+        raise OpsError(400, "values must be an object: the state fields to set in the fork")
+    await _visible_run(principal, thread_id)
+    result = await run_in_threadpool(ops_sources.fork_run, thread_id, checkpoint_id, values)
+    logger.info("ops: %s forked thread %s at %s", principal.user_id, thread_id, checkpoint_id)
+    return {"fork": result}
+
+
 async def list_dead_letters(request: Request, principal: Principal) -> dict[str, Any]:
     """The dead-letter queue (a user sees their own entries).
 
@@ -353,6 +374,7 @@ OPS_API: tuple[OpsRoute, ...] = (
     OpsRoute("GET", "/ops/api/runs/{thread_id}", "any", show_run),
     OpsRoute("GET", "/ops/api/runs/{thread_id}/timeline", "any", run_timeline),
     OpsRoute("POST", "/ops/api/runs/{thread_id}/retry", "any", retry_run),
+    OpsRoute("POST", "/ops/api/runs/{thread_id}/fork", "admin", fork_run),
     OpsRoute("GET", "/ops/api/dead-letters", "any", list_dead_letters),
     OpsRoute("GET", "/ops/api/dead-letters/{letter_id}", "any", show_dead_letter),
     OpsRoute("POST", "/ops/api/dead-letters/{letter_id}/retry", "any", retry_dead_letter),

@@ -42,6 +42,7 @@ __all__ = [
     "dead_letter",
     "dead_letters",
     "discard_dead_letter",
+    "fork_run",
     "jsonable",
     "reset_breaker",
     "retry_dead_letter",
@@ -240,3 +241,15 @@ def retry_run(thread_id: str, *, model: str | None, actor: str) -> dict[str, Any
     graph = _thread_graph(summary.graph_id, thread_id)
     result = monitor.retry_run(saver(), thread_id, model, graph=graph)
     return {"retried_by": actor, **jsonable(result)}
+
+
+def fork_run(thread_id: str, checkpoint_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Copy a thread as of `checkpoint_id` into a new thread of the same owner, edited.
+
+    The fork inherits completed effects, never approvals of calls not yet run
+    (`ops.fork.fork_thread`).
+
+    Raises:
+        ForkError: no such checkpoint, or an edit names a field the graph does not have.
+    """
+    return jsonable(monitor.fork_thread(saver(), thread_id, checkpoint_id, values or None))

@@ -216,3 +216,34 @@ def test_the_api_is_in_the_servers_openapi_document(dev_server: DevServer) -> No
         (m.upper(), p) for p, ms in spec["paths"].items() for m in ms if p.startswith("/ops")
     }
     assert documented == {(r.method, r.path) for r in OPS_API}
+
+
+def test_an_admin_forks_a_thread_which_stays_its_owners(
+    dev_server: DevServer, alices: dict[str, str]
+) -> None:
+    thread = alices["thread_id"]
+    path = f"{dev_server.url}/ops/api/runs/{thread}/fork"
+    root = dev_server.headers("root")
+    timeline = httpx.get(f"{dev_server.url}/ops/api/runs/{thread}/timeline", headers=root).json()
+    steps = [e for e in timeline["timeline"]["events"] if e["kind"] == "step"]
+    first = steps[0]["checkpoint_id"]  # before the model proposed the refund
+    for body in (
+        {},
+        {"checkpoint_id": "nope"},
+        {"checkpoint_id": first, "values": 3},
+    ):
+        response = httpx.post(path, json=body, headers=root, timeout=60)
+        assert response.status_code == 400, (body, response.text)
+    response = httpx.post(path, json={"checkpoint_id": first}, headers=root, timeout=60)
+    assert response.status_code == 200, response.text
+    fork = response.json()["fork"]
+    assert fork["source_thread_id"] == thread and fork["thread_id"] != thread
+    mine = httpx.get(
+        f"{dev_server.url}/ops/api/runs/{fork['thread_id']}", headers=dev_server.headers("alice")
+    )
+    assert mine.status_code == 200 and mine.json()["owner"] == "alice", mine.text
+    theirs = httpx.get(
+        f"{dev_server.url}/ops/api/runs/{fork['thread_id']}", headers=dev_server.headers("bob")
+    )
+    assert theirs.status_code == 404
+    assert dev_server.refunds() == []
