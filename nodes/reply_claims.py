@@ -3,10 +3,12 @@
 The generalisation of the refund desk's draft check (`demo.refund_desk`): each side-effecting
 tool of the graph gives its action words from its name (``issue_refund``: verb ``issue``,
 noun ``refund``; ``create_support_ticket``: ``create``, ``ticket``; ``block_card``:
-``block``, ``card``). A sentence claims the tool when it names the noun with a completion word
-("refund issued", "your ticket was created", "card blocked") or says "I have / we've" with
-the action's past form ("I have refunded", "we've blocked your card"); a sentence that negates
-or hedges ("No refund was issued", "once approved, the refund will be issued") does not.
+``block``, ``card``). A sentence claims the tool when it names the noun with the action's
+past form ("card blocked", "refund reversed"; for a verb that only means "carry out the
+noun", such as issue or create, any completion word: "refund issued", "refund processed",
+"ticket created") or says "I have / we've" with the action ("I have refunded", "we've
+escalated it"); a claim that is negated or hedged ("No refund was issued", "once approved,
+the refund will be issued") does not count.
 
 Only the graph's OWN tools are judged: a sentence about an action no tool of the graph
 performs ("Note: issued." in a graph without a note tool) is not a claim here.
@@ -41,14 +43,40 @@ _GENERIC_DONE = (
     "confirmed|executed|carried out|finali[sz]ed|applied"
 )
 _HEDGE = re.compile(
-    r"\b(?:no|not|never|cannot|unable|yet|will|would|could|can|may|might|should|once|if|"
+    r"\b(?:no|not|never|cannot|unable|yet|will|would|could|may|might|should|once|if|"
     r"until|unless|pending|awaiting|waiting|requested|request|requests|review|reviewer|"
-    r"approval|propose[sd]?|proposal|whether|failed|rejected|declined)\b|n't\b|\?",
+    r"approval|propose[sd]?|proposal|whether|failed|rejected|declined)\b|n't\b",
     re.I,
 )
+_HEDGE_REACH = 40
+"""Characters before a claim in which a negation or a hedge still governs it."""
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _SAME_SENTENCE = r"(?:[^.!?\n]|\.(?=\d))*"
 """Words between two parts of a claim: anything but a sentence end ($89.99 is one sentence)."""
+_GENERIC_VERBS = {
+    "issue",
+    "create",
+    "send",
+    "post",
+    "submit",
+    "file",
+    "process",
+    "apply",
+    "make",
+    "place",
+    "open",
+    "add",
+    "record",
+    "log",
+    "schedule",
+    "book",
+    "execute",
+    "complete",
+    "do",
+    "run",
+}
+"""Verbs that only say "carry out the noun": any completion word claims them ("refund
+processed"); another verb (reverse, block, escalate) is claimed by its own past form only."""
 _IRREGULAR = {"send": "sent", "pay": "paid", "make": "made", "put": "put", "set": "set"}
 _WEAK_NOUNS = {"to", "a", "an", "the", "for", "of", "and", "or", "with"}
 
@@ -92,11 +120,14 @@ class ToolAction:
     def claim_pattern(self) -> re.Pattern[str]:
         """The regular expression of a sentence claiming this action was carried out."""
         noun = re.escape(self.noun)
-        done = f"{re.escape(past_form(self.verb))}|{re.escape(past_form(self.noun))}"
+        done = acted = re.escape(past_form(self.verb))
+        if self.verb in _GENERIC_VERBS:  # "issue a refund" is "refund": refunded, processed...
+            acted = re.escape(past_form(self.noun))
+            done = f"{done}|{acted}|{_GENERIC_DONE}"
         return re.compile(
-            rf"\b{noun}s?\b{_SAME_SENTENCE}\b(?:{done}|{_GENERIC_DONE})\b"
-            rf"|\b(?:{done}|{_GENERIC_DONE})\b{_SAME_SENTENCE}\b{noun}s?\b"
-            rf"|\b(?:i|we)\s*(?:have\s+|'ve\s+|had\s+)?(?:just\s+|now\s+|already\s+)?(?:{done})\b",
+            rf"\b{noun}s?\b{_SAME_SENTENCE}\b(?:{done})\b"
+            rf"|\b(?:{done})\b{_SAME_SENTENCE}\b{noun}s?\b"
+            rf"|\b(?:i|we)\s*(?:have\s+|'ve\s+|had\s+)?(?:just\s+|now\s+|already\s+)?{acted}\b",
             re.I,
         )
 
@@ -114,18 +145,32 @@ class Claim:
     tools: tuple[str, ...]
 
 
+def _asserts(pattern: re.Pattern[str], sentence: str) -> bool:
+    """Whether `pattern` matches `sentence` somewhere no negation or hedge governs.
+
+    The words of the match and the few before it are read ("No refund was issued", "the
+    refund will be issued", "once approved, the refund is issued"); words after it are not
+    ("Your refund was issued and will arrive in 5 days" is a claim).
+    """
+    for match in pattern.finditer(sentence):
+        governed = sentence[max(0, match.start() - _HEDGE_REACH) : match.end()]
+        if not _HEDGE.search(governed):
+            return True
+    return False
+
+
 def find_claims(text: str, actions: Sequence[ToolAction]) -> list[Claim]:
     """The sentences of `text` that say one of `actions` was carried out.
 
-    A sentence with a negation or a hedge (not, yet, will, once, pending, approval, a
-    question...) claims nothing.
+    A question claims nothing; nor does a claim governed by a negation or a hedge (not, yet,
+    will, once, pending, approval, ...; see `_asserts`).
     """
     found: list[Claim] = []
     patterns = [(action, action.claim_pattern()) for action in actions]
     for sentence in _SENTENCES.split(text):
-        if not sentence.strip() or _HEDGE.search(sentence):
+        if not sentence.strip() or sentence.rstrip().endswith("?"):
             continue
-        tools = tuple(action.tool for action, pattern in patterns if pattern.search(sentence))
+        tools = tuple(a.tool for a, pattern in patterns if _asserts(pattern, sentence))
         if tools:
             found.append(Claim(sentence=sentence.strip(), tools=tools))
     return found
