@@ -1,4 +1,4 @@
-"""``agent-patterns retention prune``: apply the retention policies to Postgres checkpoints.
+"""``agent-patterns retention prune``: apply the retention policies to the checkpoints.
 
 ::
 
@@ -10,8 +10,9 @@ default keep 20 and never delete threads); the flags replace those settings for 
 in this run: ``--keep`` the checkpoints kept per thread, ``--older-than`` deletes finished
 threads whose latest checkpoint is older, ``--archive`` writes what is deleted to JSONL.gz
 files first. ``--dry-run`` prints what would be deleted (exact counts) and changes nothing.
-The database is ``--checkpointer``, else ``$CHECKPOINTER_URL`` or ``$DATABASE_URL`` (the first
-that is a Postgres URL). The workers' beat runs the same prune (`ops.retention_task`).
+The checkpoints are ``--checkpointer``, else ``$CHECKPOINTER_URL`` or ``$DATABASE_URL`` (the
+first Postgres or SQLite URL), else the demo's SQLite file. The workers' beat runs the same
+prune (`ops.retention_task`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from checkpointers.factory import DEFAULT_CHECKPOINTER_URL
 from cli.errors import CliError
 from ops.retention import prune
 from ops.retention_policy import RETENTION_ENV, load_retention_config, parse_age
@@ -30,17 +32,17 @@ __all__ = ["add_retention_commands", "retention_url"]
 
 
 def retention_url(given: str | None) -> str:
-    """The Postgres database to prune (see the module docs).
+    """The checkpoints to prune (see the module docs).
 
     Raises:
-        CliError: none of them is a Postgres URL.
+        CliError: `given` is neither a Postgres URL nor a SQLite file.
     """
     for url in (given, os.environ.get("CHECKPOINTER_URL"), os.environ.get("DATABASE_URL")):
-        if url and url.startswith(("postgresql://", "postgres://")):
+        if url and url.startswith(("postgresql://", "postgres://", "sqlite:///")):
             return url
     if given:
-        raise CliError(f"retention prunes Postgres checkpoints, not {given!r}")
-    raise CliError("name the Postgres database: --checkpointer postgresql://... or DATABASE_URL")
+        raise CliError(f"retention prunes Postgres or SQLite checkpoints, not {given!r}")
+    return DEFAULT_CHECKPOINTER_URL
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

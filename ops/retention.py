@@ -277,29 +277,36 @@ def prune(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> PruneReport:
-    """Apply the retention policies to the threads of the Postgres database at `url`.
+    """Apply the retention policies to the threads of the checkpoints at `url`.
 
     Args:
-        url: a ``postgresql://`` URL (the checkpoints' database).
+        url: a ``postgresql://`` URL (the checkpoints' database), or a ``sqlite:///`` file
+            (`ops.retention_sqlite`).
         config: the policies (default: the defaults, keep 20, never delete threads).
         graph_id: only the threads of this graph (the ``graph_id`` checkpoint tag).
         dry_run: report what would be deleted; change nothing.
         now: the time ages are measured from (default: now, UTC).
 
     Raises:
-        ValueError: `url` is not a Postgres URL.
+        ValueError: `url` is neither a Postgres URL nor a SQLite file.
     """
     import psycopg
     from psycopg.rows import dict_row
 
     from workers.locks import THREAD_LOCK_NAMESPACE
 
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise ValueError(
-            f"retention prunes Postgres checkpoints (a postgresql:// URL), not {url!r}"
-        )
     config = config or RetentionConfig()
     moment = now or datetime.now(UTC)
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        from ops.retention_sqlite import prune_sqlite
+
+        path = url[len("sqlite:///") :]
+        return prune_sqlite(path, config, graph_id=graph_id, dry_run=dry_run, now=moment)
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError(
+            f"retention prunes Postgres or SQLite checkpoints (postgresql://..., "
+            f"sqlite:///file), not {url!r}"
+        )
     report = PruneReport(dry_run=dry_run)
     with psycopg.connect(url, row_factory=dict_row) as conn:
         threads = [_Thread(**row) for row in conn.execute(_THREADS).fetchall()]
