@@ -1,4 +1,4 @@
-"""Retention of Postgres checkpoints: prune old checkpoints, delete (or archive) finished threads.
+"""Retention of checkpoints: prune old ones, delete (or archive) finished threads (Postgres here).
 
 LangGraph's Postgres saver keeps every checkpoint of every thread; nothing prunes. `prune`
 applies each graph's `ops.retention_policy.RetentionPolicy` to every thread (or one graph's):
