@@ -121,8 +121,7 @@ class AgentContext:
 
     def __post_init__(self) -> None:
         _check_run_budgets(self)
-        if self.guardrails is not None and not isinstance(self.guardrails, dict):
-            raise ValueError(f"guardrails must be a mapping of settings, got {self.guardrails!r}")
+        _check_guardrails(self.guardrails)
         if self.approval_policy not in ("side-effects", "always", "never"):
             raise ValueError(
                 f"approval_policy must be 'side-effects', 'always' or 'never', "
@@ -137,6 +136,34 @@ class AgentContext:
             )
         if not 1 <= self.max_steps <= 100:
             raise ValueError(f"max_steps must be between 1 and 100, got {self.max_steps}")
+
+
+_GUARDRAIL_SETTINGS = {
+    "pii_mode": ("off", "mask", "redact", "block"),
+    "claim_check": (True, False),
+    "injection_screening": (True, False),
+}
+
+
+def _check_guardrails(asked: object) -> None:
+    """Refuse a ``guardrails`` field that is not a mapping of known settings and values.
+
+    Whether each value tightens the graph's settings is decided when the run reads them
+    (`nodes.guardrails.Guardrails.tightened_by`); a weaker value is ignored there.
+    """
+    if asked is None:
+        return
+    if not isinstance(asked, dict):
+        raise ValueError(f"guardrails must be a mapping of settings, got {asked!r}")
+    unknown = sorted(set(asked) - {*_GUARDRAIL_SETTINGS, "canaries"})
+    if unknown:
+        raise ValueError(f"guardrails: unknown settings {unknown}")
+    for name, allowed in _GUARDRAIL_SETTINGS.items():
+        if name in asked and not any(asked[name] is v or asked[name] == v for v in allowed):
+            raise ValueError(f"guardrails.{name} must be one of {list(allowed)}")
+    canaries = asked.get("canaries", [])
+    if not isinstance(canaries, list) or not all(isinstance(c, str) for c in canaries):
+        raise ValueError("guardrails.canaries must be a list of strings")
 
 
 def _check_run_budgets(context: AgentContext) -> None:

@@ -183,3 +183,22 @@ def test_outside_a_graph_the_defaults_apply_and_the_wrapper_scope_ends() -> None
     with using_guardrails(STRICT):
         assert current_guardrails() is STRICT
     assert current_guardrails() is DEFAULT_GUARDRAILS
+
+
+@pytest.mark.parametrize(
+    ("asked", "problem"),
+    [
+        ({"pii_mode": "none"}, "pii_mode"),
+        ({"claim_check": "false"}, "claim_check"),
+        ({"enabled": False}, "unknown settings"),
+        ({"canaries": "one-secret"}, "list of strings"),
+        ("strict", "mapping"),
+    ],
+)
+def test_a_bad_guardrails_context_is_refused_before_the_run(asked: Any, problem: str) -> None:
+    model = ScriptedChatModel(replies=["never asked"])
+    graph = build_react_graph(tools=order_tools(), model=model)
+    with pytest.raises(ValueError, match=problem):
+        context: Any = {"guardrails": asked}
+        graph.invoke({"messages": [HumanMessage("hi")]}, context=context)
+    assert model.calls == []
