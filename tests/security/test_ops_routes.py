@@ -23,7 +23,7 @@ from checkpointers.factory import open_checkpointer
 from server.app import app
 from server.ops_routes import OPS_API, OPS_PAGES
 from tests.integration.devserver import DevServer
-from tests.security._server import thread_at_gate
+from tests.security._server import status, thread_at_gate
 from tests.security.test_authentication import BAD_HEADERS
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
@@ -247,3 +247,26 @@ def test_an_admin_forks_a_thread_which_stays_its_owners(
     )
     assert theirs.status_code == 404
     assert dev_server.refunds() == []
+
+
+async def test_a_reviewer_cannot_take_over_a_thread_by_naming_herself_owner_in_a_resume(
+    dev_server: DevServer,
+) -> None:
+    """Run metadata flows into checkpoints: a resume stamped owner=rita must not make it hers.
+
+    (It did: the ops API reads a thread's owner from its latest checkpoint, and alice lost
+    her thread while rita could retry it. `server.run_policy` now refuses owner in a resume.)
+    """
+    async with dev_server.client("alice") as alice, dev_server.client("rita") as rita:
+        thread_id = await thread_at_gate(alice)
+        command: Any = {"resume": [{"type": "ignore", "reason": "not today"}]}
+        stamped = rita.runs.wait(thread_id, "react", command=command, metadata={"owner": "rita"})
+        assert await status(stamped) == 403
+        await rita.runs.wait(thread_id, "react", command=command)
+    async with httpx.AsyncClient(base_url=dev_server.url, timeout=60) as http:
+        mine = await http.get(f"/ops/api/runs/{thread_id}", headers=dev_server.headers("alice"))
+        assert mine.status_code == 200 and mine.json()["owner"] == "alice", mine.text
+        retry = await http.post(
+            f"/ops/api/runs/{thread_id}/retry", json={}, headers=dev_server.headers("rita")
+        )
+        assert retry.status_code == 403, retry.text
