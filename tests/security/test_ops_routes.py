@@ -76,6 +76,10 @@ def test_every_ops_api_route_is_in_the_access_table() -> None:
     table = {(r.method, r.path) for r in OPS_API}
     assert _served_ops_routes() == table
     assert len(table) >= 12
+    other = {
+        r.path for r in app.routes if isinstance(r, Route) and not r.path.startswith("/ops/api")
+    }
+    assert other == set(OPS_PAGES), "a route of the app is neither an API route nor the page"
 
 
 @pytest.mark.parametrize("credentials", ["none", "wrong token", "not bearer", "expired jwt"])
