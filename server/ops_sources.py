@@ -34,6 +34,7 @@ from graphs.registry import build_graph
 from nodes.budget_caps import Budgets
 from ops import monitor
 from ops.dead_letters import discard_letter, retry_letter
+from ops.retry import RetryError
 from server.checkpointer import server_checkpointer_url
 
 __all__ = [
@@ -239,8 +240,15 @@ def retry_run(thread_id: str, *, model: str | None, actor: str) -> dict[str, Any
     """
     summary = monitor.run_summary(saver(), thread_id)
     graph = _thread_graph(summary.graph_id, thread_id)
-    result = monitor.retry_run(saver(), thread_id, model, graph=graph)
-    return {"retried_by": actor, **jsonable(result)}
+    try:
+        result = jsonable(monitor.retry_run(saver(), thread_id, model, graph=graph))
+    except RetryError:
+        raise
+    except Exception as exc:  # the run failed again: its thread shows the new failure
+        after = monitor.run_summary(saver(), thread_id)
+        error = f"{type(exc).__name__}: {exc}"
+        result = {"thread_id": thread_id, "status": after.status, "error": error}
+    return {"retried_by": actor, **result}
 
 
 def fork_run(thread_id: str, checkpoint_id: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -274,3 +274,31 @@ async def test_a_reviewer_cannot_take_over_a_thread_by_naming_herself_owner_in_a
             f"/ops/api/runs/{thread_id}/retry", json={}, headers=dev_server.headers("rita")
         )
         assert retry.status_code == 403, retry.text
+
+
+def test_a_retry_that_fails_again_is_reported_not_a_server_error(
+    dev_server: DevServer, server_database: str
+) -> None:
+    from graphs.registry import build_graph
+    from models.scripted import ScriptedChatModel
+    from nodes.controls import Controls, RetrySettings
+    from nodes.runtime import PatternRuntime
+
+    thread_id = str(uuid.uuid4())
+    once = RetrySettings(max_attempts=1, initial_delay_s=0, jitter=0)
+    with open_checkpointer(server_database) as saver:
+        runtime = PatternRuntime(checkpointer=saver, controls=Controls(model_retry=once))
+        model = ScriptedChatModel(replies=[TimeoutError("the model timed out")])
+        graph = build_graph("react", model=model, runtime=runtime)
+        config: Any = {"configurable": {"thread_id": thread_id}, "metadata": {"owner": "alice"}}
+        with pytest.raises(TimeoutError):
+            graph.invoke({"messages": [("user", "Where is A-1001?")]}, config, durability="sync")
+    response = httpx.post(
+        f"{dev_server.url}/ops/api/runs/{thread_id}/retry",
+        json={"model": "openai:gpt-4o-mini"},  # no API key on the test server
+        headers=dev_server.headers("root"),
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    assert result["status"] == "failed" and "OPENAI_API_KEY" in result["error"], result
