@@ -41,7 +41,7 @@ lookup.metadata = {"side_effects": False}
 @tool
 def slow_lookup(order_id: str) -> str:
     """Look an order up slowly (read-only)."""
-    time.sleep(0.05)
+    time.sleep(1.0)
     return f"{order_id}: shipped"
 
 
@@ -144,10 +144,11 @@ def test_a_wall_clock_budget_is_checked_before_each_model_call() -> None:
         replies=[tool_calls_reply(("slow_lookup", {"order_id": "A-1"})), "done"]
     )
     graph = _graph(model, tools=(slow_lookup,))
-    result, _ = _run(graph, max_seconds_per_run=0.01)  # the tool alone takes 0.05 s
+    # The tool alone takes 1 s; the first call comes well inside 0.5 s even on a loaded machine.
+    result, _ = _run(graph, max_seconds_per_run=0.5)
 
     assert result["messages"][-1].name == "budget"
-    assert "max_seconds_per_run=0.01" in result["messages"][-1].text
+    assert "max_seconds_per_run=0.5" in result["messages"][-1].text
     assert "slow_lookup" in result["messages"][-1].text  # says what was done
     assert len(model.calls) == 1
 
