@@ -20,6 +20,17 @@ from tools.handoff import last_handoff
 __all__ = ["make_route_after_model", "make_route_after_tools"]
 
 
+def _in_a_run(runtime: Runtime[Any] | None) -> bool:
+    """Whether the route runs inside a run's step (not a state update such as a fork).
+
+    ``update_state`` runs a node's routes outside any run, where LangGraph reports two steps
+    left (``remaining_steps``) whatever the recursion limit, so a fork written as the model
+    node went to the budget stop instead of the approval gate. No run, no recursion budget:
+    the run that continues the thread checks its own.
+    """
+    return runtime is not None and runtime.execution_info is not None
+
+
 def make_route_after_model(
     tools_by_name: Mapping[str, BaseTool],
     *,
@@ -51,9 +62,9 @@ def make_route_after_model(
         if not isinstance(last, AIMessage) or not last.tool_calls:
             return finish
         context = agent_context(runtime)
-        if (
-            model_calls_this_turn(state["messages"]) >= context.max_steps
-            or state.get("remaining_steps", RECURSION_HEADROOM) < RECURSION_HEADROOM
+        if model_calls_this_turn(state["messages"]) >= context.max_steps or (
+            _in_a_run(runtime)
+            and state.get("remaining_steps", RECURSION_HEADROOM) < RECURSION_HEADROOM
         ):
             return budget_node
         own = [call for call in last.tool_calls if call["name"] not in routed_elsewhere]

@@ -28,7 +28,9 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph._internal._constants import CONF, CONFIG_KEY_RUNTIME
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.runtime import Runtime
 
 from checkpointers.ledger import default_ledger
 from graphs.errors import UnknownThreadError
@@ -137,6 +139,20 @@ def _writer(graph: Any, snapshot: Any) -> str | None:
     return names[0] if len(names) == 1 else None
 
 
+def _update_config(config: RunnableConfig, graph: Any, context: Any) -> RunnableConfig:
+    """`config` with the runtime the written-as node's routers read (context, store).
+
+    ``update_state`` runs the node's writers and its conditional edges outside a run, and
+    LangGraph does not give them a runtime there (langgraph issue 6340): a router that reads
+    ``runtime`` (the tool loop's ``route_after_model``, which sends the pending calls to the
+    approval gate) failed with "Missing required config key 'N/A'". So forking at a
+    checkpoint that waits at the gate failed.
+    """
+    runtime = Runtime(context=context, store=getattr(graph, "store", None))
+    configurable = {**config.get(CONF, {}), CONFIG_KEY_RUNTIME: runtime}
+    return {**config, CONF: configurable}
+
+
 def fork_thread(
     checkpointer: BaseCheckpointSaver,
     thread_id: str,
@@ -147,6 +163,7 @@ def fork_thread(
     owner: str | None = None,
     graph: Any = None,
     as_node: str | None = None,
+    context: Any = None,
 ) -> ForkResult:
     """Copy `thread_id` as of `checkpoint_id` into a new thread, edited with `values`.
 
@@ -160,6 +177,10 @@ def fork_thread(
         graph: the compiled graph (default: the thread's served graph on `checkpointer`).
         as_node: the node the copy is written as (default: the one that wrote the
             checkpoint, which keeps the source's next step).
+        context: the run context the graph's routers see while the copy is written (a
+            fork at an approval gate is routed to the gate again with its approval policy
+            and deadline); None: the graph's defaults. Like any run context it may tighten
+            the defaults, never loosen them.
 
     Raises:
         UnknownThreadError: no such thread (or not `owner`'s).
@@ -189,7 +210,11 @@ def fork_thread(
     if source_owner is not None:
         metadata[OWNER_KEY] = source_owner
     fork_config: RunnableConfig = {**_config(target), "metadata": metadata}
-    written = graph.update_state(fork_config, state, as_node=as_node or _writer(graph, snapshot))
+    written = graph.update_state(
+        _update_config(fork_config, graph, context),
+        state,
+        as_node=as_node or _writer(graph, snapshot),
+    )
     copied, cut_short = copy_effects(checkpointer, thread_id, target, _call_ids(state))
     after = graph.get_state(_config(target))
     return ForkResult(
