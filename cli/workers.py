@@ -70,7 +70,7 @@ def _worker(args: argparse.Namespace, out: TextIO) -> int:
         "--without-gossip",
         "--without-mingle",
     ]
-    from workers.app import celery_app  # Celery: the [workers] extra
+    from ops.worker_jobs import celery_app  # the runs and the beat's jobs; the [workers] extra
 
     celery_app.worker_main(argv=argv)
     return 0

@@ -10,25 +10,21 @@ a step still to run: the monitor lists it ``failed`` (`ops.status_rules`).
 and writes one ``in_process`` letter per failed checkpoint: a thread already lettered at
 that checkpoint (open, retried or discarded) is left alone, so sweeping again adds nothing.
 Runs a control stopped (a terminal error, a budget: nothing left to run) are not letters.
-The workers' beat sweeps every few minutes (`beat_entry`); ``agent-patterns dlq sweep``
-does it now.
+The workers' beat sweeps every few minutes (`beat_entry`, `workers.beat`; the task is
+`ops.worker_jobs.dead_letter_sweep`); ``agent-patterns dlq sweep`` does it now.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from checkpointers.dead_letters import DeadLetter, DeadLetterStore, default_dead_letters
-from ops.dead_letters import record_failure
+from nodes.dead_letter import record_failure
+from workers.beat import SWEEP_EVERY_ENV, SWEEP_TASK
+from workers.beat import sweep_entry as beat_entry
 
 __all__ = ["SWEEP_EVERY_ENV", "SWEEP_TASK", "beat_entry", "sweep_failed_runs"]
 
-SWEEP_TASK = "agent_patterns.dead_letter_sweep"
-SWEEP_EVERY_ENV = "AGENT_PATTERNS_DLQ_SWEEP_EVERY_S"
-_DEFAULT_EVERY_S = 300.0
 _PAGE = 1000
 
 
@@ -79,19 +75,3 @@ def sweep_failed_runs(
         if len(page.runs) < _PAGE:
             return written
         offset += _PAGE
-
-
-def beat_entry(environ: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
-    """The beat schedule's sweep entry, every 300 s by default (``0``: off).
-
-    Raises:
-        ValueError: the interval is not a number or is negative.
-    """
-    text = (environ if environ is not None else os.environ).get(SWEEP_EVERY_ENV, "")
-    try:
-        every = float(text) if text.strip() else _DEFAULT_EVERY_S
-    except ValueError as exc:
-        raise ValueError(f"{SWEEP_EVERY_ENV} must be seconds, got {text!r}") from exc
-    if every < 0:
-        raise ValueError(f"{SWEEP_EVERY_ENV} must not be negative, got {every}")
-    return {"agent-patterns-dlq-sweep": {"task": SWEEP_TASK, "schedule": every}} if every else {}

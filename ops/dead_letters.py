@@ -10,8 +10,11 @@ try it again on their own. That is where a letter is written:
   an operator's retry), with ``attempts`` the calls made by the failing step (its ``retry``
   control events plus one);
 - on a worker, by `workers.tasks.advance_thread` when the run fails (``attempts``: the task's
-  deliveries);
+  deliveries; `workers.dead_letter`);
 - for events, by the fraud consumer when it dead-letters a message (the raw body kept).
+
+Each writes with `nodes.dead_letter.record_failure` (re-exported here), below the workers
+and this module alike.
 
 A terminal error (a refused key, an invalid request) does not raise: the run stops cleanly
 with a ``run_stop`` record and an answer saying why (`nodes.run_stop`); it is not a dead
@@ -27,7 +30,6 @@ travel: the original stays as it was). **Discard** needs a reason and records wh
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -40,100 +42,20 @@ from checkpointers.dead_letters import (
     DeadLetterStore,
     default_dead_letters,
 )
-from nodes.error_classes import classify
+from nodes.dead_letter import record_failure, thread_facts
 
 if TYPE_CHECKING:
     from ops.fork import ForkResult
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "discard_letter",
     "fork_letter",
     "invoke_or_dead_letter",
     "record_failure",
-    "record_worker_failure",
     "republish_event_letter",
     "retry_letter",
     "thread_facts",
 ]
-
-
-def thread_facts(
-    checkpointer: BaseCheckpointSaver | None, thread_id: str | None
-) -> dict[str, str | None]:
-    """The thread's last checkpoint id, graph id and owner (None where unknown)."""
-    facts: dict[str, str | None] = {"checkpoint_id": None, "graph_id": None, "owner": None}
-    if checkpointer is None or not thread_id:
-        return facts
-    latest = checkpointer.get_tuple({"configurable": {"thread_id": thread_id}})
-    if latest is None:
-        return facts
-    metadata = latest.metadata or {}
-    facts["checkpoint_id"] = str(latest.config["configurable"].get("checkpoint_id") or "") or None
-    facts["graph_id"] = _text(metadata.get("graph_id"))
-    facts["owner"] = _text(metadata.get("owner") or metadata.get("user_id"))
-    return facts
-
-
-def _text(value: Any) -> str | None:
-    return str(value) if value else None
-
-
-def record_failure(
-    store: DeadLetterStore,
-    exc: BaseException | None,
-    *,
-    source: str,
-    thread_id: str | None = None,
-    checkpointer: BaseCheckpointSaver | None = None,
-    graph_id: str | None = None,
-    owner: str | None = None,
-    attempts: int = 1,
-    error: str | None = None,
-    error_class: str | None = None,
-    payload: str | None = None,
-) -> DeadLetter:
-    """Write a letter for a failure (see the module docs).
-
-    Args:
-        store: the dead-letter table.
-        exc: the failure (its class and message are kept), or None with `error`.
-        source: ``in_process``, ``worker`` or ``event``.
-        thread_id: the failed thread (None: a message that never became one).
-        checkpointer: where to read the thread's last checkpoint, graph and owner.
-        graph_id: the graph, when the checkpoint does not say.
-        owner: the thread's owner, when the checkpoint does not say.
-        attempts: the attempts made before giving up.
-        error: the message when there is no exception (or to replace its text).
-        error_class: the class when there is no exception.
-        payload: the raw message of a poison event.
-    """
-    facts = thread_facts(checkpointer, thread_id)
-    text = error or (f"{type(exc).__name__}: {exc}" if exc is not None else "unknown failure")
-    kind = error_class or (_error_class(exc) if exc is not None else "unknown")
-    letter = DeadLetter(
-        source=source,
-        thread_id=thread_id,
-        graph_id=facts["graph_id"] or graph_id,
-        owner=facts["owner"] or owner,
-        error_class=kind,
-        error=text,
-        checkpoint_id=facts["checkpoint_id"],
-        attempts=max(int(attempts), 1),
-        payload=payload,
-    )
-    return store.add(letter)
-
-
-def _error_class(exc: BaseException) -> str:
-    """The failure's class as `classify` sees it before the model chain marked it handled."""
-    marked = vars(exc).pop("error_class", None) if hasattr(exc, "__dict__") else None
-    try:
-        return classify(exc)
-    finally:
-        if marked is not None:
-            exc.error_class = marked  # type: ignore[attr-defined]
 
 
 def _chunks(graph: Any, run_input: Any, config: RunnableConfig, context: Any) -> Iterator[Any]:
@@ -371,39 +293,3 @@ def discard_letter(store: DeadLetterStore, letter_id: str, *, by: str, reason: s
         DeadLetterError: no reason, no actor, no such letter, or it is not open.
     """
     return store.resolve(letter_id, "discarded", by=by, reason=reason)
-
-
-def record_worker_failure(
-    store: DeadLetterStore,
-    exc: BaseException,
-    *,
-    checkpointer: BaseCheckpointSaver,
-    graph_id: str,
-    thread_id: str,
-    attempts: int,
-) -> DeadLetter | None:
-    """Dead-letter a worker's failed run (`workers.tasks.advance_thread`); never raises.
-
-    A resume of a thread that waits for nothing (answered already) is not a failure of the
-    thread: it is not dead-lettered.
-
-    Returns:
-        The letter, or None when none was written (or writing it failed: logged).
-    """
-    from workers.advance import NothingToResumeError
-
-    if isinstance(exc, NothingToResumeError):
-        return None
-    try:
-        return record_failure(
-            store,
-            exc,
-            source="worker",
-            thread_id=thread_id,
-            checkpointer=checkpointer,
-            graph_id=graph_id,
-            attempts=attempts,
-        )
-    except Exception:  # noqa: BLE001 - the run's own failure is already recorded
-        logger.exception("could not dead-letter the failed run of thread %s", thread_id)
-        return None

@@ -13,7 +13,11 @@ such thread", so its existence does not leak).
   fallbacks, stops and errors, in time order;
 - `retry_run` (`ops.retry`): continue a failed run from its last good checkpoint;
 - `fork_thread` (`ops.fork`): copy a thread as of any checkpoint into a new thread, with an
-  edited state, inheriting completed effects but no approvals.
+  edited state, inheriting completed effects but no approvals;
+- `thread_graph` (`ops.retry`): a thread's served graph that keeps its owner on a retry.
+
+A thread that does not exist raises `UnknownThreadError` (`graphs.errors`, re-exported
+here for callers that do not import graphs).
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from graphs.errors import UnknownThreadError
 from ops.fork import ForkResult, fork_thread
 from ops.latest_checkpoints import ThreadFilter, latest_checkpoints
-from ops.retry import RetryResult, retry_run
+from ops.retry import RetryResult, retry_run, thread_graph
 from ops.run_list import (
     RunPage,
     RunSummary,
@@ -47,12 +52,14 @@ __all__ = [
     "RunPage",
     "RunSummary",
     "Timeline",
+    "UnknownThreadError",
     "fork_thread",
     "list_runs",
     "retry_run",
     "run_detail",
     "run_summary",
     "run_timeline",
+    "thread_graph",
 ]
 
 EVIDENCE_KEYS = ("case", "facts", "recommendation", "policy", "outcome")

@@ -33,9 +33,19 @@ from ops.run_list import json_safe, run_summary
 from ops.status_rules import RunState
 from ops.timeline import checkpoint_chain
 
-__all__ = ["RETRYABLE", "RetryError", "RetryResult", "retry_run", "retry_checkpoint"]
+__all__ = [
+    "KEPT_METADATA",
+    "RETRYABLE",
+    "RetryError",
+    "RetryResult",
+    "retry_run",
+    "retry_checkpoint",
+    "thread_graph",
+]
 
 RETRYABLE: frozenset[str] = frozenset({"failed", "stuck"})
+KEPT_METADATA = ("owner", "graph_id", "assistant_id")
+"""Checkpoint metadata a retry carries over from the thread's latest checkpoint."""
 
 
 class RetryError(ValueError):
@@ -82,6 +92,26 @@ def retry_checkpoint(saver: BaseCheckpointSaver, thread_id: str, stopped: bool) 
         if values.get("run_stop") != stop and due:
             return str(item.checkpoint["id"])
     raise RetryError(f"thread {thread_id}: no checkpoint before the stop to retry from")
+
+
+def thread_graph(checkpointer: BaseCheckpointSaver, graph_id: str, thread_id: str | None) -> Any:
+    """The thread's served graph on `checkpointer`, writing the thread's owner and graph.
+
+    A retry run outside LangGraph's runs API (which would otherwise stamp each new checkpoint
+    with the thread's metadata) keeps `KEPT_METADATA` this way: without ``owner`` the retried
+    thread would vanish from its owner's views (and from the owner filters of every listing).
+
+    Args:
+        checkpointer: where the thread lives.
+        graph_id: the registry's graph id.
+        thread_id: the thread whose latest checkpoint's metadata to keep (None: none).
+    """
+    graph = build_graph(graph_id, checkpointer=checkpointer)
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    latest = checkpointer.get_tuple(config) if thread_id else None
+    metadata: dict[str, Any] = dict((latest.metadata if latest else None) or {})
+    kept = {key: metadata[key] for key in KEPT_METADATA if metadata.get(key) is not None}
+    return graph.with_config(metadata=kept) if kept else graph
 
 
 def _config(thread_id: str, checkpoint_id: str | None) -> RunnableConfig:

@@ -7,7 +7,7 @@ caller's scope as plain arguments (an owner filter, the actor's user id) decided
 
 - runs, a run's detail and timeline, retry: the run monitor (`ops.monitor`, `ops.retry`);
 - dead letters: `ops.dead_letters`;
-- budgets: `nodes.budget_caps.Budgets`; circuit breakers: `checkpointers.breakers`.
+- budgets: `ops.budgets`; circuit breakers: `checkpointers.breakers`.
 
 The saver is opened once per server process on the URL the server's checkpointer uses
 (`server.checkpointer.server_checkpointer_url`), so these tables are the ones the graphs
@@ -29,10 +29,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from checkpointers.breakers import default_breaker_store
 from checkpointers.dead_letters import DeadLetterError, DeadLetterStore, default_dead_letters
 from checkpointers.factory import open_checkpointer
-from graphs.errors import UnknownThreadError
-from graphs.registry import build_graph
-from nodes.budget_caps import Budgets
 from ops import monitor
+from ops.budgets import budget_overview
 from ops.dead_letters import discard_letter, retry_letter
 from ops.retry import RetryError
 from server.checkpointer import server_checkpointer_url
@@ -54,8 +52,6 @@ __all__ = [
     "saver",
 ]
 
-_KEPT_METADATA = ("owner", "graph_id", "assistant_id")
-"""Checkpoint metadata a retry carries over from the thread's latest checkpoint."""
 _lock = threading.Lock()
 _opened: dict[str, BaseCheckpointSaver] = {}
 _stack = ExitStack()
@@ -92,7 +88,7 @@ def jsonable(value: Any) -> Any:
 
 def budgets(user_id: str | None) -> list[dict[str, Any]]:
     """Caps and spend per scope: those that apply to `user_id`, or every scope (None)."""
-    shown = Budgets.for_checkpointer(saver()).show(user_id)
+    shown = budget_overview(saver(), user_id)
     return [
         {"scope": scope, "caps": jsonable(caps), "spend": jsonable(spend)}
         for scope, caps, spend in shown
@@ -110,17 +106,11 @@ def reset_breaker(key: str) -> bool:
 
 
 def _thread_graph(graph_id: str, thread_id: str | None) -> Any:
-    """The thread's served graph on the server's saver, writing the thread's owner and graph.
+    """The thread's served graph on the server's saver, keeping the thread's owner and graph.
 
-    A retry runs here, outside LangGraph's runs API, which would otherwise stamp each new
-    checkpoint with the thread's metadata: without ``owner`` the retried thread would vanish
-    from its owner's views (and from the owner filters of every listing).
+    A retry runs here, outside LangGraph's runs API (`ops.monitor.thread_graph`).
     """
-    graph = build_graph(graph_id, checkpointer=saver())
-    latest = saver().get_tuple({"configurable": {"thread_id": thread_id}}) if thread_id else None
-    metadata: dict[str, Any] = dict((latest.metadata if latest else None) or {})
-    kept = {key: metadata[key] for key in _KEPT_METADATA if metadata.get(key) is not None}
-    return graph.with_config(metadata=kept) if kept else graph
+    return monitor.thread_graph(saver(), graph_id, thread_id)
 
 
 def _letters() -> DeadLetterStore:
@@ -216,7 +206,7 @@ def run_detail(thread_id: str) -> dict[str, Any] | None:
     """
     try:
         return jsonable(monitor.run_detail(saver(), thread_id))
-    except UnknownThreadError:
+    except monitor.UnknownThreadError:
         return None
 
 
@@ -228,7 +218,7 @@ def run_timeline(thread_id: str) -> dict[str, Any]:
     """
     try:
         return jsonable(monitor.run_timeline(saver(), thread_id))
-    except UnknownThreadError:
+    except monitor.UnknownThreadError:
         raise LookupError(f"thread {thread_id} not found") from None
 
 

@@ -9,8 +9,9 @@ Settings that make a dead worker lose nothing (measured on RabbitMQ, see docs/wo
   dead worker strands nothing else and busy workers do not hoard the queue.
 
 There is no result backend: the run-status table (`checkpointers.run_status`) is the result.
-The beat schedule holds the retention prune (`ops.retention_task`: ``celery -A workers.app
-beat`` runs it daily by default) and the dead-letter sweep (`ops.dead_letter_sweep`).
+The beat schedule (`workers.beat`: ``celery -A workers.app beat``) names the operations jobs,
+the daily retention prune and the dead-letter sweep; a worker started by ``agent-patterns
+worker`` runs them (`ops.worker_jobs` registers them on this app).
 Runs go to the queue `DEFAULT_QUEUE` unless submitted to another one (a pool's label, such as
 ``gpu`` or ``eu``); a worker consumes the queues it is started with.
 """
@@ -19,8 +20,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from ops.dead_letter_sweep import beat_entry as sweep_entry
-from ops.retention_task import beat_entry
+from workers.beat import beat_schedule
 from workers.settings import (
     BROKER_URL_ENV,
     DATABASE_URL_ENV,
@@ -57,7 +57,7 @@ def make_celery_app(url: str | None = None) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         enable_utc=True,
-        beat_schedule={**beat_entry(), **sweep_entry()},
+        beat_schedule=beat_schedule(),
     )
     return app
 

@@ -205,7 +205,7 @@ class EventConsumer:
     def _dead_letter(self, body: bytes, event_id: str | None, reason: str, attempts: int) -> None:
         """Also keep the poison event in the dead-letter table, raw body included."""
         from checkpointers.dead_letters import postgres_dead_letters
-        from ops.dead_letters import record_failure
+        from nodes.dead_letter import record_failure
 
         saver = self.graph.checkpointer
         record_failure(

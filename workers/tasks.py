@@ -11,7 +11,7 @@ The task's id is the run id (`workers.api.submit_run` sets both). The worker:
 4. records ``waiting`` (stopped at an approval gate: a person decides later, and
    ``approvals decide`` enqueues the resume), ``finished`` or ``failed``; a failed run (its
    model retries and fallbacks exhausted, or any other error) is also written to the
-   dead-letter table (`ops.dead_letters`: ``agent-patterns dlq``).
+   dead-letter table (`workers.dead_letter`: ``agent-patterns dlq``).
 
 The task is acknowledged only after that (``acks_late``): a worker killed before it is
 requeued and another worker takes the run over from the thread's last checkpoint.
@@ -28,8 +28,6 @@ from typing import Any
 from celery import Task
 from celery.signals import worker_process_shutdown
 
-from ops.dead_letter_sweep import SWEEP_TASK
-from ops.retention_task import RETENTION_TASK, run_retention
 from workers.advance import advance
 from workers.app import celery_app
 from workers.locks import thread_lock
@@ -40,8 +38,6 @@ __all__ = [
     "LOCK_RETRY_S",
     "TASK_NAME",
     "advance_thread",
-    "dead_letter_sweep",
-    "retention_prune",
     "worker_name",
 ]
 
@@ -119,9 +115,9 @@ def advance_thread(
 def _dead_letter(
     resources: Any, exc: BaseException, graph_id: str, thread_id: str, run_id: str
 ) -> None:
-    """Move the failed run to the dead-letter table (`ops.dead_letters`), with its attempts."""
+    """Move the failed run to the dead-letter table (`workers.dead_letter`), with its attempts."""
     from checkpointers.dead_letters import postgres_dead_letters
-    from ops.dead_letters import record_worker_failure
+    from workers.dead_letter import record_worker_failure
 
     record = resources.runs.get(run_id)
     record_worker_failure(
@@ -132,20 +128,6 @@ def _dead_letter(
         thread_id=thread_id,
         attempts=record.attempts if record is not None else 1,
     )
-
-
-@celery_app.task(name=RETENTION_TASK)
-def retention_prune() -> dict[str, Any]:
-    """The scheduled retention prune of the workers' database (`ops.retention_task`)."""
-    return run_retention()
-
-
-@celery_app.task(name=SWEEP_TASK)
-def dead_letter_sweep() -> int:
-    """The scheduled sweep: letter the failed runs nobody recorded (`ops.dead_letter_sweep`)."""
-    from ops.dead_letter_sweep import sweep_failed_runs
-
-    return len(sweep_failed_runs(process_resources().saver))
 
 
 @worker_process_shutdown.connect

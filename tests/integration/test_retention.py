@@ -158,7 +158,7 @@ def test_the_cli_and_the_beat_task_run_the_same_prune(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from cli.__main__ import main
-    from workers.tasks import retention_prune
+    from ops.worker_jobs import retention_prune
 
     with open_checkpointer(postgres_url) as saver:
         _turns(build_graph("react", checkpointer=saver), "cli-t", 30)

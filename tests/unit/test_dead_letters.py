@@ -162,8 +162,8 @@ def test_unknown_filters_and_sources_are_refused() -> None:
 
 
 def test_a_failed_worker_run_is_a_letter_but_a_resume_of_nothing_is_not() -> None:
-    from ops.dead_letters import record_worker_failure
     from workers.advance import NothingToResumeError
+    from workers.dead_letter import record_worker_failure
 
     with open_checkpointer("memory") as saver:
         store = default_dead_letters(saver)

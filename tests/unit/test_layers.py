@@ -9,20 +9,26 @@ statements (``SERVED_OPTIONS``, ``graph``), never inside a factory.
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 FOUNDATIONS = {"state", "tools", "checkpointers", "memory"}
+GUARDS = {"guardrails", "observability"}
+RUNTIME = FOUNDATIONS | GUARDS | {"models", "nodes"}
 ALLOWED_IMPORTS: dict[str, set[str]] = {
     **{package: set() for package in FOUNDATIONS},
+    "guardrails": set(),
+    "observability": {"guardrails"},
     "models": {"tools"},
-    "nodes": FOUNDATIONS | {"models"},
-    "graphs": FOUNDATIONS | {"models", "nodes", "graphs", "demo"},
-    "server": {"state", "checkpointers", "memory"},
+    "nodes": FOUNDATIONS | GUARDS | {"models"},
+    "graphs": RUNTIME | {"graphs", "demo"},
     "demo": FOUNDATIONS | {"models", "nodes", "demo"},
-    "workers": FOUNDATIONS | {"models", "nodes", "graphs", "workers"},
-    "cli": FOUNDATIONS | {"models", "nodes", "graphs", "demo", "workers"},
+    "workers": RUNTIME | {"graphs", "workers"},
+    "ops": RUNTIME | {"graphs", "workers", "ops"},
+    "server": {"state", "checkpointers", "memory", "ops"} | GUARDS,
+    "cli": RUNTIME | {"graphs", "demo", "workers", "ops"},
 }
 PROJECT_PACKAGES = set(ALLOWED_IMPORTS)
 
@@ -52,6 +58,29 @@ def test_architecture_layers_hold() -> None:
                     if imported not in allowed | {package}:
                         wrong.append(f"{path.relative_to(ROOT)} imports {imported}")
     assert not wrong, "imports docs/architecture.md does not allow:\n" + "\n".join(wrong)
+
+
+def test_every_shipped_package_has_a_layer() -> None:
+    """A package pyproject ships but the table omits would escape the check above."""
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    shipped = {
+        name.rstrip("*") for name in found["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    assert shipped == PROJECT_PACKAGES
+
+
+def test_the_layers_have_no_cycle() -> None:
+    """No package may reach itself through the packages it may import (its own modules aside)."""
+    edges = {package: allowed - {package} for package, allowed in ALLOWED_IMPORTS.items()}
+    for start in edges:
+        seen: set[str] = set()
+        todo = list(edges[start])
+        while todo:
+            current = todo.pop()
+            assert current != start, f"{start} may reach itself through {sorted(seen)}"
+            if current not in seen:
+                seen.add(current)
+                todo.extend(edges[current])
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
