@@ -164,7 +164,7 @@ def add_dlq_commands(commands: Any) -> None:
     retry.add_argument("--prefix", default="", help="an event letter: the exchanges' prefix")
     retry.set_defaults(run=_retry)
     fork = verbs.add_parser("fork", help="copy the thread into a new one")
-    fork.add_argument("--thread", help="the new thread's id (default: <thread>-fork-<hex>)")
+    fork.add_argument("--thread", help="the new thread's id (default: a new UUID)")
     fork.set_defaults(run=_fork)
     discard = verbs.add_parser("discard", help="close a letter (a reason is required)")
     discard.add_argument("--by", required=True, help="who discards (recorded)")

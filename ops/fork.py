@@ -172,7 +172,9 @@ def fork_thread(
         thread_id: the source thread (left unchanged).
         checkpoint_id: the source checkpoint to fork from.
         values: fields to set in the fork's state (replacing the source's values).
-        new_thread_id: the fork's id (default: ``<source>-fork-<8 hex>``); must be new.
+        new_thread_id: the fork's id (default: a new UUID, the only thread id the
+            LangGraph server runs; ``forked_from`` in its metadata names the source); must
+            be new.
         owner: only fork this user's thread; the fork belongs to the source's owner.
         graph: the compiled graph (default: the thread's served graph on `checkpointer`).
         as_node: the node the copy is written as (default: the one that wrote the
@@ -192,7 +194,7 @@ def fork_thread(
         raise UnknownThreadError(thread_id)
     if checkpointer.get_tuple(_config(thread_id, checkpoint_id)) is None:
         raise ForkError(f"thread {thread_id} has no checkpoint {checkpoint_id!r}")
-    target = new_thread_id or f"{thread_id}-fork-{uuid.uuid4().hex[:8]}"
+    target = new_thread_id or str(uuid.uuid4())
     if checkpointer.get_tuple(_config(target)) is not None:
         raise ForkError(f"thread {target} exists already: name another")
     graph_id = str(latest.metadata.get("graph_id") or "react")
