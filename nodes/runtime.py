@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
@@ -99,13 +100,15 @@ class PatternRuntime:
         return runtime
 
     @classmethod
-    def served(cls) -> PatternRuntime:
+    def served(cls, **settings: Any) -> PatternRuntime:
         """The settings of a graph `langgraph.json` serves: every guardrail on, no saver.
 
         A pattern module's ``SERVED_OPTIONS`` carries it; a saver or store given as a
-        shorthand next to it is taken in (`of`).
+        shorthand next to it is taken in (`of`). `settings` are the other fields, for the
+        served wiring with a saver and ledger of your own:
+        ``build_x(**{**SERVED_OPTIONS, "runtime": PatternRuntime.served(checkpointer=saver)})``.
         """
-        return cls(guardrails=SERVED_GUARDRAILS)
+        return cls(**{"guardrails": SERVED_GUARDRAILS, **settings})
 
     @property
     def settings_only(self) -> bool:
