@@ -54,6 +54,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from guardrails.injection import HeuristicDetector, InjectionDetector, InjectionVerdict
+from nodes.guardrails import current_guardrails
 
 __all__ = [
     "DETECTOR_ENV",
@@ -206,8 +207,12 @@ def screen_text(
 
     Returns:
         The `Screened` text. A detector that raises counts as a flag (rule
-        ``detector_error``): a broken screen must not let content through as trusted.
+        ``detector_error``): a broken screen must not let content through as trusted. With
+        the graph's ``Guardrails(injection_screening=False)`` (an operator's choice; a run's
+        context can only turn it on) the text passes unscreened.
     """
+    if not current_guardrails().injection_screening:
+        return Screened(text, InjectionVerdict(False, 0.0, (), "off"), None)
     detector = detector or current_detector()
     label = f"{source}:{name}" if name else source
     try:

@@ -241,3 +241,34 @@ def test_renderers_wrap_only_marked_records() -> None:
     assert "- Prefers tea" in block and block.count(f"<{UNTRUSTED_TAG}") == 1
     passages = [{"citation": "[a.md#0]", "title": "A", "text": "x", "untrusted": mark}]
     assert f'<{UNTRUSTED_TAG} source="knowledge:[a.md#0]"' in render_knowledge(passages)
+
+
+def _ticket_run(runtime: PatternRuntime, context: Any = None) -> Any:
+    model = ScriptedChatModel(
+        replies=[tool_calls_reply(("read_ticket", {"ticket_id": "T-1"})), "ok"]
+    )
+    graph = build_react_graph(model, [read_ticket], runtime=runtime)
+    config: Any = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    return graph.invoke({"messages": [HumanMessage("T-1?")]}, config, context=context)
+
+
+def test_the_operator_may_turn_screening_off_and_a_run_may_turn_it_back_on() -> None:
+    from nodes.guardrails import Guardrails
+
+    off = PatternRuntime(
+        checkpointer=InMemorySaver(), guardrails=Guardrails(injection_screening=False)
+    )
+    unscreened = _ticket_run(off)
+    assert not unscreened.get("guardrail_flags")
+    assert UNTRUSTED_TAG not in unscreened["messages"][2].text
+
+    tightened = _ticket_run(off, context={"guardrails": {"injection_screening": True}})
+    assert tightened["guardrail_flags"]
+    assert tightened["messages"][2].text.startswith(f"<{UNTRUSTED_TAG}")
+
+
+def test_a_run_context_cannot_turn_the_operators_screening_off() -> None:
+    on = PatternRuntime(checkpointer=InMemorySaver())
+    result = _ticket_run(on, context={"guardrails": {"injection_screening": False}})
+    assert result["guardrail_flags"]
+    assert result["messages"][2].text.startswith(f"<{UNTRUSTED_TAG}")
